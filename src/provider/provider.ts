@@ -1,0 +1,127 @@
+// The Provider seam: the function registry and runtime the gateway and worker talk to.
+// In the contract: deploy/update/remove/scale of function specs (applied in order per function),
+// status as OpenFaaS FunctionStatus, logs, secrets, and invoke() — the one invoker both the
+// gateway's sync path and the async worker use (no extra HTTP hop).
+// Not in the contract: how functions run (local processes, HTTP upstreams, a remote
+// faas-provider) and gateway concerns (auth, call ids, admission, metrics).
+import type { Readable } from 'node:stream';
+
+/** A function as faasq stores it; the OpenFaaS FunctionDeployment fields, normalised. */
+export interface FunctionSpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly image: string;
+  /** The watchdog `fprocess` (FunctionDeployment `envProcess`). Empty for upstream functions. */
+  readonly fprocess: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly secrets: readonly string[];
+  readonly constraints: readonly string[];
+  readonly limits?: FunctionResources;
+  readonly requests?: FunctionResources;
+  readonly readOnlyRootFilesystem?: boolean;
+  /** Working directory for the process (stack file's folder, or the handler folder). */
+  readonly workingDir?: string;
+}
+
+export interface FunctionResources {
+  readonly memory?: string;
+  readonly cpu?: string;
+}
+
+/** OpenFaaS FunctionStatus (camelCase JSON). */
+export interface FunctionStatus {
+  name: string;
+  namespace: string;
+  image: string;
+  envProcess: string;
+  envVars: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  secrets: string[];
+  constraints: string[];
+  limits?: FunctionResources;
+  requests?: FunctionResources;
+  readOnlyRootFilesystem?: boolean;
+  replicas: number;
+  availableReplicas: number;
+  invocationCount: number;
+  createdAt: string;
+}
+
+export interface InvocationRequest {
+  readonly method: string;
+  /** Path after the function name, always starting with "/". */
+  readonly path: string;
+  /** Raw query string without the leading "?" ("" when none). */
+  readonly query: string;
+  /** Headers to forward, lower-case names, hop-by-hop headers already removed. */
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  /** Request body: a stream (sync path) or a buffer (async replay). */
+  readonly body: Readable | Buffer | null;
+  readonly callId: string;
+  /** Aborts the invocation (cancel, client gone, shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+export interface InvocationResponse {
+  readonly status: number;
+  /** Response headers, lower-case names, hop-by-hop headers removed. */
+  readonly headers: Record<string, string | string[]>;
+  /** Streamed response body; the caller must consume or destroy it. */
+  readonly body: Readable;
+}
+
+/** Invokes a function. Throws FaasqError E_FUNCTION_NOT_FOUND, E_FUNCTION_UNREACHABLE,
+ *  E_FUNCTION_TIMEOUT, E_FUNCTION_NOT_READY; any HTTP status the function answers is returned. */
+export interface Invoker {
+  invoke(fn: string, namespace: string, request: InvocationRequest): Promise<InvocationResponse>;
+}
+
+export interface LogEntry {
+  name: string;
+  namespace: string;
+  instance: string;
+  timestamp: string;
+  text: string;
+}
+
+export interface LogQuery {
+  name: string;
+  namespace: string;
+  tail?: number;
+  since?: Date;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SecretInput {
+  name: string;
+  namespace: string;
+  value: Buffer;
+}
+
+export interface Provider extends Invoker {
+  readonly name: string;
+  readonly orchestration: string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Deploy a new function; rejects E_CONFLICT if it exists (POST), or replaces it when `upsert`. */
+  deploy(spec: FunctionSpec, options?: { upsert?: boolean }): Promise<void>;
+  /** Update an existing function; E_FUNCTION_NOT_FOUND if missing (faas-cli then POSTs). */
+  update(spec: FunctionSpec): Promise<void>;
+  remove(name: string, namespace: string): Promise<void>;
+  scale(name: string, namespace: string, replicas: number): Promise<void>;
+  get(name: string, namespace: string): Promise<FunctionStatus>;
+  /** The stored spec, for annotations (queue, retry policy, concurrency). E_FUNCTION_NOT_FOUND if missing. */
+  getSpec(name: string, namespace: string): FunctionSpec | undefined;
+  list(namespace: string): Promise<FunctionStatus[]>;
+  namespaces(): Promise<string[]>;
+  logs(query: LogQuery): AsyncIterable<LogEntry>;
+  listSecrets(namespace: string): Promise<{ name: string; namespace: string }[]>;
+  putSecret(secret: SecretInput, options: { create: boolean }): Promise<void>;
+  removeSecret(name: string, namespace: string): Promise<void>;
+  /** Summary for /healthz. */
+  health(): { isReady: boolean; functions: number; availableReplicas: number };
+}

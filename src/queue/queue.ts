@@ -1,0 +1,193 @@
+// The Queue seam: the only durable state in faasq. Every backend (memory, embedded, jetstream)
+// implements this interface and passes the one contract suite in test/queue/contract.ts.
+//
+// In the contract:
+// - enqueue() resolves only once the call is durably stored (the gateway answers 202 after it);
+//   it creates the call record atomically with the message and dedupes by callId: a second
+//   enqueue of a callId whose record is younger than the dedupe window stores nothing and
+//   returns the existing record with isDuplicate = true. Capacity: E_QUEUE_FULL (429);
+//   backend down: E_QUEUE_UNAVAILABLE (503).
+// - consume() hands deliveries of one queue to a handler, at most maxInflight unsettled at once,
+//   higher priority first, then oldest first, never before notBefore. A delivery is leased:
+//   unsettled and not extended for leaseMs, it is delivered again (at least once).
+// - Delivery settles exactly once: ack (done, message removed), retry(delayMs) (redelivered
+//   after the delay), deadLetter (moved to the dead-letter store), release (immediate
+//   redelivery, for shutdown). extend() keeps the lease alive while the function runs.
+// - Call records and results: get/update with an optional state guard, kept for the retention.
+// - cancel(): marks a not-yet-final record cancelled, removes a queued message where the
+//   backend can, and tells every consumer (in any process) through onCancel listeners.
+// - Dead letters: list, get, replay (back to the queue, record state queued, attempts reset),
+//   purge. Stats per queue.
+// Not in the contract: attempt counting and retry policy (the worker's, kept on the record),
+// HTTP, and metrics (the worker and gateway emit events; backends import no prom-client).
+
+export type CallState = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+export const FINAL_STATES: readonly CallState[] = ['succeeded', 'failed', 'dead', 'cancelled'];
+
+export const DEFAULT_QUEUE = 'faas-request';
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 9;
+
+/** A queued call: the HTTP request to replay plus scheduling data. */
+export interface CallMessage {
+  readonly callId: string;
+  readonly function: string;
+  readonly namespace: string;
+  readonly queue: string;
+  readonly priority: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: Buffer;
+  readonly callbackUrl?: string;
+  /** Epoch ms when accepted. */
+  readonly enqueuedAt: number;
+  /** Epoch ms before which the call must not start (X-Delay). */
+  readonly notBefore?: number;
+  /** Epoch ms after which an unstarted call is dead-lettered (max age). */
+  readonly expiresAt?: number;
+  /** X-Start-Time of the accepting request, Unix nanoseconds as a decimal string. */
+  readonly startTimeNs: string;
+}
+
+export interface CallbackOutcome {
+  url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus?: number;
+  lastError?: string;
+  deliveredAt?: string;
+}
+
+export interface CallRecord {
+  callId: string;
+  function: string;
+  namespace: string;
+  queue: string;
+  priority: number;
+  state: CallState;
+  attempts: number;
+  maxAttempts?: number;
+  /** ISO timestamps. */
+  acceptedAt: string;
+  notBefore?: string;
+  expiresAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  updatedAt: string;
+  nextAttemptAt?: string;
+  lastStatus?: number;
+  lastError?: string;
+  durationMs?: number;
+  hasResult: boolean;
+  callback?: CallbackOutcome;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** True when the body was cut at the result size cap. */
+  isTruncated: boolean;
+}
+
+export interface EnqueueResult {
+  readonly record: CallRecord;
+  readonly isDuplicate: boolean;
+}
+
+export interface Delivery {
+  readonly message: CallMessage;
+  /** How many times the backend has handed this message out (1 on first delivery). */
+  readonly deliveryCount: number;
+  /** Keep the lease alive (JetStream working()). Cheap; call it every leaseMs / 3 or so. */
+  extend(): void;
+  ack(): Promise<void>;
+  retry(delayMs: number): Promise<void>;
+  deadLetter(info: { status?: number; error?: string }): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  readonly queue: string;
+  readonly maxInflight: number;
+}
+
+export interface Consumer {
+  /** Stop taking new deliveries; buffered, unhandled ones are released. In-flight ones stay the caller's. */
+  close(): Promise<void>;
+}
+
+export interface DeadLetter {
+  readonly callId: string;
+  readonly queue: string;
+  readonly function: string;
+  readonly namespace: string;
+  readonly deadAt: string;
+  readonly attempts: number;
+  readonly lastStatus?: number;
+  readonly lastError?: string;
+  readonly message: CallMessage;
+}
+
+export interface DeadLetterFilter {
+  readonly queue?: string;
+  readonly function?: string;
+  readonly limit?: number;
+}
+
+export interface QueueStats {
+  readonly name: string;
+  /** Ready + delayed + in flight + retrying: everything not yet finished. */
+  readonly depth: number;
+  readonly depthByPriority: Readonly<Record<number, number>>;
+  readonly delayed: number;
+  readonly inflight: number;
+  /** Age of the oldest call waiting to start (ready), ms; 0 when none. */
+  readonly oldestAgeMs: number;
+  readonly deadLetters: number;
+}
+
+export interface RecordGuard {
+  /** Apply the patch only when the record's current state is one of these. */
+  readonly ifStateIn?: readonly CallState[];
+}
+
+export interface Queue {
+  readonly backend: 'memory' | 'embedded' | 'jetstream';
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Cheap liveness check for /healthz and intake (false: answer 503). */
+  isHealthy(): boolean;
+
+  enqueue(message: CallMessage): Promise<EnqueueResult>;
+  consume(options: ConsumeOptions, handler: (delivery: Delivery) => void): Consumer;
+
+  getRecord(callId: string): Promise<CallRecord | undefined>;
+  /** Merges the patch; returns the new record, or undefined when missing or the guard failed. */
+  updateRecord(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard): Promise<CallRecord | undefined>;
+  putResult(callId: string, result: CallResult): Promise<void>;
+  getResult(callId: string): Promise<CallResult | undefined>;
+
+  cancel(callId: string): Promise<CallRecord | undefined>;
+  onCancel(listener: (callId: string) => void): () => void;
+
+  listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  getDeadLetter(callId: string): Promise<DeadLetter | undefined>;
+  /** Replays the named dead letters (all matching the filter when ids is undefined); returns how many. */
+  replayDeadLetters(ids: readonly string[] | undefined, filter?: DeadLetterFilter): Promise<number>;
+  purgeDeadLetters(ids: readonly string[] | undefined, filter?: DeadLetterFilter): Promise<number>;
+
+  /** Declares a queue (control plane); idempotent. Enqueue to an undeclared queue declares it. */
+  ensureQueue(name: string): Promise<void>;
+  listQueues(): Promise<string[]>;
+  stats(): Promise<QueueStats[]>;
+}
+
+export interface QueueOptions {
+  readonly leaseMs: number;
+  readonly maxDepth: number;
+  readonly dedupeWindowMs: number;
+  readonly retentionMs: number;
+}

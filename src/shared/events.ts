@@ -1,0 +1,40 @@
+// Typed events that the gateway, worker and provider emit; metrics and the call-lifecycle log
+// subscribe to them, so those components never import prom-client or each other.
+import { EventEmitter } from 'node:events';
+
+export interface FaasqEvents {
+  /** A sync invocation finished (any status); durationMs from request start to response end. */
+  'invocation.started': { fn: string; namespace: string };
+  'invocation.completed': { fn: string; namespace: string; status: number; durationMs: number; callId: string };
+  'call.accepted': { callId: string; fn: string; namespace: string; queue: string; priority: number; acceptMs: number; isDuplicate: boolean };
+  'call.rejected': { fn: string; queue?: string; code: string };
+  'call.started': { callId: string; fn: string; queue: string; attempt: number; queuedMs: number };
+  'call.attempt_failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; durationMs: number };
+  'call.retried': { callId: string; fn: string; queue: string; attempt: number; delayMs: number };
+  'call.succeeded': { callId: string; fn: string; queue: string; attempt: number; status: number; durationMs: number };
+  'call.failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; durationMs: number };
+  'call.dead_lettered': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; reason: 'attempts' | 'max_age' };
+  'call.cancelled': { callId: string; fn: string; queue: string };
+  'callback.delivered': { callId: string; fn: string; url: string; status: number; attempt: number };
+  'callback.failed': { callId: string; fn: string; url: string; status?: number; error?: string; attempt: number; isFinal: boolean };
+  'worker.inflight': { queue: string; fn: string; delta: number };
+}
+
+export type EventName = keyof FaasqEvents;
+
+export class EventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  emit<K extends EventName>(name: K, payload: FaasqEvents[K]): void {
+    this.emitter.emit(name, payload);
+  }
+
+  on<K extends EventName>(name: K, listener: (payload: FaasqEvents[K]) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+}

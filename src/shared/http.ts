@@ -1,0 +1,62 @@
+// HTTP details shared by the gateway, provider and worker: hop-by-hop headers, call ids,
+// start times, and reading a bounded body.
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { FaasqError } from './errors.js';
+
+/** RFC 7230 hop-by-hop headers plus the ones OpenFaaS drops when proxying. */
+export const HOP_BY_HOP = new Set([
+  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade',
+]);
+
+/** Copies headers without hop-by-hop ones (and those the Connection header names), lower-cased. */
+export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, drop: readonly string[] = []): Record<string, string | string[]> {
+  const extra = new Set(drop.map((h) => h.toLowerCase()));
+  const connection = headers.connection;
+  if (typeof connection === 'string') for (const token of connection.split(',')) extra.add(token.trim().toLowerCase());
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || extra.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}
+
+export function newCallId(): string {
+  return randomUUID();
+}
+
+/** Current time as Unix nanoseconds (decimal string), the X-Start-Time format. */
+export function nowNs(): string {
+  const ms = BigInt(Date.now());
+  const subMs = process.hrtime.bigint() % 1_000_000n;
+  return (ms * 1_000_000n + subMs).toString();
+}
+
+/** Reads a whole body into memory, rejecting with E_BODY_TOO_LARGE past maxBytes. */
+export async function readBody(stream: Readable, maxBytes: number, declaredLength?: number): Promise<Buffer> {
+  if (declaredLength !== undefined && declaredLength > maxBytes) {
+    stream.resume();
+    throw new FaasqError('E_BODY_TOO_LARGE', `request body of ${declaredLength} bytes is over the limit of ${maxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > maxBytes) {
+      stream.resume();
+      throw new FaasqError('E_BODY_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes`);
+    }
+    chunks.push(buf);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+export function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

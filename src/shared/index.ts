@@ -1,0 +1,11 @@
+// Public door of the shared building blocks.
+export { ERRORS, FaasqError, isFaasqError, toFaasqError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { createLogger, silentLogger, REDACT_PATHS } from './logger.js';
+export type { Logger, LogFormat } from './logger.js';
+export { parseDurationMs, parseBytes } from './durations.js';
+export { DEFAULT_NAMESPACE, FUNCTION_NAME_PATTERN, isValidFunctionName, parseFunctionRef, assertDeployableName } from './names.js';
+export type { FunctionRef } from './names.js';
+export { EventBus } from './events.js';
+export type { FaasqEvents, EventName } from './events.js';
+export { HOP_BY_HOP, forwardableHeaders, newCallId, nowNs, readBody, firstHeader } from './http.js';

@@ -1,0 +1,34 @@
+// Function names and namespaces as OpenFaaS spells them: `[-a-zA-Z_0-9.]+`, `name.namespace`
+// split on the last dot, default namespace `openfaas-fn`.
+import { FaasqError } from './errors.js';
+
+export const DEFAULT_NAMESPACE = 'openfaas-fn';
+export const FUNCTION_NAME_PATTERN = /^[-a-zA-Z_0-9.]+$/;
+
+export interface FunctionRef {
+  readonly name: string;
+  readonly namespace: string;
+}
+
+export function isValidFunctionName(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && FUNCTION_NAME_PATTERN.test(name) && !name.startsWith('.') && !name.endsWith('.');
+}
+
+/** Splits `name.namespace` on the last dot; a bare name gets the default namespace. */
+export function parseFunctionRef(raw: string, defaultNamespace = DEFAULT_NAMESPACE): FunctionRef {
+  if (!isValidFunctionName(raw)) {
+    throw new FaasqError('E_INVALID_FUNCTION_NAME', `invalid function name "${raw}": use letters, digits, '-', '_' and '.'`);
+  }
+  const dot = raw.lastIndexOf('.');
+  if (dot === -1) return { name: raw, namespace: defaultNamespace };
+  return { name: raw.slice(0, dot), namespace: raw.slice(dot + 1) };
+}
+
+/** A deployable name is stricter: a DNS-label-like name without dots. */
+export function assertDeployableName(name: unknown, field = 'service'): string {
+  if (typeof name !== 'string' || name.length === 0) throw new FaasqError('E_MISSING_FIELD', `missing field "${field}"`);
+  if (!/^[a-zA-Z0-9]([-a-zA-Z_0-9]{0,62})$/.test(name)) {
+    throw new FaasqError('E_INVALID_FUNCTION_NAME', `invalid function name "${name}" in "${field}": start with a letter or digit, then letters, digits, '-' or '_', at most 63 characters`);
+  }
+  return name;
+}
