@@ -1,6 +1,20 @@
-// Starts one role in this process and stops it in reverse order on SIGTERM/SIGINT
-// (a second signal forces exit). Filled in by the composition work; the CLI only calls runRole.
+// Starts one role in this process and stops it in reverse order: stop intake (503), drain the
+// worker to its grace deadline, close the gateway, the queue, then the function processes.
+// On SIGTERM/SIGINT it closes gracefully; a second signal forces the exit.
 import type { Config } from '../config/index.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { EventBus } from '../shared/events.js';
+import { FaasqError } from '../shared/errors.js';
+import { DEFAULT_NAMESPACE } from '../shared/names.js';
+import { createLocalProvider, createRemoteInvoker, type Invoker, type Provider } from '../provider/index.js';
+import { loadStackFile } from '../stack/index.js';
+import { createQueue, type Queue } from '../queue/index.js';
+import { createGateway, resolveCredentials } from '../gateway/index.js';
+import { createWorker } from '../worker/index.js';
+import { createMetrics } from '../metrics/index.js';
+import { ensureDataDir } from './data-dir.js';
+import { createHealth } from './health.js';
+import { uiDir } from './ui-dir.js';
 
 export type Role = 'up' | 'gateway' | 'worker';
 
@@ -9,15 +23,128 @@ export interface RoleOptions {
   readonly startNats?: boolean;
   /** Install signal handlers and exit the process when stopped (false in tests). */
   readonly handleSignals?: boolean;
+  /** Use this logger instead of one built from config.log (tests). */
+  readonly logger?: Logger;
 }
 
 export interface RunningRole {
   /** The gateway's bound port (0 when no gateway runs). */
   readonly port: number;
+  /** Resolves when the role has stopped (after a signal or close()). */
+  readonly closed: Promise<void>;
   close(): Promise<void>;
 }
 
 export async function runRole(role: Role, config: Config, options: RoleOptions = {}): Promise<RunningRole> {
-  void role; void config; void options;
-  throw new Error('runRole: not wired yet');
+  const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+  const events = new EventBus();
+  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        logger.error({ err, component: c.name }, 'close failed');
+      }
+    }
+  };
+
+  try {
+    if (options.startNats) throw new FaasqError('E_NOT_IMPLEMENTED', '--nats is not available yet: start nats-server yourself and pass --queue nats://127.0.0.1:4222');
+    await ensureDataDir(config.dataDir);
+
+    let provider: Provider | undefined;
+    let invoker: Invoker;
+    if (role === 'worker') {
+      if (!config.provider.functionsUrl) throw new FaasqError('E_CONFIG', 'faasq worker needs --functions-url (a gateway URL) to reach functions');
+      invoker = createRemoteInvoker({ baseUrl: config.provider.functionsUrl, logger: logger.child({ component: 'invoker' }), timeoutMs: config.gateway.upstreamTimeoutMs });
+    } else {
+      provider = createLocalProvider({ config, logger: logger.child({ component: 'provider' }), events });
+      await provider.start();
+      closers.push({ name: 'provider', close: () => provider!.close() });
+      invoker = provider;
+      if (config.stackFile) {
+        for (const spec of loadStackFile(config.stackFile)) {
+          await provider.deploy(spec, { upsert: true });
+          logger.info({ fn: spec.name, namespace: spec.namespace }, 'function deployed');
+        }
+      }
+    }
+
+    const queue: Queue = createQueue({ config, logger: logger.child({ component: 'queue' }) });
+    await queue.start();
+    closers.push({ name: 'queue', close: () => queue.close() });
+    if (provider) {
+      for (const fn of await provider.list(DEFAULT_NAMESPACE)) {
+        const q = fn.annotations['com.openfaas.queue'];
+        if (q) await queue.ensureQueue(q);
+      }
+    }
+
+    const metrics = createMetrics({ events, provider, queue });
+    closers.push({ name: 'metrics', close: () => metrics.close() });
+
+    let port = 0;
+    let stopIntake = (): void => {};
+    if (role !== 'worker' && provider) {
+      const credentials = await resolveCredentials(config, logger);
+      if (credentials.isGenerated) {
+        process.stderr.write(`faasq: generated credentials for /system and /ui: user "${credentials.user}", password "${credentials.password}" (stored in ${config.dataDir}/credentials.json)\n`);
+      }
+      const gateway = createGateway({
+        config, provider, events, queue, credentials, metrics,
+        logger: logger.child({ component: 'gateway' }),
+        health: createHealth({ provider, queue, role }),
+        uiDir: uiDir(),
+      });
+      port = (await gateway.start()).port;
+      stopIntake = () => gateway.stopIntake();
+      closers.push({ name: 'gateway', close: () => gateway.close() });
+      logger.info({ port, host: config.host, queue: config.queue.url.startsWith('nats') ? 'jetstream' : config.queue.url }, 'gateway listening');
+    }
+
+    if (role !== 'gateway' && config.worker.isEnabled) {
+      const worker = createWorker({
+        config, queue, invoker, events,
+        getSpec: (fn, ns) => provider?.getSpec(fn, ns),
+        logger: logger.child({ component: 'worker' }),
+        queues: config.worker.queueName ? [config.worker.queueName] : undefined,
+      });
+      await worker.start();
+      // The worker drains before the gateway closes, but intake stops first.
+      closers.push({ name: 'worker', close: async () => { stopIntake(); await worker.close(); } });
+    }
+
+    return supervise(closeAll, logger, options.handleSignals === true, port);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function supervise(closeAll: () => Promise<void>, logger: Logger, handleSignals: boolean, port: number): RunningRole {
+  let closing: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => { resolveClosed = resolve; });
+  const close = (): Promise<void> => {
+    closing ??= closeAll().finally(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolveClosed();
+    });
+    return closing;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      logger.warn({ signal }, 'second signal: forcing exit');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    void close().then(() => process.exit(0));
+  };
+  if (handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { port, closed, close };
 }

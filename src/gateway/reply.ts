@@ -31,7 +31,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  if (!res.hasHeader('content-type')) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
 }

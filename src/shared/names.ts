@@ -24,11 +24,12 @@ export function parseFunctionRef(raw: string, defaultNamespace = DEFAULT_NAMESPA
   return { name: raw.slice(0, dot), namespace: raw.slice(dot + 1) };
 }
 
-/** A deployable name is stricter: a DNS-label-like name without dots. */
+/** A deployable name is stricter, as OpenFaaS requires: an RFC 1035 DNS label (lower-case letters,
+ *  digits and '-', starting with a letter, at most 63 characters). */
 export function assertDeployableName(name: unknown, field = 'service'): string {
   if (typeof name !== 'string' || name.length === 0) throw new FaasqError('E_MISSING_FIELD', `missing field "${field}"`);
-  if (!/^[a-zA-Z0-9]([-a-zA-Z_0-9]{0,62})$/.test(name)) {
-    throw new FaasqError('E_INVALID_FUNCTION_NAME', `invalid function name "${name}" in "${field}": start with a letter or digit, then letters, digits, '-' or '_', at most 63 characters`);
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+    throw new FaasqError('E_INVALID_FUNCTION_NAME', `invalid function name "${name}" in "${field}": use lower-case letters, digits and '-', start with a letter, at most 63 characters`);
   }
   return name;
 }

@@ -1,0 +1,109 @@
+// Queue engine benchmark: enqueue rate and p99 (1 KiB calls, 50 concurrent callers, durable
+// commit included) and consume+ack rate, memory and embedded side by side; then RSS of the
+// embedded queue at 10k vs a large fill (default 1M) queued calls, and the restart scan time.
+// Run: node --import tsx --expose-gc bench/queue-engine.ts [--calls 20000] [--fill 1000000]
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createEmbeddedQueue, createMemoryQueue, type CallMessage, type Queue, type QueueOptions } from '../src/queue/index.js';
+import { silentLogger } from '../src/shared/index.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const calls = Number(args.get('calls') ?? 20_000);
+const fill = Number(args.get('fill') ?? 1_000_000);
+const callers = 50;
+const options: QueueOptions = { leaseMs: 30_000, maxDepth: 100_000_000, dedupeWindowMs: 86_400_000, retentionMs: 86_400_000 };
+const body = Buffer.alloc(1024, 120);
+
+function message(queue: string): CallMessage {
+  const now = Date.now();
+  return {
+    callId: randomUUID(), function: 'bench', namespace: 'openfaas-fn', queue, priority: 0, method: 'POST', path: '/', query: '',
+    headers: { 'content-type': 'application/octet-stream' }, body, enqueuedAt: now, startTimeNs: `${BigInt(now) * 1_000_000n}`,
+  };
+}
+
+async function enqueueMany(queue: Queue, name: string, count: number, concurrency: number, latencies?: number[]): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        const t0 = performance.now();
+        await queue.enqueue(message(name));
+        latencies?.push(performance.now() - t0);
+      }
+    }),
+  );
+  return (count / (performance.now() - started)) * 1000;
+}
+
+async function drain(queue: Queue, name: string, count: number): Promise<number> {
+  const started = performance.now();
+  let acked = 0;
+  await new Promise<void>((resolve) => {
+    const consumer = queue.consume({ queue: name, maxInflight: 100 }, (d) => {
+      void d.ack().then(() => {
+        acked++;
+        if (acked === count) void consumer.close().then(resolve);
+      });
+    });
+  });
+  return (count / (performance.now() - started)) * 1000;
+}
+
+function p99(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+}
+
+function rssMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Math.round(process.memoryUsage().rss / 2 ** 20);
+}
+
+const results: Record<string, number> = {};
+const dir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-'));
+try {
+  for (const backend of ['memory', 'embedded'] as const) {
+    const queue = backend === 'memory' ? createMemoryQueue(options, silentLogger()) : createEmbeddedQueue(path.join(dir, 'speed'), options, silentLogger());
+    await queue.start();
+    await enqueueMany(queue, 'warm', 1000, callers);
+    await drain(queue, 'warm', 1000);
+    const latencies: number[] = [];
+    results[`${backend}EnqueuePerSec`] = Math.round(await enqueueMany(queue, 'speed', calls, callers, latencies));
+    results[`${backend}EnqueueP99Ms`] = Number(p99(latencies).toFixed(2));
+    results[`${backend}DrainPerSec`] = Math.round(await drain(queue, 'speed', calls));
+    await queue.close();
+  }
+  const filled = createEmbeddedQueue(path.join(dir, 'fill'), options, silentLogger());
+  await filled.start();
+  await enqueueMany(filled, 'fill', 10_000, 200);
+  results.rssAt10kMiB = rssMiB();
+  const fillStarted = performance.now();
+  await enqueueMany(filled, 'fill', fill - 10_000, 200);
+  results.fillPerSec = Math.round(((fill - 10_000) / (performance.now() - fillStarted)) * 1000);
+  results[`rssAt${fill}MiB`] = rssMiB();
+  await filled.close();
+  const reopened = createEmbeddedQueue(path.join(dir, 'fill'), options, silentLogger());
+  const reopenStarted = performance.now();
+  await reopened.start();
+  results.reopenScanMs = Math.round(performance.now() - reopenStarted);
+  results.depthAfterReopen = (await reopened.stats())[0]?.depth ?? 0;
+  results.rssAfterReopenMiB = rssMiB();
+  await reopened.close();
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+const ratio = (results.embeddedEnqueuePerSec / results.memoryEnqueuePerSec).toFixed(2);
+console.log(
+  `queue-engine: enqueue/s memory ${results.memoryEnqueuePerSec} embedded ${results.embeddedEnqueuePerSec} (ratio ${ratio}), ` +
+    `p99 ms memory ${results.memoryEnqueueP99Ms} embedded ${results.embeddedEnqueueP99Ms}, ` +
+    `drain/s memory ${results.memoryDrainPerSec} embedded ${results.embeddedDrainPerSec}, ` +
+    `RSS MiB 10k ${results.rssAt10kMiB} vs ${fill} ${results[`rssAt${fill}MiB`]}, reopen scan ${results.reopenScanMs} ms`,
+);
+console.log(JSON.stringify({ bench: 'queue-engine', calls, fill, callers, bodyBytes: body.length, ...results }));

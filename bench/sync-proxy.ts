@@ -1,0 +1,59 @@
+// Sync path overhead: requests/s and latency through the faasq gateway vs straight to the same
+// kind of function process, side by side in one run (wrk, 50 connections, alternating rounds),
+// plus the gateway's RSS under that load. Run: npm run build && node --import tsx bench/sync-proxy.ts
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, freePort, sampleRss, startProcess, stopProcess, waitForHttp } from './support/processes.js';
+import { wrk, type WrkResult } from './support/wrk.js';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const script = path.join(ROOT, 'bench/support/post-small.lua');
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-'));
+  const directPort = await freePort();
+  const gatewayPort = await freePort();
+  const direct = startProcess(process.execPath, [path.join(ROOT, 'bench/functions/echo.mjs'), String(directPort)]);
+  const gateway = startProcess(process.execPath, [path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(gatewayPort), '--data-dir', dataDir, '--queue', 'memory', '--log-level', 'warn'], {
+    env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' },
+  });
+  try {
+    const directUrl = `http://127.0.0.1:${directPort}/`;
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}/function/echo`;
+    await waitForHttp(directUrl);
+    await waitForHttp(gatewayUrl);
+    // Warm both paths (JIT, keep-alive pools) before measuring.
+    await wrk(directUrl, { connections: CONNECTIONS, durationS: 2, script });
+    await wrk(gatewayUrl, { connections: CONNECTIONS, durationS: 2, script });
+    const directRuns: WrkResult[] = [];
+    const gatewayRuns: WrkResult[] = [];
+    let peakRss = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      directRuns.push(await wrk(directUrl, { connections: CONNECTIONS, durationS: DURATION_S, script }));
+      const sampler = sampleRss(gateway.pid!);
+      gatewayRuns.push(await wrk(gatewayUrl, { connections: CONNECTIONS, durationS: DURATION_S, script }));
+      peakRss = Math.max(peakRss, sampler.stop().peakMiB);
+    }
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const d = { rps: med(directRuns.map((r) => r.requestsPerSec)), p50: med(directRuns.map((r) => r.p50Ms)), p99: med(directRuns.map((r) => r.p99Ms)) };
+    const g = { rps: med(gatewayRuns.map((r) => r.requestsPerSec)), p50: med(gatewayRuns.map((r) => r.p50Ms)), p99: med(gatewayRuns.map((r) => r.p99Ms)) };
+    const errors = [...directRuns, ...gatewayRuns].reduce((a, r) => a + r.errors + r.non2xx, 0);
+    const result = {
+      bench: 'sync-proxy', connections: CONNECTIONS, durationS: DURATION_S, rounds: ROUNDS,
+      directRps: Math.round(d.rps), gatewayRps: Math.round(g.rps), ratio: +(g.rps / d.rps).toFixed(3),
+      directP99Ms: d.p99, gatewayP99Ms: g.p99, addedP99Ms: +(g.p99 - d.p99).toFixed(2), addedP50Ms: +(g.p50 - d.p50).toFixed(2),
+      gatewayPeakRssMiB: Math.round(peakRss), errors,
+    };
+    console.log(`sync proxy: gateway ${result.gatewayRps} req/s vs direct ${result.directRps} req/s = ${result.ratio}x; p99 ${g.p99} ms vs ${d.p99} ms (added ${result.addedP99Ms} ms); gateway RSS peak ${result.gatewayPeakRssMiB} MiB; errors ${errors}`);
+    console.log(JSON.stringify(result));
+  } finally {
+    await stopProcess(gateway);
+    await stopProcess(direct);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

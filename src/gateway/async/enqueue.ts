@@ -1,0 +1,107 @@
+// The async accept path (hot): validate, read the body, store the call durably, answer 202.
+// Never a 202 before queue.enqueue() resolved. Kept lean: headers are parsed only when present
+// and nothing is awaited besides the body and the queue.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../../config/index.js';
+import type { Provider } from '../../provider/index.js';
+import { DEFAULT_QUEUE, type CallMessage, type Queue } from '../../queue/index.js';
+import { FaasqError, forwardableHeaders, isFaasqError, newCallId, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
+import { sendError } from '../reply.js';
+import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
+import { createCallbackUrlCheck } from './callback-url.js';
+
+export const ANNOTATION_QUEUE = 'com.openfaas.queue';
+
+export interface EnqueueDeps {
+  readonly config: Config;
+  readonly provider: Pick<Provider, 'getSpec'>;
+  readonly queue: Queue;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  readonly isAccepting: () => boolean;
+}
+
+/** Accepts one async call for function `fnRaw` (`name` or `name.namespace`); `path` starts with "/". */
+export type Enqueue = (req: IncomingMessage, res: ServerResponse, fnRaw: string, path: string) => Promise<void>;
+
+export function createEnqueue(deps: EnqueueDeps): Enqueue {
+  const { config, provider, queue, events } = deps;
+  const checkCallbackUrl = createCallbackUrlCheck(config.gateway.callbackDenyList);
+  const maxBodyBytes = config.gateway.maxAsyncBodyBytes;
+
+  return async (req, res, fnRaw, path) => {
+    const t0 = performance.now();
+    let fn = fnRaw;
+    let queueName: string | undefined;
+    try {
+      if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
+      const ref = parseFunctionRef(fnRaw);
+      fn = ref.name;
+      const spec = provider.getSpec(ref.name, ref.namespace);
+      if (!spec) throw new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`);
+      const h = req.headers;
+      const callIdHeader = h['x-call-id'];
+      const callId = typeof callIdHeader === 'string' ? parseCallId(callIdHeader) : newCallId();
+      const cbHeader = h['x-callback-url'];
+      const callbackUrl = typeof cbHeader === 'string' && cbHeader !== '' ? checkCallbackUrl(cbHeader) : undefined;
+      const prHeader = h['x-priority'];
+      const priority = typeof prHeader === 'string' ? parsePriority(prHeader) : annotationPriority(spec.annotations) ?? 0;
+      const now = Date.now();
+      let notBefore: number | undefined;
+      const delayHeader = h['x-delay'];
+      if (typeof delayHeader === 'string') notBefore = now + parseDurationHeader('X-Delay', delayHeader);
+      const nbHeader = h['x-not-before'];
+      if (typeof nbHeader === 'string') notBefore = Math.max(notBefore ?? 0, parseNotBefore(nbHeader));
+      const maxAgeHeader = h['x-max-age'];
+      const maxAgeMs = typeof maxAgeHeader === 'string' ? parseDurationHeader('X-Max-Age', maxAgeHeader) : annotationMaxAgeMs(spec.annotations);
+      const lengthHeader = h['content-length'];
+      const body = await readBody(req, maxBodyBytes, lengthHeader === undefined ? undefined : Number(lengthHeader));
+      const targetQueue = spec.annotations[ANNOTATION_QUEUE] || DEFAULT_QUEUE;
+      queueName = targetQueue;
+      const startTimeNs = nowNs();
+      const q = req.url ? req.url.indexOf('?') : -1;
+      const message: CallMessage = {
+        callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
+        method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
+        headers: forwardableHeaders(h), body, callbackUrl, enqueuedAt: now,
+        notBefore: notBefore !== undefined && notBefore > now ? notBefore : undefined,
+        // Max age counts from the earliest start, so a delayed call is not dead on arrival.
+        expiresAt: maxAgeMs !== undefined ? Math.max(now, notBefore ?? now) + maxAgeMs : undefined,
+        startTimeNs,
+      };
+      let result;
+      try {
+        result = await queue.enqueue(message);
+      } catch (err) {
+        throw asQueueError(err);
+      }
+      const headers: Record<string, string> = {
+        'X-Call-Id': result.record.callId,
+        'X-Start-Time': startTimeNs,
+        Location: `/async-function/${result.record.callId}`,
+      };
+      if (result.isDuplicate) headers['X-Duplicate'] = 'true';
+      res.writeHead(202, headers);
+      res.end();
+      events.emit('call.accepted', {
+        callId: result.record.callId, fn: ref.name, namespace: ref.namespace, queue: targetQueue,
+        priority: result.record.priority, acceptMs: performance.now() - t0, isDuplicate: result.isDuplicate,
+      });
+    } catch (err) {
+      // Drain whatever body is left so a rejected call does not stall a keep-alive connection.
+      if (!req.readableEnded) req.resume();
+      const e = isFaasqError(err) ? err : asQueueError(err);
+      events.emit('call.rejected', { fn, queue: queueName, code: e.code });
+      sendError(req, res, e);
+    }
+  };
+}
+
+/** Anything the queue throws that is not already a FaasqError means it could not store the call. */
+function asQueueError(err: unknown): FaasqError {
+  if (isFaasqError(err, 'E_QUEUE_FULL')) {
+    return err.headers['Retry-After'] || err.headers['retry-after'] ? err : new FaasqError('E_QUEUE_FULL', err.message, { cause: err, headers: { ...err.headers, 'Retry-After': '1' }, detail: { ...err.detail } });
+  }
+  if (isFaasqError(err)) return err;
+  return new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue could not store the call', { cause: err, headers: { 'Retry-After': '1' } });
+}

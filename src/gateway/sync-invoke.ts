@@ -1,0 +1,233 @@
+// The sync hot path: `ANY /function/{name}[/{path...}]` streamed through provider.invoke() and back.
+// Per-request state lives on one SyncCall object (two bound callbacks, no other closures); nothing
+// here parses JSON or buffers bodies, and the one log line is written after the response is done.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream';
+import type { Config } from '../config/index.js';
+import type { FunctionSpec, InvocationResponse, Provider } from '../provider/provider.js';
+import { FaasqError, isFaasqError } from '../shared/errors.js';
+import type { EventBus } from '../shared/events.js';
+import { forwardableHeaders, newCallId, nowNs } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import { parseFunctionRef } from '../shared/names.js';
+import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import type { FunctionLimits } from './function-limits.js';
+import { sendError } from './reply.js';
+
+/** Hands a `/function/{name}` request with `X-Invoke-Mode: async` to the async enqueue path. */
+export type AsyncEnqueue = (req: IncomingMessage, res: ServerResponse, fnRaw: string, path: string) => void;
+
+export interface SyncInvokeDeps {
+  readonly gateway: Config['gateway'];
+  readonly provider: Provider;
+  readonly events: EventBus;
+  /** Child logger for the one line per request. */
+  readonly logger: Logger;
+  readonly limits: FunctionLimits;
+  readonly isAccepting: () => boolean;
+  /** Basic-auth check when invocations are protected (FAASQ_INVOKE_AUTH); undefined = open. */
+  readonly isAuthorized?: (authorization: string | undefined) => boolean;
+  /** Set when a queue is configured. */
+  readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
+}
+
+const PREFIX = '/function/';
+
+/** Returns the request handler for every URL starting with `/function/`. */
+export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = req.url as string;
+    const queryAt = url.indexOf('?', PREFIX.length);
+    const pathEnd = queryAt === -1 ? url.length : queryAt;
+    let slashAt = url.indexOf('/', PREFIX.length);
+    if (slashAt === -1 || slashAt > pathEnd) slashAt = pathEnd;
+    const fnRaw = url.slice(PREFIX.length, slashAt);
+    const path = slashAt < pathEnd ? url.slice(slashAt, pathEnd) : '/';
+
+    if (!deps.isAccepting()) return reject(req, res, new FaasqError('E_SHUTTING_DOWN', 'the gateway is shutting down'));
+    if (deps.isAuthorized && !deps.isAuthorized(req.headers.authorization)) {
+      return reject(req, res, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
+    }
+    const mode = req.headers['x-invoke-mode'];
+    if (typeof mode === 'string' && mode.toLowerCase() === 'async') {
+      const enqueue = deps.getAsyncEnqueue();
+      if (!enqueue) return reject(req, res, new FaasqError('E_NOT_IMPLEMENTED', 'async invocation needs a queue; none is configured'));
+      enqueue(req, res, fnRaw, path);
+      return;
+    }
+    let name: string;
+    let namespace: string;
+    try {
+      ({ name, namespace } = parseFunctionRef(fnRaw));
+    } catch (err) {
+      return reject(req, res, err);
+    }
+    void new SyncCall(deps, req, res, name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
+  };
+}
+
+/** Error before any invocation started: still carries the call headers every invocation reply has. */
+function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  req.resume();
+  res.setHeader('X-Call-Id', callIdOf(req));
+  res.setHeader('X-Start-Time', nowNs());
+  sendError(req, res, err);
+}
+
+function callIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-call-id'];
+  return typeof given === 'string' && given !== '' ? given : newCallId();
+}
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+class SyncCall {
+  private readonly callId: string;
+  private readonly startNs: string;
+  private readonly startedAt = performance.now();
+  private readonly controller = new AbortController();
+  private limiter: ConcurrencyLimiter | undefined;
+  private heldSince = 0;
+  private isHoldingSlot = false;
+  private isClosed = false;
+  private isTimedOut = false;
+  /** A reply (the function's or an error) has been started; later outcomes are dropped. */
+  private isSettled = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: SyncInvokeDeps,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly fn: string,
+    private readonly namespace: string,
+    private readonly path: string,
+    private readonly query: string,
+  ) {
+    this.callId = callIdOf(req);
+    this.startNs = nowNs();
+  }
+
+  async run(): Promise<void> {
+    const { deps, req, res } = this;
+    res.on('close', this.onClose);
+    deps.events.emit('invocation.started', { fn: this.fn, namespace: this.namespace });
+    try {
+      let spec: FunctionSpec | undefined;
+      try {
+        spec = deps.provider.getSpec(this.fn, this.namespace);
+      } catch {
+        spec = undefined; // invoke() below reports a missing function with the right error
+      }
+      // Unknown names get no limiter, so random URLs cannot grow the limiter table.
+      const limiter = spec ? deps.limits.limiterFor(`${this.namespace}/${this.fn}`, spec) : undefined;
+      if (limiter) {
+        if (!limiter.tryAcquire()) {
+          await limiter.acquire(this.controller.signal);
+          if (this.isClosed) {
+            limiter.release();
+            return;
+          }
+        }
+        this.limiter = limiter;
+        this.isHoldingSlot = true;
+        this.heldSince = performance.now();
+      }
+      this.timer = setTimeout(this.onTimeout, deps.gateway.upstreamTimeoutMs);
+
+      const headers = forwardableHeaders(req.headers);
+      headers['x-call-id'] = this.callId;
+      headers['x-start-time'] = this.startNs;
+      if (headers['x-forwarded-for'] === undefined && req.socket.remoteAddress) headers['x-forwarded-for'] = req.socket.remoteAddress;
+      if (headers['x-forwarded-host'] === undefined && req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+
+      const response = await deps.provider.invoke(this.fn, this.namespace, {
+        method: req.method ?? 'GET',
+        path: this.path,
+        query: this.query,
+        headers,
+        body: hasRequestBody(req) ? req : null,
+        callId: this.callId,
+        signal: this.controller.signal,
+      });
+      this.reply(response);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private reply(response: InvocationResponse): void {
+    const res = this.res;
+    if (this.isClosed || this.isSettled) {
+      response.body.destroy();
+      return;
+    }
+    this.isSettled = true;
+    const headers = forwardableHeaders(response.headers);
+    headers['x-call-id'] = this.callId;
+    headers['x-start-time'] = this.startNs;
+    res.writeHead(response.status, headers);
+    pipeline(response.body, res, this.onPiped);
+  }
+
+  private fail(err: unknown): void {
+    const { req, res } = this;
+    if (this.isClosed || this.isSettled) return;
+    this.isSettled = true;
+    let error: unknown = err;
+    if (this.isTimedOut) {
+      error = new FaasqError('E_FUNCTION_TIMEOUT', `function ${this.fn}.${this.namespace} did not answer within ${this.deps.gateway.upstreamTimeoutMs}ms`, { cause: err });
+    } else if (!isFaasqError(err)) {
+      // Anything the provider did not classify is a transport failure, as the OpenFaaS proxy treats it.
+      error = new FaasqError('E_FUNCTION_UNREACHABLE', `cannot reach function ${this.fn}.${this.namespace}`, { cause: err });
+    }
+    if (!req.complete) req.resume();
+    if (!res.headersSent) {
+      res.setHeader('X-Call-Id', this.callId);
+      res.setHeader('X-Start-Time', this.startNs);
+    }
+    sendError(req, res, error);
+  }
+
+  private readonly onPiped = (err: NodeJS.ErrnoException | null): void => {
+    // A body that breaks mid-way can only be reported by cutting the connection; pipeline did that.
+    if (err && !this.isClosed) this.res.destroy();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.timer = undefined;
+    this.isTimedOut = true;
+    const reason = new FaasqError('E_FUNCTION_TIMEOUT', 'upstream timeout');
+    this.controller.abort(reason);
+    // Headers already went out: the only way to tell the caller is to cut the response.
+    if (this.res.headersSent) {
+      if (!this.res.writableFinished) this.res.destroy();
+    } else {
+      this.fail(reason);
+    }
+  };
+
+  private readonly onClose = (): void => {
+    const { deps, res } = this;
+    this.isClosed = true;
+    if (!res.writableFinished && !this.controller.signal.aborted) {
+      this.controller.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
+    }
+    if (this.timer) clearTimeout(this.timer);
+    const now = performance.now();
+    if (this.isHoldingSlot && this.limiter) {
+      this.isHoldingSlot = false;
+      this.limiter.release(now - this.heldSince);
+    }
+    const durationMs = now - this.startedAt;
+    // 499 (nginx's "client closed request") when the caller left before the reply was complete.
+    const status = res.writableFinished ? res.statusCode : 499;
+    deps.events.emit('invocation.completed', { fn: this.fn, namespace: this.namespace, status, durationMs, callId: this.callId });
+    deps.logger.info({ fn: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
+  };
+}

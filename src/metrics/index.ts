@@ -1,0 +1,3 @@
+// Public door of the metrics feature.
+export { createMetrics } from './metrics.js';
+export type { Metrics, MetricsDeps } from './metrics.js';

@@ -1,0 +1,143 @@
+// Prometheus metrics under the OpenFaaS names (so existing dashboards work) plus faasq's own.
+// Counters and histograms follow the EventBus; gauges that describe state (replicas, queue depth)
+// are read from the provider and queue when Prometheus scrapes. Nothing else imports prom-client.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventBus } from '../shared/events.js';
+import type { Provider } from '../provider/provider.js';
+import type { Queue } from '../queue/queue.js';
+
+export interface Metrics {
+  readonly contentType: string;
+  render(): Promise<string>;
+  close(): void;
+}
+
+export interface MetricsDeps {
+  readonly events: EventBus;
+  readonly provider?: Provider;
+  readonly queue?: Queue;
+  /** Namespace used to list functions for gateway_service_count. */
+  readonly namespace?: string;
+  readonly isProcessMetrics?: boolean;
+}
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const WAIT_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const registry = new Registry();
+  if (deps.isProcessMetrics !== false) collectDefaultMetrics({ register: registry });
+  const reg = [registry];
+
+  const invocationTotal = new Counter({ name: 'gateway_function_invocation_total', help: 'Function invocations by status code', labelNames: ['function_name', 'code'], registers: reg });
+  const functionSeconds = new Histogram({ name: 'gateway_functions_seconds', help: 'Function invocation time taken', labelNames: ['function_name', 'code'], buckets: DURATION_BUCKETS, registers: reg });
+  const invocationStarted = new Counter({ name: 'gateway_function_invocation_started', help: 'Function invocations started', labelNames: ['function_name'], registers: reg });
+  const serviceCount = new Gauge({
+    name: 'gateway_service_count', help: 'Current replica count per function', labelNames: ['function_name'], registers: reg,
+    async collect() {
+      if (!deps.provider) return;
+      this.reset();
+      for (const fn of await deps.provider.list(deps.namespace ?? 'openfaas-fn')) this.set({ function_name: `${fn.name}.${fn.namespace}` }, fn.replicas);
+    },
+  });
+  void serviceCount;
+
+  const submitted = new Counter({ name: 'queue_worker_messages_submitted_total', help: 'Async calls accepted into a queue', labelNames: ['queue_name', 'function_name'], registers: reg });
+  const processed = new Counter({ name: 'queue_worker_messages_processed_total', help: 'Async calls finished (succeeded, failed or dead-lettered)', labelNames: ['queue_name', 'function_name', 'outcome'], registers: reg });
+  const inflight = new Gauge({ name: 'queue_worker_function_invocation_inflight', help: 'Async invocations running now', labelNames: ['queue_name', 'function_name'], registers: reg });
+  const retries = new Counter({ name: 'faasq_call_retries_total', help: 'Async call attempts scheduled for retry', labelNames: ['queue_name', 'function_name'], registers: reg });
+  const attemptsFailed = new Counter({ name: 'faasq_call_attempts_failed_total', help: 'Async call attempts that failed', labelNames: ['queue_name', 'function_name'], registers: reg });
+  const deadLettered = new Counter({ name: 'faasq_dead_letters_total', help: 'Async calls moved to the dead-letter store', labelNames: ['queue_name', 'function_name', 'reason'], registers: reg });
+  const cancelled = new Counter({ name: 'faasq_calls_cancelled_total', help: 'Async calls cancelled', labelNames: ['queue_name', 'function_name'], registers: reg });
+  const callbacks = new Counter({ name: 'faasq_callbacks_total', help: 'Callback deliveries by outcome (delivered, retried, failed)', labelNames: ['function_name', 'outcome'], registers: reg });
+  const rejected = new Counter({ name: 'faasq_calls_rejected_total', help: 'Async calls refused at intake by error code', labelNames: ['function_name', 'code'], registers: reg });
+  const acceptSeconds = new Histogram({ name: 'faasq_accept_seconds', help: 'Time to durably accept an async call', labelNames: ['queue_name'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: reg });
+  const queueWait = new Histogram({ name: 'faasq_queue_wait_seconds', help: 'Time from acceptance to the start of an attempt', labelNames: ['queue_name'], buckets: WAIT_BUCKETS, registers: reg });
+  const callSeconds = new Histogram({ name: 'faasq_call_duration_seconds', help: 'Async attempt duration by outcome', labelNames: ['queue_name', 'function_name', 'outcome'], buckets: DURATION_BUCKETS, registers: reg });
+
+  const stateGauges = queueGauges(registry, deps.queue);
+  void stateGauges;
+
+  const ev = deps.events;
+  const offs = [
+    ev.on('invocation.started', (e) => invocationStarted.inc({ function_name: `${e.fn}.${e.namespace}` })),
+    ev.on('invocation.completed', (e) => {
+      const labels = { function_name: `${e.fn}.${e.namespace}`, code: String(e.status) };
+      invocationTotal.inc(labels);
+      functionSeconds.observe(labels, e.durationMs / 1000);
+    }),
+    ev.on('call.accepted', (e) => {
+      if (!e.isDuplicate) submitted.inc({ queue_name: e.queue, function_name: e.fn });
+      acceptSeconds.observe({ queue_name: e.queue }, e.acceptMs / 1000);
+    }),
+    ev.on('call.rejected', (e) => rejected.inc({ function_name: e.fn, code: e.code })),
+    ev.on('call.started', (e) => queueWait.observe({ queue_name: e.queue }, e.queuedMs / 1000)),
+    ev.on('call.attempt_failed', (e) => {
+      attemptsFailed.inc({ queue_name: e.queue, function_name: e.fn });
+      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'attempt_failed' }, e.durationMs / 1000);
+    }),
+    ev.on('call.retried', (e) => retries.inc({ queue_name: e.queue, function_name: e.fn })),
+    ev.on('call.succeeded', (e) => {
+      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'succeeded' });
+      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'succeeded' }, e.durationMs / 1000);
+    }),
+    ev.on('call.failed', (e) => {
+      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'failed' });
+      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'failed' }, e.durationMs / 1000);
+    }),
+    ev.on('call.dead_lettered', (e) => {
+      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'dead' });
+      deadLettered.inc({ queue_name: e.queue, function_name: e.fn, reason: e.reason });
+    }),
+    ev.on('call.cancelled', (e) => cancelled.inc({ queue_name: e.queue, function_name: e.fn })),
+    ev.on('callback.delivered', (e) => callbacks.inc({ function_name: e.fn, outcome: 'delivered' })),
+    ev.on('callback.failed', (e) => callbacks.inc({ function_name: e.fn, outcome: e.isFinal ? 'failed' : 'retried' })),
+    ev.on('worker.inflight', (e) => inflight.inc({ queue_name: e.queue, function_name: e.fn }, e.delta)),
+  ];
+
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close: () => {
+      for (const off of offs) off();
+      registry.clear();
+    },
+  };
+}
+
+/** Queue state read at scrape time: one stats() call feeds every queue gauge. */
+function queueGauges(registry: Registry, queue: Queue | undefined): void {
+  if (!queue) return;
+  const reg = [registry];
+  const pending = new Gauge({ name: 'queue_worker_pending_messages', help: 'Async calls waiting or running per queue', labelNames: ['queue_name'], registers: reg });
+  const delayed = new Gauge({ name: 'faasq_queue_delayed', help: 'Async calls waiting for their not-before time', labelNames: ['queue_name'], registers: reg });
+  const inflight = new Gauge({ name: 'faasq_queue_inflight', help: 'Async calls leased to a worker', labelNames: ['queue_name'], registers: reg });
+  const oldest = new Gauge({ name: 'faasq_queue_oldest_age_seconds', help: 'Age of the oldest call waiting to start', labelNames: ['queue_name'], registers: reg });
+  const dead = new Gauge({ name: 'faasq_queue_dead_letters', help: 'Calls in the dead-letter store', labelNames: ['queue_name'], registers: reg });
+  const byPriority = new Gauge({ name: 'faasq_queue_depth', help: 'Unfinished async calls per queue and priority', labelNames: ['queue_name', 'priority'], registers: reg });
+  // prom-client calls collect() per metric; refresh all gauges from one stats() read on the first.
+  let pendingRead: Promise<void> | undefined;
+  const refresh = (): Promise<void> => {
+    pendingRead ??= (async () => {
+      try {
+        const stats = queue.isHealthy() ? await queue.stats() : [];
+        for (const g of [pending, delayed, inflight, oldest, dead, byPriority]) g.reset();
+        for (const s of stats) {
+          const l = { queue_name: s.name };
+          pending.set(l, s.depth);
+          delayed.set(l, s.delayed);
+          inflight.set(l, s.inflight);
+          oldest.set(l, s.oldestAgeMs / 1000);
+          dead.set(l, s.deadLetters);
+          for (const [p, n] of Object.entries(s.depthByPriority)) byPriority.set({ queue_name: s.name, priority: p }, n);
+        }
+      } finally {
+        setImmediate(() => { pendingRead = undefined; });
+      }
+    })();
+    return pendingRead;
+  };
+  for (const g of [pending, delayed, inflight, oldest, dead, byPriority]) {
+    (g as unknown as { collect: () => Promise<void> }).collect = refresh;
+  }
+}

@@ -1,0 +1,63 @@
+// Chooses and configures the runtime for a spec: upstream (annotation), http mode
+// (environment `mode: http`) or fork mode (the default), with the process environment,
+// exec timeout and secrets folder the watchdog contracts promise.
+import { FaasqError } from '../../shared/errors.js';
+import { parseDurationMs } from '../../shared/durations.js';
+import type { FunctionSpec } from '../provider.js';
+import { assertDirectory, resolveCommand } from './command.js';
+import { ForkRuntime } from './fork-runtime.js';
+import { HttpRuntime } from './http-runtime.js';
+import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+import { UPSTREAM_ANNOTATION, UpstreamRuntime } from './upstream-runtime.js';
+
+export const SCALE_MIN_KEY = 'com.openfaas.scale.min';
+export const MAX_REPLICAS = 100;
+
+export interface RuntimeContext {
+  readonly baseEnv: NodeJS.ProcessEnv;
+  readonly defaultDir: string;
+  readonly limits: RuntimeLimits;
+  readonly log: (instance: string, text: string) => void;
+  /** Folder holding the function's secrets, when it has any. */
+  readonly secretsPath: string | undefined;
+}
+
+/** `com.openfaas.scale.min` from labels or annotations, default 1. */
+export function minReplicas(spec: FunctionSpec): number | undefined {
+  const raw = spec.labels[SCALE_MIN_KEY] ?? spec.annotations[SCALE_MIN_KEY];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_REPLICAS) throw new FaasqError('E_DEPLOY_FAILED', `${SCALE_MIN_KEY} must be a whole number 0-${MAX_REPLICAS}, got "${raw}"`);
+  return n;
+}
+
+export function buildRuntime(spec: FunctionSpec, replicas: number, ctx: RuntimeContext): FunctionRuntime {
+  const limits: RuntimeLimits = { ...ctx.limits, execTimeoutMs: execTimeoutMs(spec, ctx.limits.execTimeoutMs) };
+  const upstream = spec.annotations[UPSTREAM_ANNOTATION];
+  if (upstream) return new UpstreamRuntime(spec.name, upstream, replicas, limits);
+  const cwd = spec.workingDir ?? ctx.defaultDir;
+  assertDirectory(cwd);
+  const env: NodeJS.ProcessEnv = { ...ctx.baseEnv, ...spec.environment };
+  if (ctx.secretsPath) {
+    env.secret_mount_path = ctx.secretsPath;
+    env.FAASQ_SECRETS_PATH = ctx.secretsPath;
+  }
+  const command = resolveCommand(spec.fprocess, cwd, env.PATH);
+  const mode = spec.environment.mode ?? 'fork';
+  if (mode === 'http') return new HttpRuntime({ name: spec.name, command, cwd, env, replicas, limits, log: ctx.log });
+  if (mode === 'fork' || mode === 'streaming' || mode === 'serializing') {
+    return new ForkRuntime({ name: spec.name, command, cwd, env, replicas, contentType: spec.environment.content_type, limits, log: ctx.log });
+  }
+  throw new FaasqError('E_DEPLOY_FAILED', `environment "mode" must be http or fork, got "${mode}"`);
+}
+
+/** The function's own `exec_timeout` (OpenFaaS duration, "0" disables) or the provider default. */
+function execTimeoutMs(spec: FunctionSpec, fallbackMs: number): number {
+  const raw = spec.environment.exec_timeout;
+  if (raw === undefined || raw === '') return fallbackMs;
+  try {
+    return parseDurationMs(raw);
+  } catch {
+    throw new FaasqError('E_DEPLOY_FAILED', `environment "exec_timeout" is not a duration: "${raw}"`);
+  }
+}

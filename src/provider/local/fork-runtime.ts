@@ -1,0 +1,107 @@
+// Fork mode, the classic watchdog contract: `fprocess` runs once per request with the body on
+// stdin; stdout is the response (buffered, since the exit code decides the status); stderr goes
+// to the function log. Exit 0 -> 200, other exits -> 500 with the output and the exit reason.
+// The exec timeout kills the process and fails E_FUNCTION_TIMEOUT (504) — the same as http mode
+// and the of-watchdog; the classic watchdog's 408 would tell clients *they* were too slow.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { FaasqError } from '../../shared/errors.js';
+import type { InvocationRequest, InvocationResponse } from '../provider.js';
+import { cgiEnv } from './cgi-env.js';
+import type { Command } from './command.js';
+import { durationSeconds } from './http-proxy.js';
+import { lineSplitter } from './log-ring.js';
+import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+
+export interface ForkRuntimeOptions {
+  readonly name: string;
+  readonly command: Command;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly replicas: number;
+  readonly contentType: string | undefined;
+  readonly limits: RuntimeLimits;
+  readonly log: (instance: string, text: string) => void;
+}
+
+export class ForkRuntime implements FunctionRuntime {
+  private desired: number;
+  private readonly children = new Set<ChildProcess>();
+  private isStopped = false;
+
+  constructor(private readonly options: ForkRuntimeOptions) {
+    this.desired = options.replicas;
+  }
+
+  async start(): Promise<void> {}
+
+  async scale(replicas: number): Promise<void> {
+    this.desired = replicas;
+  }
+
+  replicas(): number {
+    return this.desired;
+  }
+
+  /** Nothing runs between requests, so every desired replica is available. */
+  availableReplicas(): number {
+    return this.isStopped ? 0 : this.desired;
+  }
+
+  invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse> {
+    if (this.isStopped) return Promise.reject(new FaasqError('E_SHUTTING_DOWN', `function "${this.options.name}" is stopping`));
+    if (this.desired === 0) return Promise.reject(new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" is scaled to zero replicas`));
+    const { name, command, cwd, env, limits, log } = this.options;
+    return new Promise((resolve, reject) => {
+      const child = spawn(command.file, [...command.args], { cwd, env: { ...env, ...cgiEnv(request) }, stdio: ['pipe', 'pipe', 'pipe'] });
+      this.children.add(child);
+      const instance = `${name}-fork`;
+      const chunks: Buffer[] = [];
+      let isTimedOut = false;
+      let spawnError: NodeJS.ErrnoException | undefined;
+      const timer = limits.execTimeoutMs > 0 ? setTimeout(() => { isTimedOut = true; child.kill('SIGKILL'); }, limits.execTimeoutMs) : undefined;
+      const onAbort = (): void => { child.kill('SIGKILL'); };
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      const stderr = lineSplitter((text) => log(instance, text));
+      child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
+      child.once('error', (err: NodeJS.ErrnoException) => { spawnError = err; });
+      // A function that exits without reading stdin closes the pipe; that is not an error.
+      child.stdin.on('error', () => undefined);
+      const body = request.body;
+      if (body === null) child.stdin.end();
+      else if (Buffer.isBuffer(body)) child.stdin.end(body);
+      else body.pipe(child.stdin);
+      child.once('close', (code, signal) => {
+        this.children.delete(child);
+        if (timer) clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onAbort);
+        stderr.end();
+        if (body && !Buffer.isBuffer(body)) {
+          body.unpipe(child.stdin);
+          body.resume();
+        }
+        if (request.signal?.aborted) return reject(request.signal.reason);
+        if (isTimedOut) return reject(new FaasqError('E_FUNCTION_TIMEOUT', `function "${name}" exceeded its exec timeout of ${limits.execTimeoutMs}ms; process killed`));
+        if (spawnError) return reject(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${name}" could not start: ${spawnError.code ?? spawnError.message}`, { cause: spawnError }));
+        if (code !== 0) chunks.push(Buffer.from(`${chunks.length > 0 ? '\n' : ''}${signal ? `killed by ${signal}` : `exit status ${code}`}\n`));
+        const output = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        const contentType = this.options.contentType ?? request.headers['content-type'];
+        const headers: Record<string, string | string[]> = { 'content-length': String(output.length), 'x-duration-seconds': durationSeconds(startedAt) };
+        if (code !== 0) headers['content-type'] = 'text/plain; charset=utf-8';
+        else if (contentType) headers['content-type'] = contentType;
+        resolve({ status: code === 0 ? 200 : 500, headers, body: Readable.from([output]) });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.isStopped = true;
+    const closing = [...this.children].map((child) => new Promise<void>((done) => {
+      child.once('close', () => done());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), this.options.limits.shutdownGraceMs).unref();
+    }));
+    await Promise.all(closing);
+  }
+}

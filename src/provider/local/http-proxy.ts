@@ -1,0 +1,73 @@
+// The hot path for http-mode and upstream functions: one undici request per invocation,
+// bodies streamed both ways, hop-by-hop headers dropped, transport errors translated into
+// faasq codes at this edge (by error code, never by message).
+import type { Pool } from 'undici';
+import { FaasqError } from '../../shared/errors.js';
+import { HOP_BY_HOP } from '../../shared/http.js';
+import type { InvocationRequest, InvocationResponse } from '../provider.js';
+
+/** Headers undici refuses to send or that must not be forwarded. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect', 'host']);
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function isTimeoutError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
+
+export function isUnreachableError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
+export function isAbortError(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'AbortError';
+}
+
+export function durationSeconds(startedAt: number): string {
+  return ((performance.now() - startedAt) / 1000).toFixed(6);
+}
+
+/**
+ * Sends `request` through `pool` to `pathPrefix + request.path`. `timeoutMs` bounds the wait for
+ * response headers (and each idle gap of the body); 0 disables it.
+ */
+export async function proxyRequest(pool: Pool, pathPrefix: string, request: InvocationRequest, timeoutMs: number, startedAt: number, fn: string): Promise<InvocationResponse> {
+  const headers: Record<string, string | string[]> = {};
+  for (const name in request.headers) {
+    if (!NOT_FORWARDED.has(name)) headers[name] = request.headers[name];
+  }
+  const path = pathPrefix + request.path;
+  let res;
+  try {
+    res = await pool.request({
+      path: request.query ? `${path}?${request.query}` : path,
+      method: request.method as 'GET',
+      headers,
+      body: request.body ?? undefined,
+      signal: request.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+  } catch (err) {
+    throw translateError(err, fn, timeoutMs);
+  }
+  const out = res.headers as Record<string, string | string[]>;
+  for (const name in out) {
+    if (HOP_BY_HOP.has(name)) delete out[name];
+  }
+  out['x-duration-seconds'] = durationSeconds(startedAt);
+  return { status: res.statusCode, headers: out, body: res.body };
+}
+
+export function translateError(err: unknown, fn: string, timeoutMs: number): unknown {
+  if (isAbortError(err)) return err;
+  if (isTimeoutError(err)) return new FaasqError('E_FUNCTION_TIMEOUT', `function "${fn}" did not answer within ${timeoutMs}ms`, { cause: err });
+  if (isUnreachableError(err)) return new FaasqError('E_FUNCTION_UNREACHABLE', `function "${fn}" is unreachable`, { cause: err });
+  if ((err as { code?: string } | null)?.code === 'UND_ERR_INVALID_ARG') return new FaasqError('E_INVALID_HEADER', `cannot forward request to "${fn}": invalid header or method`, { cause: err });
+  return new FaasqError('E_FUNCTION_UNREACHABLE', `function "${fn}" failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}

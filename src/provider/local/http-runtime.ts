@@ -1,0 +1,179 @@
+// The http-mode supervisor (of-watchdog `mode: http`): keeps N replicas of a long-lived
+// server running, restarts crashed ones with exponential backoff, and balances requests to
+// the least busy ready replica (round-robin among equals). With no ready replica a request
+// waits up to readyTimeoutMs, then fails E_FUNCTION_NOT_READY (503, retryable) — also when the
+// function keeps crashing, so callers see one "not ready" signal and the worker retries it.
+import { FaasqError } from '../../shared/errors.js';
+import type { InvocationRequest, InvocationResponse } from '../provider.js';
+import type { Command } from './command.js';
+import { freePort } from './free-port.js';
+import { proxyRequest } from './http-proxy.js';
+import { Replica } from './replica.js';
+import { restartDelayMs, type FunctionRuntime, type RuntimeLimits } from './runtime.js';
+
+export interface HttpRuntimeOptions {
+  readonly name: string;
+  readonly command: Command;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly replicas: number;
+  readonly limits: RuntimeLimits;
+  readonly log: (instance: string, text: string) => void;
+}
+
+interface Slot {
+  readonly index: number;
+  replica: Replica | undefined;
+  failures: number;
+  readyAt: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export class HttpRuntime implements FunctionRuntime {
+  private readonly slots: Slot[] = [];
+  private readonly waiters = new Set<() => void>();
+  private rr = 0;
+  private isStopped = false;
+
+  constructor(private readonly options: HttpRuntimeOptions) {}
+
+  async start(): Promise<void> {
+    await this.scale(this.options.replicas);
+  }
+
+  async scale(replicas: number): Promise<void> {
+    const adding: Promise<void>[] = [];
+    while (this.slots.length < replicas) {
+      const slot: Slot = { index: this.slots.length, replica: undefined, failures: 0, readyAt: 0, restartTimer: undefined };
+      this.slots.push(slot);
+      // A slot whose process cannot even be spawned is dropped, so no dead slot lingers.
+      adding.push(this.launch(slot).catch((err: unknown) => {
+        const at = this.slots.indexOf(slot);
+        if (at >= 0) this.slots.splice(at, 1);
+        throw err;
+      }));
+    }
+    const removed = this.slots.splice(replicas);
+    const results = await Promise.allSettled([...adding, ...removed.map((slot) => this.stopSlot(slot))]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  replicas(): number {
+    return this.slots.length;
+  }
+
+  availableReplicas(): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.replica?.state === 'ready') n += 1;
+    return n;
+  }
+
+  async invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse> {
+    const replica = this.pick() ?? (await this.waitForReplica(request.signal));
+    replica.inflight += 1;
+    let res: InvocationResponse;
+    try {
+      res = await proxyRequest(replica.pool, '', request, this.options.limits.execTimeoutMs, startedAt, this.options.name);
+    } catch (err) {
+      replica.inflight -= 1;
+      throw err;
+    }
+    res.body.once('close', () => { replica.inflight -= 1; });
+    return res;
+  }
+
+  async stop(): Promise<void> {
+    this.isStopped = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(slots.map((slot) => this.stopSlot(slot)));
+    for (const wake of this.waiters) wake();
+  }
+
+  private pick(): Replica | undefined {
+    let best: Replica | undefined;
+    const n = this.slots.length;
+    for (let i = 0; i < n; i += 1) {
+      const replica = this.slots[(this.rr + i) % n].replica;
+      if (replica?.state === 'ready' && (!best || replica.inflight < best.inflight)) best = replica;
+    }
+    this.rr = n > 0 ? (this.rr + 1) % n : 0;
+    return best;
+  }
+
+  private async waitForReplica(signal: AbortSignal | undefined): Promise<Replica> {
+    const { readyTimeoutMs } = this.options.limits;
+    if (this.slots.length === 0) throw new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" is scaled to zero replicas`);
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.isStopped) break;
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, remaining);
+        this.waiters.add(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+      const replica = this.pick();
+      if (replica) return replica;
+    }
+    signal?.throwIfAborted();
+    throw new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" has no ready replica after ${readyTimeoutMs}ms`, { headers: { 'Retry-After': '1' } });
+  }
+
+  /** Starts a process in the slot; rejects only when spawning itself fails (command missing). */
+  private async launch(slot: Slot): Promise<void> {
+    const { name, command, cwd, env, limits, log } = this.options;
+    const port = await freePort();
+    if (this.isStopped || !this.slots.includes(slot)) return;
+    const instance = `${name}-${slot.index}`;
+    const replica = new Replica({
+      instance,
+      command,
+      cwd,
+      env: { ...env, PORT: String(port), port: String(port) },
+      port,
+      readyTimeoutMs: limits.readyTimeoutMs,
+      healthIntervalMs: limits.healthIntervalMs,
+      onLine: log,
+      onReady: () => {
+        slot.readyAt = Date.now();
+        for (const wake of [...this.waiters]) wake();
+      },
+      onExit: (exited, reason) => this.onExit(slot, exited, reason),
+    });
+    slot.replica = replica;
+    await replica.start();
+  }
+
+  private onExit(slot: Slot, replica: Replica, reason: string): void {
+    if (this.isStopped || slot.replica !== replica || !this.slots.includes(slot)) return;
+    const { restartMinMs, restartMaxMs } = this.options.limits;
+    // A replica that stayed up a long while earns a fresh backoff; a crash loop keeps doubling.
+    if (slot.readyAt > 0 && Date.now() - slot.readyAt >= restartMaxMs) slot.failures = 0;
+    slot.failures += 1;
+    slot.readyAt = 0;
+    const delayMs = restartDelayMs(slot.failures, restartMinMs, restartMaxMs);
+    this.options.log(replica.instance, `faasq: process ${replica.pid ?? '?'} exited (${reason}); restart ${slot.failures} in ${delayMs}ms`);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (this.isStopped || !this.slots.includes(slot)) return;
+      this.launch(slot).catch((err: Error) => {
+        this.options.log(replica.instance, `faasq: restart failed: ${err.message}`);
+        this.onExit(slot, slot.replica as Replica, 'start failed');
+      });
+    }, delayMs);
+  }
+
+  private async stopSlot(slot: Slot): Promise<void> {
+    if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    await slot.replica?.stop(this.options.limits.shutdownGraceMs);
+  }
+}

@@ -1,0 +1,228 @@
+// The local provider: a registry of function specs (control plane) and the runtimes that run
+// them as child processes or forward to upstreams (data plane). Changes to one function are
+// applied strictly in order through a per-function op queue; different functions in parallel.
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../../config/config.js';
+import type { EventBus } from '../../shared/events.js';
+import { FaasqError } from '../../shared/errors.js';
+import { DEFAULT_NAMESPACE, assertDeployableName } from '../../shared/names.js';
+import type { Logger } from '../../shared/logger.js';
+import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, SecretInput } from '../provider.js';
+import { specToStatus } from '../../stack/index.js';
+import { MAX_REPLICAS, buildRuntime, minReplicas } from './build-runtime.js';
+import { LogRing } from './log-ring.js';
+import { followLogs } from './follow-logs.js';
+import { createOpQueue } from './op-queue.js';
+import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+import { createSecretStore } from './secret-store.js';
+
+export interface LocalProviderDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly events: EventBus;
+  /** Environment every function process inherits; defaults to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly maxLogLines?: number;
+}
+
+interface Entry {
+  spec: FunctionSpec;
+  runtime: FunctionRuntime;
+  createdAt: Date;
+  invocationCount: number;
+}
+
+const keyOf = (name: string, namespace: string): string => `${namespace}/${name}`;
+const notFound = (name: string, namespace: string): FaasqError =>
+  new FaasqError('E_FUNCTION_NOT_FOUND', `function "${name}" not found in namespace "${namespace}"`);
+
+export function createLocalProvider(deps: LocalProviderDeps): Provider {
+  const { config, logger } = deps;
+  const log = logger.child({ component: 'provider' });
+  const baseEnv = deps.env ?? process.env;
+  const limits: RuntimeLimits = {
+    execTimeoutMs: config.provider.execTimeoutMs,
+    readyTimeoutMs: config.provider.readyTimeoutMs,
+    healthIntervalMs: config.provider.healthIntervalMs,
+    restartMinMs: config.provider.restartMinMs,
+    restartMaxMs: config.provider.restartMaxMs,
+    shutdownGraceMs: config.provider.shutdownGraceMs,
+  };
+  const functions = new Map<string, Entry>();
+  const rings = new Map<string, LogRing>();
+  const ops = createOpQueue();
+  const secrets = createSecretStore(config.provider.secretsDir);
+  let isStarted = false;
+  let isClosing = false;
+  let closed: Promise<void> | undefined;
+
+  const ringOf = (spec: FunctionSpec): LogRing => {
+    const key = keyOf(spec.name, spec.namespace);
+    let ring = rings.get(key);
+    if (!ring) {
+      ring = new LogRing(deps.maxLogLines ?? 1000);
+      rings.set(key, ring);
+    }
+    return ring;
+  };
+
+  const startRuntime = async (spec: FunctionSpec, replicas: number): Promise<FunctionRuntime> => {
+    const ring = ringOf(spec);
+    const secretsPath = spec.secrets.length > 0 ? await secrets.mount(spec.name, spec.namespace, spec.secrets) : undefined;
+    const runtime = buildRuntime(spec, replicas, {
+      baseEnv,
+      defaultDir: process.cwd(),
+      limits,
+      secretsPath,
+      log: (instance, text) => ring.push({ name: spec.name, namespace: spec.namespace, instance, timestamp: new Date().toISOString(), text }),
+    });
+    try {
+      await runtime.start();
+    } catch (err) {
+      await runtime.stop();
+      throw err;
+    }
+    return runtime;
+  };
+
+  /** Runs one control-plane op for a function in order, logging its start and end at debug. */
+  const queued = <T>(op: string, name: string, namespace: string, fn: () => Promise<T>): Promise<T> =>
+    ops.run(keyOf(name, namespace), async () => {
+      if (isClosing) throw new FaasqError('E_SHUTTING_DOWN', 'provider is shutting down');
+      log.debug({ op, fn: name, namespace }, 'op started');
+      try {
+        return await fn();
+      } finally {
+        log.debug({ op, fn: name, namespace }, 'op finished');
+      }
+    });
+
+  const replace = async (entry: Entry, spec: FunctionSpec): Promise<void> => {
+    const replicas = minReplicas(spec) ?? entry.runtime.replicas();
+    const runtime = await startRuntime(spec, replicas);
+    const old = entry.runtime;
+    entry.spec = spec;
+    entry.runtime = runtime;
+    await old.stop();
+  };
+
+  const statusOf = (entry: Entry): FunctionStatus =>
+    specToStatus(entry.spec, entry.runtime.replicas(), entry.runtime.availableReplicas(), entry.createdAt, entry.invocationCount);
+
+  return {
+    name: 'faasq',
+    orchestration: 'local',
+
+    async start() {
+      await mkdir(config.provider.secretsDir, { recursive: true, mode: 0o700 });
+      isStarted = true;
+    },
+
+    close() {
+      closed ??= (async () => {
+        isClosing = true;
+        await ops.idle();
+        const entries = [...functions.values()];
+        functions.clear();
+        await Promise.all(entries.map((entry) => entry.runtime.stop()));
+      })();
+      return closed;
+    },
+
+    deploy(spec, options = {}) {
+      return queued('deploy', spec.name, spec.namespace, async () => {
+        assertDeployableName(spec.name, 'service');
+        const key = keyOf(spec.name, spec.namespace);
+        const existing = functions.get(key);
+        if (existing) {
+          if (!options.upsert) throw new FaasqError('E_CONFLICT', `function "${spec.name}" already exists in namespace "${spec.namespace}"`);
+          await replace(existing, spec);
+          return;
+        }
+        const runtime = await startRuntime(spec, minReplicas(spec) ?? 1);
+        functions.set(key, { spec, runtime, createdAt: new Date(), invocationCount: 0 });
+        log.info({ fn: spec.name, namespace: spec.namespace }, 'function deployed');
+      });
+    },
+
+    update(spec) {
+      return queued('update', spec.name, spec.namespace, async () => {
+        assertDeployableName(spec.name, 'service');
+        const existing = functions.get(keyOf(spec.name, spec.namespace));
+        if (!existing) throw notFound(spec.name, spec.namespace);
+        await replace(existing, spec);
+        log.info({ fn: spec.name, namespace: spec.namespace }, 'function updated');
+      });
+    },
+
+    remove(name, namespace) {
+      return queued('remove', name, namespace, async () => {
+        const key = keyOf(name, namespace);
+        const existing = functions.get(key);
+        if (!existing) throw notFound(name, namespace);
+        functions.delete(key);
+        rings.delete(key);
+        await existing.runtime.stop();
+        await secrets.unmount(name, namespace);
+        log.info({ fn: name, namespace }, 'function removed');
+      });
+    },
+
+    scale(name, namespace, replicas) {
+      if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
+        return Promise.reject(new FaasqError('E_INVALID_FIELD', `replicas must be a whole number 0-${MAX_REPLICAS}`, { detail: { field: 'replicas' } }));
+      }
+      return queued('scale', name, namespace, async () => {
+        const existing = functions.get(keyOf(name, namespace));
+        if (!existing) throw notFound(name, namespace);
+        await existing.runtime.scale(replicas);
+      });
+    },
+
+    async get(name, namespace) {
+      const entry = functions.get(keyOf(name, namespace));
+      if (!entry) throw notFound(name, namespace);
+      return statusOf(entry);
+    },
+
+    getSpec(name, namespace) {
+      return functions.get(keyOf(name, namespace))?.spec;
+    },
+
+    async list(namespace) {
+      const out: FunctionStatus[] = [];
+      for (const entry of functions.values()) if (entry.spec.namespace === namespace) out.push(statusOf(entry));
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async namespaces() {
+      const names = new Set([DEFAULT_NAMESPACE]);
+      for (const entry of functions.values()) names.add(entry.spec.namespace);
+      return [...names].sort();
+    },
+
+    invoke(fn: string, namespace: string, request: InvocationRequest): Promise<InvocationResponse> {
+      const startedAt = performance.now();
+      if (isClosing) return Promise.reject(new FaasqError('E_SHUTTING_DOWN', 'provider is shutting down'));
+      const entry = functions.get(keyOf(fn, namespace));
+      if (!entry) return Promise.reject(notFound(fn, namespace));
+      entry.invocationCount += 1;
+      return entry.runtime.invoke(request, startedAt);
+    },
+
+    logs(query: LogQuery): AsyncIterable<LogEntry> {
+      const key = keyOf(query.name, query.namespace);
+      return followLogs(() => (functions.has(key) ? rings.get(key) : undefined), query, () => notFound(query.name, query.namespace));
+    },
+
+    listSecrets: (namespace) => secrets.list(namespace),
+    putSecret: (secret: SecretInput, options) => secrets.put(secret, options),
+    removeSecret: (name, namespace) => secrets.remove(name, namespace),
+
+    health() {
+      let available = 0;
+      for (const entry of functions.values()) available += entry.runtime.availableReplicas();
+      return { isReady: isStarted && !isClosing, functions: functions.size, availableReplicas: available };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+// What the provider needs from a running function, whatever runs it (forked processes,
+// long-lived http-mode replicas, or an HTTP upstream).
+import type { InvocationRequest, InvocationResponse } from '../provider.js';
+
+export interface FunctionRuntime {
+  /** Starts the desired replicas; rejects E_DEPLOY_FAILED when they cannot be started at all. */
+  start(): Promise<void>;
+  scale(replicas: number): Promise<void>;
+  invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse>;
+  replicas(): number;
+  availableReplicas(): number;
+  /** Stops every process (SIGTERM, then SIGKILL after the grace period) and releases connections. */
+  stop(): Promise<void>;
+}
+
+export interface RuntimeLimits {
+  readonly execTimeoutMs: number;
+  readonly readyTimeoutMs: number;
+  readonly healthIntervalMs: number;
+  readonly restartMinMs: number;
+  readonly restartMaxMs: number;
+  readonly shutdownGraceMs: number;
+}
+
+/** Exponential restart delay: min, 2*min, 4*min, ... capped at max. Pure, so it is tested alone. */
+export function restartDelayMs(failures: number, minMs: number, maxMs: number): number {
+  const exponent = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(maxMs, minMs * 2 ** exponent);
+}

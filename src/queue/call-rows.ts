@@ -1,0 +1,72 @@
+// The rows the local queue engine keeps per call and the index keys derived from them, in one
+// place so every write that touches a call updates its indexes the same way.
+import { FINAL_STATES, MAX_PRIORITY, MIN_PRIORITY, type CallMessage, type CallRecord, type CallState } from './queue.js';
+import type { StoreKey } from './store.js';
+
+/** A queued message plus its position in the ready index. */
+export interface StoredMessage {
+  readonly message: CallMessage;
+  readonly seq: number;
+  /** Epoch ms from which the call may be delivered (notBefore, enqueue or retry time). */
+  readonly readyAt: number;
+  /** Deliveries handed out before this one (survives retry and release, not a crash mid-lease). */
+  readonly deliveries: number;
+}
+
+export function clampPriority(priority: number): number {
+  if (!Number.isFinite(priority)) return MIN_PRIORITY;
+  return Math.min(MAX_PRIORITY, Math.max(MIN_PRIORITY, Math.trunc(priority)));
+}
+
+/** Ready index key: per queue, higher priority first, then ready time, then sequence. */
+export function readyKey(row: StoredMessage): StoreKey {
+  return [row.message.queue, MAX_PRIORITY - row.message.priority, row.readyAt, row.seq];
+}
+
+export function isFinalState(state: CallState): boolean {
+  return FINAL_STATES.includes(state);
+}
+
+/** Finished index key (for the retention sweep), or undefined while the call is unfinished. */
+export function finishedKey(record: CallRecord): StoreKey | undefined {
+  if (!isFinalState(record.state)) return undefined;
+  const at = Date.parse(record.finishedAt ?? record.updatedAt);
+  return [Number.isFinite(at) ? at : 0, record.callId];
+}
+
+export function sameKey(a: StoreKey | undefined, b: StoreKey | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function newRecord(message: CallMessage, nowMs: number): CallRecord {
+  const iso = new Date(nowMs).toISOString();
+  const record: CallRecord = {
+    callId: message.callId,
+    function: message.function,
+    namespace: message.namespace,
+    queue: message.queue,
+    priority: message.priority,
+    state: 'queued',
+    attempts: 0,
+    acceptedAt: new Date(message.enqueuedAt).toISOString(),
+    updatedAt: iso,
+    hasResult: false,
+  };
+  if (message.notBefore !== undefined) record.notBefore = new Date(message.notBefore).toISOString();
+  if (message.expiresAt !== undefined) record.expiresAt = new Date(message.expiresAt).toISOString();
+  return record;
+}
+
+/** Drops undefined fields: stores keep them differently, and records must compare equal across backends. */
+export function compact<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** Stores may hand binary back as Uint8Array; callers get Buffers. */
+export function asBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return Buffer.alloc(0);
+}

@@ -1,0 +1,55 @@
+// One leased JetStream message as the Queue seam's Delivery: settles exactly once (later calls
+// are no-ops), maps retry to nak(delay), release to nak(), extend to working().
+import type { JsMsg } from '@nats-io/jetstream';
+import type { CallMessage, Delivery } from '../queue.js';
+import { toQueueError } from './jetstream-errors.js';
+
+export interface DeliveryContext {
+  readonly ackTimeoutMs: number;
+  /** Copies the message to the dead-letter stream and marks the record dead (not the ack). */
+  deadLetter(message: CallMessage, msg: JsMsg, info: { status?: number; error?: string }): Promise<void>;
+  /** A message naked with a delay: counted as delayed until then. */
+  onDelayed(message: CallMessage, dueAt: number): void;
+}
+
+export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMessage, onSettled: () => void): Delivery {
+  let isSettled = false;
+  const settle = async (action: string, fn: () => Promise<void> | void): Promise<void> => {
+    if (isSettled) return;
+    isSettled = true;
+    try {
+      await fn();
+    } catch (err) {
+      throw toQueueError(err, action);
+    } finally {
+      onSettled();
+    }
+  };
+  const ackAck = async (): Promise<void> => {
+    await msg.ackAck({ timeout: ctx.ackTimeoutMs });
+  };
+  return {
+    message,
+    deliveryCount: msg.info.deliveryCount,
+    extend() {
+      if (!isSettled) msg.working();
+    },
+    ack: () => settle('ack', ackAck),
+    retry: (delayMs) =>
+      settle('retry', () => {
+        const delay = Math.max(0, Math.round(delayMs));
+        if (delay > 0) {
+          msg.nak(delay);
+          ctx.onDelayed(message, Date.now() + delay);
+        } else {
+          msg.nak();
+        }
+      }),
+    deadLetter: (info) =>
+      settle('dead-letter', async () => {
+        await ctx.deadLetter(message, msg, info);
+        await ackAck();
+      }),
+    release: () => settle('release', () => msg.nak()),
+  };
+}

@@ -1,0 +1,75 @@
+// JetStream and NATS failures translated at the adapter edge: named predicates on the API's
+// err_code and on the client's error classes, never on message text.
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors as natsErrors } from '@nats-io/transport-node';
+import { FaasqError } from '../../shared/index.js';
+
+/** JetStream API err_codes faasq relies on (nats-server errors.json). */
+export const JS_ERR = {
+  streamNotFound: 10059,
+  consumerNotFound: 10014,
+  /** "maximum messages exceeded" / "maximum bytes exceeded" with discard new. */
+  storeFailed: 10077,
+  messageSizeExceedsMaximum: 10054,
+  wrongLastSequence: 10071,
+  wrongLastSequenceUnknown: 10164,
+  noMessageFound: 10037,
+  streamNameInUse: 10058,
+} as const;
+
+function apiCode(err: unknown): number | undefined {
+  return err instanceof JetStreamApiError ? err.code : undefined;
+}
+
+export function isQueueFullError(err: unknown): boolean {
+  return apiCode(err) === JS_ERR.storeFailed;
+}
+
+export function isMessageTooLargeError(err: unknown): boolean {
+  return apiCode(err) === JS_ERR.messageSizeExceedsMaximum || err instanceof natsErrors.InvalidArgumentError;
+}
+
+/** kv.create() on a live key, or kv.update() with a stale revision. */
+export function isWrongLastSequenceError(err: unknown): boolean {
+  const code = apiCode(err);
+  return code === JS_ERR.wrongLastSequence || code === JS_ERR.wrongLastSequenceUnknown;
+}
+
+export function isNotFoundError(err: unknown): boolean {
+  const code = apiCode(err);
+  return code === JS_ERR.streamNotFound || code === JS_ERR.consumerNotFound;
+}
+
+/**
+ * Server, route or leader unreachable: the caller may retry later. During a leader election the
+ * client reports "jetstream is not enabled" whose cause is a no-responders RequestError, hence the
+ * walk down the cause chain.
+ */
+export function isUnavailableError(err: unknown, depth = 0): boolean {
+  if (depth > 4 || !(err instanceof Error)) return false;
+  if (
+    err instanceof natsErrors.TimeoutError ||
+    err instanceof natsErrors.NoRespondersError ||
+    err instanceof natsErrors.ConnectionError ||
+    err instanceof natsErrors.ClosedConnectionError ||
+    err instanceof natsErrors.DrainingConnectionError ||
+    err instanceof natsErrors.RequestError
+  ) {
+    return true;
+  }
+  if (err instanceof JetStreamApiError) return err.status === 503 && !isQueueFullError(err);
+  return isUnavailableError(err.cause, depth + 1);
+}
+
+/** The FaasqError a queue operation reports for a NATS failure. */
+export function toQueueError(err: unknown, action: string): FaasqError {
+  if (err instanceof FaasqError) return err;
+  if (isQueueFullError(err)) {
+    return new FaasqError('E_QUEUE_FULL', `queue is full (${action})`, { cause: err, headers: { 'Retry-After': '1' } });
+  }
+  if (isMessageTooLargeError(err)) return new FaasqError('E_BODY_TOO_LARGE', `message too large for the NATS server (${action})`, { cause: err });
+  if (isUnavailableError(err)) {
+    return new FaasqError('E_QUEUE_UNAVAILABLE', `NATS JetStream unavailable (${action})`, { cause: err, headers: { 'Retry-After': '1' } });
+  }
+  return new FaasqError('E_INTERNAL', `NATS JetStream error (${action}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}

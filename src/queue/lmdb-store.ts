@@ -1,0 +1,79 @@
+// QueueStore on LMDB (package lmdb): the `embedded` backend's disk. Every table is a named
+// database in one environment, so one batch spans tables atomically; write() resolves after the
+// batch is committed AND flushed to disk (overlapping sync, never noSync).
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { FaasqError } from '../shared/errors.js';
+import { TABLE_NAMES, type QueueStore, type RangeOptions, type StoreKey, type StoreWrite, type TableName } from './store.js';
+
+type Key = string | number | (string | number)[];
+
+export class LmdbStore implements QueueStore {
+  private root: RootDatabase | undefined;
+  private readonly dbs = new Map<TableName, Database<unknown, Key>>();
+
+  constructor(private readonly dir: string) {}
+
+  async open(): Promise<void> {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      accessSync(this.dir, constants.W_OK);
+    } catch (err) {
+      throw new FaasqError('E_DATA_DIR', `queue data directory ${this.dir} is not writable: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const mode = process.env.LMDB_MODE ?? 'A';
+      const root = open({ path: this.dir, maxDbs: 16, ...(mode === 'B' ? { separateFlushed: true } : mode === 'C' ? { overlappingSync: false } : {}) });
+      this.root = root;
+      for (const name of TABLE_NAMES) this.dbs.set(name, root.openDB<unknown, Key>({ name }));
+      // A first durable write proves the disk takes writes (full disk, read-only mount) before we accept calls.
+      await root.put('faasq.openedAt', Date.now());
+      await root.flushed;
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw new FaasqError('E_DATA_DIR', `cannot open the queue store in ${this.dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get<T>(table: TableName, key: StoreKey): T | undefined {
+    return this.db(table).get(key as Key) as T | undefined;
+  }
+
+  range<T>(table: TableName, options: RangeOptions): Iterable<{ key: StoreKey; value: T }> {
+    return this.db(table).getRange({ start: options.start as Key, end: options.end as Key, limit: options.limit }) as Iterable<{ key: StoreKey; value: T }>;
+  }
+
+  keys(table: TableName, options: RangeOptions): Iterable<StoreKey> {
+    return this.db(table).getKeys({ start: options.start as Key, end: options.end as Key, limit: options.limit }) as Iterable<StoreKey>;
+  }
+
+  async write(writes: readonly StoreWrite[]): Promise<void> {
+    const root = this.root;
+    if (!root) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue store is closed');
+    // batch() keeps the writes in one transaction; lmdb batches concurrent batches into one commit.
+    const p = root.batch(() => {
+      for (const w of writes) {
+        const db = this.db(w.table);
+        if (w.value === undefined) void db.remove(w.key as Key);
+        else void db.put(w.key as Key, w.value);
+      }
+    }) as Promise<boolean> & { flushed?: Promise<void> };
+    await p;
+    const mode = process.env.LMDB_MODE ?? 'A';
+    if (mode === 'A') await root.flushed;
+    else if (mode === 'B') await p.flushed;
+  }
+
+  async close(): Promise<void> {
+    const root = this.root;
+    this.root = undefined;
+    this.dbs.clear();
+    if (root) await root.close();
+  }
+
+  private db(table: TableName): Database<unknown, Key> {
+    const db = this.dbs.get(table);
+    if (!db) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue store is closed');
+    return db;
+  }
+}

@@ -1,0 +1,60 @@
+// Converts between the OpenFaaS wire shapes and FunctionSpec: a FunctionDeployment body
+// (POST/PUT /system/functions) in, a FunctionStatus out. Errors name the offending JSON field.
+import { FaasqError } from '../shared/errors.js';
+import { DEFAULT_NAMESPACE, assertDeployableName, isValidFunctionName } from '../shared/names.js';
+import type { FunctionSpec, FunctionStatus } from '../provider/provider.js';
+import { optionalBoolean, optionalString, resources, stringList, stringMap, type Check } from './field-checks.js';
+
+export function deploymentToSpec(json: unknown): FunctionSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new FaasqError('E_INVALID_JSON', 'expected a FunctionDeployment JSON object');
+  }
+  const body = json as Record<string, unknown>;
+  const need = <T>(field: string, check: Check<T>): T => {
+    if (!check.ok) throw new FaasqError('E_INVALID_FIELD', `field "${field}" must be ${check.expected}`, { detail: { field } });
+    return check.value;
+  };
+  const name = assertDeployableName(body.service, 'service');
+  const namespace = need('namespace', optionalString(body.namespace)) || DEFAULT_NAMESPACE;
+  if (!isValidFunctionName(namespace) || namespace.includes('.')) {
+    throw new FaasqError('E_INVALID_FIELD', `field "namespace" is not a valid namespace: "${namespace}"`, { detail: { field: 'namespace' } });
+  }
+  const limits = need('limits', resources(body.limits));
+  const requests = need('requests', resources(body.requests));
+  const readOnly = need('readOnlyRootFilesystem', optionalBoolean(body.readOnlyRootFilesystem));
+  return {
+    name,
+    namespace,
+    image: need('image', optionalString(body.image)) ?? '',
+    fprocess: need('envProcess', optionalString(body.envProcess)) ?? '',
+    environment: need('envVars', stringMap(body.envVars)),
+    labels: need('labels', stringMap(body.labels)),
+    annotations: need('annotations', stringMap(body.annotations)),
+    secrets: need('secrets', stringList(body.secrets)),
+    constraints: need('constraints', stringList(body.constraints)),
+    ...(limits ? { limits } : {}),
+    ...(requests ? { requests } : {}),
+    ...(readOnly !== undefined ? { readOnlyRootFilesystem: readOnly } : {}),
+  };
+}
+
+export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
+  return {
+    name: spec.name,
+    namespace: spec.namespace,
+    image: spec.image,
+    envProcess: spec.fprocess,
+    envVars: { ...spec.environment },
+    labels: { ...spec.labels },
+    annotations: { ...spec.annotations },
+    secrets: [...spec.secrets],
+    constraints: [...spec.constraints],
+    ...(spec.limits ? { limits: { ...spec.limits } } : {}),
+    ...(spec.requests ? { requests: { ...spec.requests } } : {}),
+    ...(spec.readOnlyRootFilesystem !== undefined ? { readOnlyRootFilesystem: spec.readOnlyRootFilesystem } : {}),
+    replicas,
+    availableReplicas: available,
+    invocationCount,
+    createdAt: typeof createdAt === 'string' ? createdAt : createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,225 @@
+// Processes one delivery: checks the record (final calls are acked without running), applies max
+// age and the per-function concurrency limit, runs one attempt with the lease kept alive, and
+// turns decide()'s answer into record updates and exactly one settlement of the delivery.
+import type { Config } from '../config/index.js';
+import type { FunctionSpec, Invoker } from '../provider/index.js';
+import type { CallRecord, CallResult, CallState, Delivery, Queue } from '../queue/index.js';
+import { DEFAULT_NAMESPACE, isFaasqError, type EventBus, type Logger } from '../shared/index.js';
+import { decide, isExpired, type DeadReason, type Outcome } from './decide.js';
+import { asyncConcurrencyFor, policyFor, type InvalidAnnotation, type RetryPolicy } from './policy.js';
+import { readCapped } from './read-capped.js';
+
+/** One running invocation; `reason` says why it was aborted, when it was. */
+export interface RunningCall {
+  readonly controller: AbortController;
+  reason?: 'cancel' | 'shutdown';
+}
+
+export interface FinishedCall {
+  readonly message: Delivery['message'];
+  readonly record: CallRecord;
+  readonly status: number;
+  readonly result?: CallResult;
+  readonly durationMs: number;
+  readonly deadReason?: DeadReason;
+}
+
+export interface CallContext {
+  readonly config: Config;
+  readonly queue: Queue;
+  readonly invoker: Invoker;
+  readonly getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  readonly running: Map<string, RunningCall>;
+  readonly fnInflight: Map<string, number>;
+  readonly onInvalidAnnotation: InvalidAnnotation;
+  /** Called after the delivery is settled for a final outcome (callbacks). */
+  readonly onFinished: (call: FinishedCall) => void;
+}
+
+const RESUMABLE: readonly CallState[] = ['queued', 'retrying', 'running'];
+const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
+/** How long a delivery waits when its function is at its async concurrency limit. */
+const CONCURRENCY_RETRY_MS = 250;
+
+export async function processDelivery(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
+  const m = delivery.message;
+  const { queue, logger } = ctx;
+  const base = { callId: m.callId, function: m.function, queue: queueName };
+  const record = await queue.getRecord(m.callId);
+  if (!record) {
+    // Never drop a call: without its record (retention passed) it is parked with the dead letters.
+    logger.warn(base, 'call record missing; dead-lettering');
+    await delivery.deadLetter({ error: 'call record missing' });
+    return;
+  }
+  if (SETTLED.includes(record.state)) {
+    logger.debug({ ...base, state: record.state }, 'call already final; acking redelivery');
+    await delivery.ack();
+    return;
+  }
+  if (record.state === 'dead') {
+    await delivery.deadLetter({ status: record.lastStatus, error: record.lastError });
+    return;
+  }
+  if (isExpired(m.expiresAt, record.attempts, Date.now())) {
+    await finishDead(ctx, delivery, queueName, record, 'max_age', { error: 'max age passed before the call started' }, 0);
+    return;
+  }
+  const spec = ctx.getSpec(m.function, m.namespace);
+  const limit = asyncConcurrencyFor(spec, ctx.onInvalidAnnotation);
+  const key = `${m.function}.${m.namespace}`;
+  const busy = ctx.fnInflight.get(key) ?? 0;
+  if (limit !== undefined && busy >= limit) {
+    await delivery.retry(CONCURRENCY_RETRY_MS);
+    return;
+  }
+  ctx.fnInflight.set(key, busy + 1);
+  try {
+    await runAttempt(ctx, delivery, queueName, record, policyFor(spec, ctx.config.worker.retry, ctx.onInvalidAnnotation));
+  } finally {
+    const left = (ctx.fnInflight.get(key) ?? 1) - 1;
+    if (left <= 0) ctx.fnInflight.delete(key);
+    else ctx.fnInflight.set(key, left);
+  }
+}
+
+async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: string, record: CallRecord, policy: RetryPolicy): Promise<void> {
+  const m = delivery.message;
+  const { queue, events, logger, config } = ctx;
+  const attempt = record.attempts + 1;
+  const now = Date.now();
+  const started = await queue.updateRecord(
+    m.callId,
+    { state: 'running', attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts, nextAttemptAt: undefined },
+    { ifStateIn: RESUMABLE },
+  );
+  if (!started) return settleCancelled(ctx, delivery, queueName);
+
+  const run: RunningCall = { controller: new AbortController() };
+  ctx.running.set(m.callId, run);
+  const fields = { callId: m.callId, function: m.function, queue: queueName, attempt };
+  events.emit('call.started', { callId: m.callId, fn: m.function, queue: queueName, attempt, queuedMs: Math.max(0, now - m.enqueuedAt) });
+  events.emit('worker.inflight', { queue: queueName, fn: m.function, delta: 1 });
+  logger.info(fields, 'call started');
+  const extendTimer = setInterval(() => delivery.extend(), Math.max(50, Math.floor(config.queue.leaseMs / 3)));
+  const t0 = performance.now();
+  let outcome: Outcome;
+  let result: CallResult | undefined;
+  let lastError: string | undefined;
+  try {
+    const res = await ctx.invoker.invoke(m.function, m.namespace, {
+      method: m.method,
+      path: m.path,
+      query: m.query,
+      headers: { ...m.headers, 'x-call-id': m.callId, 'x-start-time': m.startTimeNs },
+      body: m.body,
+      callId: m.callId,
+      signal: run.controller.signal,
+    });
+    const { body, isTruncated } = await readCapped(res.body, config.queue.maxResultBytes);
+    result = { status: res.status, headers: res.headers, body, isTruncated };
+    outcome = { status: res.status, headers: res.headers };
+  } catch (err) {
+    lastError = err instanceof Error ? err.message : String(err);
+    outcome = isFaasqError(err, 'E_FUNCTION_NOT_FOUND')
+      ? { status: 404 }
+      : { error: lastError, kind: isFaasqError(err, 'E_FUNCTION_TIMEOUT') ? 'timeout' : 'transport' };
+  } finally {
+    clearInterval(extendTimer);
+    ctx.running.delete(m.callId);
+    events.emit('worker.inflight', { queue: queueName, fn: m.function, delta: -1 });
+  }
+  const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+
+  if (run.reason === 'cancel') return settleCancelled(ctx, delivery, queueName);
+  if (run.reason === 'shutdown') {
+    // Interrupted by us, not by the function: give the attempt back and hand the call over.
+    await queue.updateRecord(m.callId, { state: record.state === 'running' ? 'queued' : record.state, attempts: record.attempts }, { ifStateIn: ['running'] });
+    logger.info({ ...fields, durationMs }, 'call released on shutdown');
+    await delivery.release();
+    return;
+  }
+
+  const status = 'status' in outcome ? outcome.status : errorStatus(outcome.kind);
+  const decision = decide(outcome, attempt, policy, Date.now());
+  const logFields = { ...fields, status, durationMs };
+  if (decision.kind !== 'ack' || decision.state !== 'succeeded') {
+    events.emit('call.attempt_failed', { callId: m.callId, fn: m.function, queue: queueName, attempt, status: 'status' in outcome ? status : undefined, error: lastError, durationMs });
+  }
+  if (decision.kind === 'retry') {
+    const nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
+    const updated = await queue.updateRecord(m.callId, { state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, { ifStateIn: ['running'] });
+    if (!updated) return settleCancelled(ctx, delivery, queueName);
+    events.emit('call.retried', { callId: m.callId, fn: m.function, queue: queueName, attempt, delayMs: decision.delayMs });
+    logger.info({ ...logFields, delayMs: decision.delayMs, err: lastError }, 'call retrying');
+    await delivery.retry(decision.delayMs);
+    return;
+  }
+  if (result) await queue.putResult(m.callId, result);
+  if (decision.kind === 'dead') {
+    await finishDead(ctx, delivery, queueName, started, decision.reason, { status, error: lastError, hasResult: result !== undefined, result }, durationMs);
+    return;
+  }
+  const final = await queue.updateRecord(
+    m.callId,
+    { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined },
+    { ifStateIn: ['running'] },
+  );
+  if (!final) return settleCancelled(ctx, delivery, queueName);
+  await delivery.ack();
+  if (decision.state === 'succeeded') {
+    events.emit('call.succeeded', { callId: m.callId, fn: m.function, queue: queueName, attempt, status, durationMs });
+    logger.info(logFields, 'call succeeded');
+  } else {
+    events.emit('call.failed', { callId: m.callId, fn: m.function, queue: queueName, attempt, status, durationMs });
+    logger.info(logFields, 'call failed');
+  }
+  ctx.onFinished({ message: m, record: final, status, result, durationMs });
+}
+
+async function finishDead(
+  ctx: CallContext,
+  delivery: Delivery,
+  queueName: string,
+  record: CallRecord,
+  reason: DeadReason,
+  last: { status?: number; error?: string; hasResult?: boolean; result?: CallResult },
+  durationMs: number,
+): Promise<void> {
+  const m = delivery.message;
+  const dead = await ctx.queue.updateRecord(
+    m.callId,
+    { state: 'dead', lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined },
+    { ifStateIn: RESUMABLE },
+  );
+  if (!dead) return settleCancelled(ctx, delivery, queueName);
+  await delivery.deadLetter({ status: last.status, error: last.error });
+  ctx.events.emit('call.dead_lettered', { callId: m.callId, fn: m.function, queue: queueName, attempt: dead.attempts, status: last.status, error: last.error, reason });
+  ctx.logger.warn({ callId: m.callId, function: m.function, queue: queueName, attempt: dead.attempts, status: last.status, durationMs, reason, err: last.error }, 'call dead-lettered');
+  // A call that never ran still tells its callback: 504, the call timed out waiting in the queue.
+  ctx.onFinished({ message: m, record: dead, status: last.status ?? 504, result: last.result, durationMs, deadReason: reason });
+}
+
+/** The record left the states we may write (cancelled, usually): settle without touching it. */
+async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
+  const m = delivery.message;
+  await delivery.ack();
+  const record = await ctx.queue.getRecord(m.callId);
+  const fields = { callId: m.callId, function: m.function, queue: queueName, state: record?.state };
+  if (record?.state === 'cancelled') {
+    ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, queue: queueName });
+    ctx.logger.info(fields, 'call cancelled');
+  } else {
+    ctx.logger.info(fields, 'call settled elsewhere; acked');
+  }
+}
+
+function errorStatus(kind: 'transport' | 'timeout'): number {
+  return kind === 'timeout' ? 504 : 502;
+}
+
+export function qualifiedName(fn: string, namespace: string): string {
+  return namespace === DEFAULT_NAMESPACE ? fn : `${fn}.${namespace}`;
+}

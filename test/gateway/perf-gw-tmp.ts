@@ -1,0 +1,13 @@
+import { createWriteStream } from 'node:fs';
+import { loadConfig } from '../../src/config/index.js';
+import { createGateway } from '../../src/gateway/index.js';
+import { EventBus } from '../../src/shared/events.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTestProvider } from './support/test-provider.js';
+const logger = createLogger({ level: 'info', destination: createWriteStream('/dev/null') });
+const provider = createTestProvider();
+provider.add('echo', process.argv[2]);
+const config = loadConfig({ env: {}, flags: { port: 0, dataDir: '/tmp/faasq-perf' } });
+const gw = createGateway({ config, provider, events: new EventBus(), logger, credentials: { user: 'a', password: 'b' } });
+const { port } = await gw.start();
+console.log(`http://127.0.0.1:${port}`);

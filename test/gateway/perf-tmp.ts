@@ -1,0 +1,11 @@
+import autocannon from 'autocannon';
+import { createWriteStream } from 'node:fs';
+import { createLogger } from '../../src/shared/logger.js';
+import { startTestGateway } from './support/start-gateway.js';
+const logger = createLogger({ level: 'info', destination: createWriteStream('/dev/null') });
+const t = await startTestGateway({ logger });
+const run = (url: string) => new Promise<any>((res) => autocannon({ url, connections: 50, duration: 4 }, (_e: unknown, r: any) => res(r)));
+const direct = await run(`${t.fn.url}/status?code=200`);
+const gw = await run(`${t.url}/function/echo/status?code=200`);
+console.log('direct', direct.requests.average, 'gateway', gw.requests.average, 'ratio', (gw.requests.average / direct.requests.average).toFixed(2), 'non2xx', gw.non2xx);
+await t.close();

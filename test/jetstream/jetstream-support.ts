@@ -1,0 +1,29 @@
+// Builds JetStream queues for tests: a Config pointing at a test nats-server and a random name
+// prefix, so every queue in a test file has its own streams and buckets on the shared server.
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import type { Queue, QueueOptions } from '../../src/queue/index.js';
+import { createJetStreamQueue } from '../../src/queue/jetstream/index.js';
+import { silentLogger } from '../../src/shared/index.js';
+
+export function jetStreamConfig(url: string, options: Partial<QueueOptions> & { streamReplicas?: number } = {}): Config {
+  return loadConfig({
+    env: {},
+    flags: {
+      'queue.url': url,
+      'queue.leaseMs': options.leaseMs,
+      'queue.maxDepth': options.maxDepth,
+      'queue.dedupeWindowMs': options.dedupeWindowMs,
+      'queue.retentionMs': options.retentionMs,
+      'queue.streamReplicas': options.streamReplicas,
+    },
+  });
+}
+
+export function randomPrefix(): string {
+  return `t${randomBytes(4).toString('hex')}`;
+}
+
+export function makeJetStreamQueue(url: string, options: Partial<QueueOptions> & { streamReplicas?: number } = {}, prefix = randomPrefix()): Queue {
+  return createJetStreamQueue({ config: jetStreamConfig(url, options), logger: silentLogger(), prefix });
+}

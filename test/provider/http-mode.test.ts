@@ -1,0 +1,100 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { createLocalProvider, type Provider } from '../../src/provider/index.js';
+import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
+import { fixtureSpec, nodeFixture, readAll, request, testConfig, bodyOf, isAlive } from '../support/provider-fixtures.js';
+
+describe('provider http mode', () => {
+  let provider: Provider;
+  let cleanup: () => Promise<void>;
+
+  before(async () => {
+    const tmp = await makeTempDir();
+    cleanup = tmp.cleanup;
+    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.execTimeoutMs': '1s' }), logger: silentLogger(), events: new EventBus() });
+    await provider.start();
+  });
+
+  after(async () => {
+    await provider.close();
+    await cleanup();
+  });
+
+  test('provider - http mode proxies method, path, query, headers and body', async () => {
+    await provider.deploy(fixtureSpec('echo'));
+    const res = await provider.invoke('echo', 'openfaas-fn', request({
+      method: 'PUT', path: '/a/b', query: 'x=1&y=2',
+      headers: { 'content-type': 'text/plain', 'x-call-id': 'abc', expect: '100-continue' },
+      body: bodyOf('hello'),
+    }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-method'], 'PUT');
+    assert.equal(res.headers['x-path'], '/a/b');
+    assert.equal(res.headers['x-query'], 'x=1&y=2');
+    assert.match(String(res.headers['x-seen-headers']), /x-call-id/);
+    assert.doesNotMatch(String(res.headers['x-seen-headers']), /expect/);
+    assert.match(String(res.headers['x-duration-seconds']), /^\d+\.\d+$/);
+    assert.equal(res.headers['transfer-encoding'], undefined);
+    assert.equal(res.headers.connection, undefined);
+    assert.equal(await readAll(res), 'hello');
+    const status = await provider.get('echo', 'openfaas-fn');
+    assert.equal(status.availableReplicas, 1);
+    assert.equal(status.invocationCount, 1);
+  });
+
+  test('provider - http mode streams a 100 MB body both ways without buffering it', async () => {
+    await provider.deploy(fixtureSpec('stream'));
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const total = 100 * 1024 * 1024;
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        if (sent >= total) return void this.push(null);
+        sent += chunk.length;
+        this.push(chunk);
+      },
+    });
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let maxRss = rssBefore;
+    const res = await provider.invoke('stream', 'openfaas-fn', request({ body, headers: { 'content-type': 'application/octet-stream' } }));
+    let received = 0;
+    for await (const part of res.body) {
+      received += (part as Buffer).length;
+      maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    }
+    assert.equal(received, total);
+    // Buffering either direction would add at least 100 MB.
+    assert.ok(maxRss - rssBefore < 60 * 1024 * 1024, `rss grew by ${Math.round((maxRss - rssBefore) / 1048576)} MB`);
+  });
+
+  test('provider - http mode answers E_FUNCTION_TIMEOUT (504) when the function never answers', async () => {
+    await provider.deploy(fixtureSpec('never', { fprocess: nodeFixture('never-answers.mjs') }));
+    await waitFor(async () => (await provider.get('never', 'openfaas-fn')).availableReplicas === 1);
+    await assert.rejects(provider.invoke('never', 'openfaas-fn', request()), (err) => isFaasqError(err, 'E_FUNCTION_TIMEOUT') && err.status === 504);
+  });
+
+  test('provider - http mode maps a process dying mid-request to E_FUNCTION_UNREACHABLE and restarts it', async () => {
+    await provider.deploy(fixtureSpec('crash', { fprocess: nodeFixture('crash.mjs') }));
+    const first = Number(await readAll(await provider.invoke('crash', 'openfaas-fn', request({ method: 'GET' }))));
+    assert.ok(isAlive(first));
+    await assert.rejects(provider.invoke('crash', 'openfaas-fn', request({ path: '/crash' })), (err) => isFaasqError(err, 'E_FUNCTION_UNREACHABLE') && err.status === 502);
+    const second = await waitFor(async () => {
+      const pid = Number(await readAll(await provider.invoke('crash', 'openfaas-fn', request({ method: 'GET' }))));
+      return pid !== first ? pid : 0;
+    }, { timeoutMs: 5000 });
+    assert.ok(isAlive(second));
+    assert.ok(!isAlive(first));
+  });
+
+  test('provider - http mode deploy of a missing command fails with E_DEPLOY_FAILED', async () => {
+    await assert.rejects(
+      provider.deploy(fixtureSpec('missing', { fprocess: 'no-such-command-faasq --flag' })),
+      (err) => isFaasqError(err, 'E_DEPLOY_FAILED') && /command not found: no-such-command-faasq/.test(err.message),
+    );
+    await assert.rejects(provider.get('missing', 'openfaas-fn'), (err) => isFaasqError(err, 'E_FUNCTION_NOT_FOUND'));
+  });
+});

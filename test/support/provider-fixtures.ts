@@ -1,0 +1,68 @@
+// Helpers to build a local provider over fixture functions in tests: a Config with short
+// timeouts, a spec builder, and request/response helpers.
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import type { FunctionSpec, InvocationRequest, InvocationResponse } from '../../src/provider/index.js';
+
+export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'functions');
+
+/** `node <fixture>`; process.execPath so tests do not depend on PATH. */
+export function nodeFixture(file: string): string {
+  return `${process.execPath} ${file}`;
+}
+
+export function testConfig(dataDir: string, flags: Record<string, string | number> = {}): Config {
+  return loadConfig({
+    env: {},
+    flags: {
+      dataDir,
+      'provider.execTimeoutMs': '5s',
+      'provider.readyTimeoutMs': '5s',
+      'provider.restartMinMs': '50ms',
+      'provider.restartMaxMs': '400ms',
+      'provider.shutdownGraceMs': '2s',
+      ...flags,
+    },
+  });
+}
+
+export function fixtureSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
+  return {
+    name,
+    namespace: 'openfaas-fn',
+    image: '',
+    fprocess: nodeFixture('echo.mjs'),
+    environment: { mode: 'http' },
+    labels: {},
+    annotations: {},
+    secrets: [],
+    constraints: [],
+    workingDir: FIXTURES_DIR,
+    ...overrides,
+  };
+}
+
+export function request(overrides: Partial<InvocationRequest> = {}): InvocationRequest {
+  return { method: 'POST', path: '/', query: '', headers: {}, body: null, callId: 'test-call', ...overrides };
+}
+
+export async function readAll(res: InvocationResponse): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function bodyOf(text: string): Readable {
+  return Readable.from([Buffer.from(text)]);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,163 @@
+// The dashboard end to end: a real `faasq up` (memory queue, local functions) and Debian's
+// chromium driving the page at /ui/ with basic auth. Screenshots land in test-results/ui/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { loadConfig } from '../../src/config/index.js';
+import { runRole, type RunningRole } from '../../src/app/index.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
+import { openBrowser, type Browser } from './support/browser.js';
+import { SLOW_MS, writeUiStack } from './support/ui-stack.js';
+
+const USER = 'admin';
+const PASSWORD = 'pw';
+const QUEUE = 'faas-request';
+const QUEUED_CALLS = 20;
+
+describe('ui dashboard (real faasq)', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  let faasq: RunningRole | undefined;
+  let browser: Browser | undefined;
+  let base = '';
+  let healFile = '';
+  let slowCallId = '';
+
+  const page = () => browser!.page;
+  /** The lookup panel once it shows this call (not the previous one). */
+  const lookupOf = (callId: string) => page().locator(`[data-testid="lookup-out"][data-call-id="${callId}"]`);
+
+  async function enqueue(fn: string, body: string): Promise<string> {
+    const res = await fetch(`${base}/async-function/${fn}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    await res.arrayBuffer();
+    assert.equal(res.status, 202, `enqueue ${fn}`);
+    const callId = res.headers.get('x-call-id');
+    assert.ok(callId);
+    return callId;
+  }
+
+  before(async () => {
+    temp = await makeTempDir('faasq-ui-');
+    const stack = await writeUiStack(temp.dir);
+    healFile = stack.healFile;
+    const config = loadConfig({
+      env: {},
+      flags: {
+        port: 0, dataDir: temp.dir, stackFile: stack.stackFile, 'queue.url': 'memory', 'log.level': 'silent',
+        'auth.user': USER, 'auth.password': PASSWORD,
+        // Two at a time, so twenty slow calls take a few seconds to drain: long enough to watch.
+        'worker.maxInflight': 2,
+      },
+    });
+    faasq = await runRole('up', config, { handleSignals: false });
+    base = `http://127.0.0.1:${faasq.port}`;
+    browser = await openBrowser({ username: USER, password: PASSWORD });
+    await page().goto(`${base}/ui/`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await faasq?.close();
+    await temp?.cleanup();
+  });
+
+  test('ui - the page loads behind basic auth and lists the functions', async () => {
+    const anonymous = await fetch(`${base}/ui/`);
+    await anonymous.arrayBuffer();
+    assert.equal(anonymous.status, 401, 'the dashboard needs credentials');
+    for (const name of ['echo', 'slow', 'failing']) {
+      await page().getByTestId(`function-row-${name}`).getByTestId('function-status').getByText('Ready', { exact: true }).waitFor();
+    }
+    assert.equal(await page().getByTestId('function-row-echo').getByTestId('function-replicas').textContent(), '1 / 1');
+    assert.equal(await page().getByTestId('connection').getAttribute('data-state'), 'ok');
+    await browser!.screenshot('01-functions');
+  });
+
+  test('ui - a sync invocation shows status, call id, duration and body', async () => {
+    const p = page();
+    await p.getByTestId('invoke-function').selectOption('echo');
+    await p.getByTestId('invoke-mode-sync').check();
+    await p.getByTestId('invoke-body').fill('hello from the dashboard');
+    await p.getByTestId('invoke-submit').click();
+    await p.getByTestId('invoke-status').getByText('200').waitFor();
+    assert.equal(await p.getByTestId('invoke-body-out').textContent(), 'hello from the dashboard');
+    assert.match((await p.getByTestId('invoke-call-id').textContent()) ?? '', /^[\w.:-]{8,}$/);
+    assert.match((await p.getByTestId('invoke-duration').textContent()) ?? '', /^\d+(\.\d+)?$/);
+    // The functions table follows the invocation count.
+    await waitFor(async () => Number(await p.getByTestId('function-row-echo').getByTestId('function-invocations').textContent()) >= 1, { timeoutMs: 8000, message: 'echo invocation count' });
+    await browser!.screenshot('02-sync-invoke');
+  });
+
+  test('ui - an async invocation is accepted and the lookup follows it to its result', async () => {
+    const p = page();
+    await p.getByTestId('invoke-function').selectOption('echo');
+    await p.getByTestId('invoke-mode-async').check();
+    await p.getByTestId('invoke-priority').fill('5');
+    await p.getByTestId('invoke-body').fill('queued hello');
+    await p.getByTestId('invoke-submit').click();
+    await p.getByTestId('invoke-status').getByText('202').waitFor();
+    const callId = (await p.getByTestId('invoke-call-id').textContent()) ?? '';
+    assert.match(await p.getByTestId('invoke-location').textContent() ?? '', new RegExp(`/async-function/${callId}$`));
+    await p.getByTestId('invoke-lookup').click();
+    assert.equal(await p.getByTestId('lookup-id').inputValue(), callId);
+    await lookupOf(callId).getByTestId('call-state').getByText('succeeded').waitFor({ timeout: 15_000 });
+    assert.equal(await p.getByTestId('call-result-body').textContent(), 'queued hello');
+    const record = JSON.parse((await p.getByTestId('call-record').textContent()) ?? '{}') as { callId?: string; priority?: number };
+    assert.equal(record.callId, callId);
+    assert.equal(record.priority, 5);
+    await browser!.screenshot('03-async-lookup');
+  });
+
+  test('ui - a queue of slow calls drains while the dashboard watches', async () => {
+    const p = page();
+    const ids = [];
+    for (let i = 0; i < QUEUED_CALLS; i++) ids.push(await enqueue('slow', `call ${i}`));
+    slowCallId = ids[ids.length - 1];
+    const row = p.getByTestId(`queue-row-${QUEUE}`);
+    const depth = async () => Number(await row.getAttribute('data-depth'));
+    const seen = await waitFor(async () => { const d = await depth(); return d > 0 ? d : 0; }, { timeoutMs: 10_000, intervalMs: 100, message: 'the dashboard shows queued calls' });
+    assert.ok(seen > 0 && seen <= QUEUED_CALLS, `depth ${seen}`);
+    await browser!.screenshot('04-queue-draining');
+    // Twenty calls, two at a time, SLOW_MS each: a few seconds; generous for a busy machine.
+    await waitFor(async () => (await depth()) === 0 && (await row.getByTestId('queue-depth').textContent()) === '0', { timeoutMs: 60_000, intervalMs: 200, message: 'the queue drains to 0' });
+    const points = Number(await p.getByTestId(`chart-pending-${QUEUE}`).getAttribute('data-points'));
+    assert.ok(points >= 3, `the pending chart has a history (${points} points)`);
+    // faasq up serves /metrics with per-queue counters, so the rates come from them, not from depth.
+    await waitFor(async () => (await p.getByTestId('rate-source').getAttribute('data-source')) === 'metrics', { timeoutMs: 5000, message: 'rates from /metrics counters' });
+    await browser!.screenshot('05-queue-drained');
+  });
+
+  test('ui - a dead letter is listed and replayed from the dashboard', async () => {
+    const p = page();
+    const callId = await enqueue('failing', 'try again');
+    const row = p.getByTestId(`dl-row-${callId}`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match((await row.textContent()) ?? '', /500/);
+    await browser!.screenshot('06-dead-letter');
+    await writeFile(healFile, 'ok');
+    await p.getByTestId(`dl-replay-${callId}`).click();
+    await p.getByTestId('dl-message').getByText(`Replayed 1 call from ${QUEUE}.`).waitFor();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    // The replayed call ran again and, healed, succeeded.
+    await p.getByTestId('lookup-id').fill(callId);
+    await p.getByTestId('lookup-submit').click();
+    await lookupOf(callId).getByTestId('call-state').getByText('succeeded').waitFor({ timeout: 20_000 });
+    assert.equal(await p.getByTestId('call-result-body').textContent(), 'healed: try again');
+    await browser!.screenshot('07-replayed');
+  });
+
+  test('ui - a call is looked up by id, and an unknown id says so', async () => {
+    const p = page();
+    await p.getByTestId('lookup-id').fill(slowCallId);
+    await p.getByTestId('lookup-submit').click();
+    await lookupOf(slowCallId).getByTestId('call-state').getByText('succeeded').waitFor();
+    assert.equal(await p.getByTestId('call-result-body').textContent(), `slept ${SLOW_MS}`);
+    assert.match((await p.getByTestId('call-result-status').textContent()) ?? '', /Status 200/);
+    await browser!.screenshot('08-lookup');
+    await p.getByTestId('lookup-id').fill('no-such-call-id');
+    await p.getByTestId('lookup-submit').click();
+    await p.getByTestId('lookup-message').getByText('No call with id no-such-call-id').waitFor();
+    assert.equal(await p.getByTestId('lookup-out').isHidden(), true);
+    assert.deepEqual(browser!.errors, [], 'no script errors on the page');
+  });
+});
