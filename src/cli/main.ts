@@ -6,6 +6,7 @@ import { cliEnv } from '../config/index.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './cli-error.js';
 import { createCliContext, type CliIo, type GlobalFlags } from './context.js';
 import { registerCallCommands } from './commands/call.js';
+import { registerDeployCommand } from './commands/deploy.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
 import { registerLoginCommands } from './commands/login.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[], io: CliIo = { stdin: process.stdin, s
 
   const ctx = createCliContext({ io, env: cliEnv(), version, globals: () => program.opts<GlobalFlags>() });
   registerServerCommands(program, ctx);
+  registerDeployCommand(program, ctx);
   registerFunctionCommands(program, ctx);
   registerInvokeCommand(program, ctx);
   registerCallCommands(program, ctx);

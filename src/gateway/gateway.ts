@@ -51,7 +51,8 @@ const DRAIN_POLL_MS = 50;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, provider, events } = deps;
-  const logger = deps.logger.child({ component: 'gateway' });
+  // The composition root usually passes a child already bound to the gateway; bind only when not.
+  const logger = deps.logger.bindings().component === 'gateway' ? deps.logger : deps.logger.child({ component: 'gateway' });
   const router: Router = FindMyWay({
     defaultRoute: (req, res) => {
       req.resume();
@@ -110,7 +111,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         });
       });
       const port = (server.address() as AddressInfo).port;
-      logger.info({ host: config.host, port }, 'gateway listening');
+      logger.debug({ host: config.host, port }, 'gateway listening');
       return { port };
     },
     stopIntake() {

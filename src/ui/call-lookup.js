@@ -35,30 +35,27 @@ export function createCallLookupView({ api, root }) {
       return true;
     }
     if (gen !== generation) return true;
+    const isFinal = FINAL_STATES.has(rec.state);
+    // Fetch the result before touching the page, so record and result always change together.
+    const res = rec.hasResult ? await api.getResult(callId).catch((err) => ({ error: err.message })) : undefined;
+    if (gen !== generation) return true;
     out.hidden = false;
     out.dataset.callId = callId;
     state.textContent = rec.state;
     state.className = `badge state-${rec.state}`;
     record.textContent = JSON.stringify(rec, null, 2);
-    const isFinal = FINAL_STATES.has(rec.state);
-    if (rec.hasResult) {
-      const res = await api.getResult(callId).catch((err) => ({ error: err.message }));
-      if (gen !== generation) return true;
-      if (res === null) {
-        resultStatus.textContent = 'No stored result.';
-        resultBody.hidden = true;
-      } else if (res.error) {
-        resultStatus.textContent = `Could not fetch the result: ${res.error}`;
-        resultBody.hidden = true;
-      } else {
-        resultStatus.textContent = `Status ${res.status}${res.contentType ? ` · ${res.contentType}` : ''}`;
-        resultBody.hidden = false;
-        resultBody.textContent = res.body === '' ? '(empty body)' : res.body;
-      }
-    } else {
+    resultBody.hidden = true;
+    if (res === undefined) {
       resultStatus.textContent = isFinal ? 'This call has no stored result.' : 'No result yet.';
-      resultBody.hidden = true;
       clear(resultBody);
+    } else if (res === null) {
+      resultStatus.textContent = 'No stored result.';
+    } else if (res.error) {
+      resultStatus.textContent = `Could not fetch the result: ${res.error}`;
+    } else {
+      resultStatus.textContent = `Status ${res.status}${res.contentType ? ` · ${res.contentType}` : ''}`;
+      resultBody.hidden = false;
+      resultBody.textContent = res.body === '' ? '(empty body)' : res.body;
     }
     say(isFinal ? `Call ${callId}: ${rec.state}.` : `Call ${callId}: ${rec.state}; watching for changes…`);
     return isFinal;

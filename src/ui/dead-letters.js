@@ -57,7 +57,9 @@ export function createDeadLettersView({ api, root, onLookup }) {
     block.append(h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, ...['Call id', 'Function', 'Dead since', 'Attempts', 'Last status', 'Last error', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows))));
-    if (entry.items.length > MAX_ROWS) block.append(h('p', { class: 'muted' }, `Showing the first ${MAX_ROWS} of ${entry.items.length}.`));
+    // The gateway lists a bounded page of dead letters; say so when the queue holds more.
+    const shown = Math.min(entry.items.length, MAX_ROWS);
+    if (count > shown) block.append(h('p', { class: 'muted', 'data-testid': `dl-more-${name}` }, `Showing ${shown} of ${count}. "Replay all" replays every one of them.`));
     return block;
   }
 

@@ -1,44 +1,14 @@
 // Processes one delivery: checks the record (final calls are acked without running), applies max
 // age and the per-function concurrency limit, runs one attempt with the lease kept alive, and
 // turns decide()'s answer into record updates and exactly one settlement of the delivery.
-import type { Config } from '../config/index.js';
-import type { FunctionSpec, Invoker } from '../provider/index.js';
-import type { CallRecord, CallResult, CallState, Delivery, Queue } from '../queue/index.js';
-import { DEFAULT_NAMESPACE, isFaasqError, type EventBus, type Logger } from '../shared/index.js';
-import { decide, isExpired, type DeadReason, type Outcome } from './decide.js';
-import { asyncConcurrencyFor, policyFor, type InvalidAnnotation, type RetryPolicy } from './policy.js';
+import type { CallRecord, CallResult, CallState, Delivery } from '../queue/index.js';
+import { isFaasqError } from '../shared/index.js';
+import type { CallContext, RunningCall } from './call-context.js';
+import { decide, isExpired, type Outcome } from './decide.js';
+import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { readCapped } from './read-capped.js';
+import { finishDead, RESUMABLE, settleCancelled } from './settle-call.js';
 
-/** One running invocation; `reason` says why it was aborted, when it was. */
-export interface RunningCall {
-  readonly controller: AbortController;
-  reason?: 'cancel' | 'shutdown';
-}
-
-export interface FinishedCall {
-  readonly message: Delivery['message'];
-  readonly record: CallRecord;
-  readonly status: number;
-  readonly result?: CallResult;
-  readonly durationMs: number;
-  readonly deadReason?: DeadReason;
-}
-
-export interface CallContext {
-  readonly config: Config;
-  readonly queue: Queue;
-  readonly invoker: Invoker;
-  readonly getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
-  readonly events: EventBus;
-  readonly logger: Logger;
-  readonly running: Map<string, RunningCall>;
-  readonly fnInflight: Map<string, number>;
-  readonly onInvalidAnnotation: InvalidAnnotation;
-  /** Called after the delivery is settled for a final outcome (callbacks). */
-  readonly onFinished: (call: FinishedCall) => void;
-}
-
-const RESUMABLE: readonly CallState[] = ['queued', 'retrying', 'running'];
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
@@ -63,11 +33,12 @@ export async function processDelivery(ctx: CallContext, delivery: Delivery, queu
     await delivery.deadLetter({ status: record.lastStatus, error: record.lastError });
     return;
   }
+  const spec = ctx.getSpec(m.function, m.namespace);
+  const policy = policyFor(spec, ctx.config.worker.retry, ctx.onInvalidAnnotation);
   if (isExpired(m.expiresAt, record.attempts, Date.now())) {
-    await finishDead(ctx, delivery, queueName, record, 'max_age', { error: 'max age passed before the call started' }, 0);
+    await finishDead(ctx, delivery, queueName, record, 'max_age', { error: 'max age passed before the call started', maxAttempts: policy.attempts }, 0);
     return;
   }
-  const spec = ctx.getSpec(m.function, m.namespace);
   const limit = asyncConcurrencyFor(spec, ctx.onInvalidAnnotation);
   const key = `${m.function}.${m.namespace}`;
   const busy = ctx.fnInflight.get(key) ?? 0;
@@ -77,7 +48,7 @@ export async function processDelivery(ctx: CallContext, delivery: Delivery, queu
   }
   ctx.fnInflight.set(key, busy + 1);
   try {
-    await runAttempt(ctx, delivery, queueName, record, policyFor(spec, ctx.config.worker.retry, ctx.onInvalidAnnotation));
+    await runAttempt(ctx, delivery, queueName, record, policy);
   } finally {
     const left = (ctx.fnInflight.get(key) ?? 1) - 1;
     if (left <= 0) ctx.fnInflight.delete(key);
@@ -90,15 +61,18 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const { queue, events, logger, config } = ctx;
   const attempt = record.attempts + 1;
   const now = Date.now();
+  // Registered before the record says 'running', so a cancel that lands meanwhile is not missed.
+  const run: RunningCall = { controller: new AbortController() };
+  ctx.running.set(m.callId, run);
   const started = await queue.updateRecord(
     m.callId,
     { state: 'running', attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts, nextAttemptAt: undefined },
     { ifStateIn: RESUMABLE },
   );
-  if (!started) return settleCancelled(ctx, delivery, queueName);
-
-  const run: RunningCall = { controller: new AbortController() };
-  ctx.running.set(m.callId, run);
+  if (!started || run.reason !== undefined) {
+    ctx.running.delete(m.callId);
+    return started && run.reason === 'shutdown' ? handBack(ctx, delivery, record) : settleCancelled(ctx, delivery, queueName);
+  }
   const fields = { callId: m.callId, function: m.function, queue: queueName, attempt };
   events.emit('call.started', { callId: m.callId, fn: m.function, queue: queueName, attempt, queuedMs: Math.max(0, now - m.enqueuedAt) });
   events.emit('worker.inflight', { queue: queueName, fn: m.function, delta: 1 });
@@ -135,11 +109,8 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
 
   if (run.reason === 'cancel') return settleCancelled(ctx, delivery, queueName);
   if (run.reason === 'shutdown') {
-    // Interrupted by us, not by the function: give the attempt back and hand the call over.
-    await queue.updateRecord(m.callId, { state: record.state === 'running' ? 'queued' : record.state, attempts: record.attempts }, { ifStateIn: ['running'] });
     logger.info({ ...fields, durationMs }, 'call released on shutdown');
-    await delivery.release();
-    return;
+    return handBack(ctx, delivery, record);
   }
 
   const status = 'status' in outcome ? outcome.status : errorStatus(outcome.kind);
@@ -179,47 +150,13 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   ctx.onFinished({ message: m, record: final, status, result, durationMs });
 }
 
-async function finishDead(
-  ctx: CallContext,
-  delivery: Delivery,
-  queueName: string,
-  record: CallRecord,
-  reason: DeadReason,
-  last: { status?: number; error?: string; hasResult?: boolean; result?: CallResult },
-  durationMs: number,
-): Promise<void> {
-  const m = delivery.message;
-  const dead = await ctx.queue.updateRecord(
-    m.callId,
-    { state: 'dead', lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined },
-    { ifStateIn: RESUMABLE },
-  );
-  if (!dead) return settleCancelled(ctx, delivery, queueName);
-  await delivery.deadLetter({ status: last.status, error: last.error });
-  ctx.events.emit('call.dead_lettered', { callId: m.callId, fn: m.function, queue: queueName, attempt: dead.attempts, status: last.status, error: last.error, reason });
-  ctx.logger.warn({ callId: m.callId, function: m.function, queue: queueName, attempt: dead.attempts, status: last.status, durationMs, reason, err: last.error }, 'call dead-lettered');
-  // A call that never ran still tells its callback: 504, the call timed out waiting in the queue.
-  ctx.onFinished({ message: m, record: dead, status: last.status ?? 504, result: last.result, durationMs, deadReason: reason });
-}
-
-/** The record left the states we may write (cancelled, usually): settle without touching it. */
-async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
-  const m = delivery.message;
-  await delivery.ack();
-  const record = await ctx.queue.getRecord(m.callId);
-  const fields = { callId: m.callId, function: m.function, queue: queueName, state: record?.state };
-  if (record?.state === 'cancelled') {
-    ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, queue: queueName });
-    ctx.logger.info(fields, 'call cancelled');
-  } else {
-    ctx.logger.info(fields, 'call settled elsewhere; acked');
-  }
-}
-
 function errorStatus(kind: 'transport' | 'timeout'): number {
   return kind === 'timeout' ? 504 : 502;
 }
 
-export function qualifiedName(fn: string, namespace: string): string {
-  return namespace === DEFAULT_NAMESPACE ? fn : `${fn}.${namespace}`;
+/** Interrupted by us (shutdown), not by the function: give the attempt back and release the call. */
+async function handBack(ctx: CallContext, delivery: Delivery, before: CallRecord): Promise<void> {
+  const state = before.state === 'running' ? 'queued' : before.state;
+  await ctx.queue.updateRecord(delivery.message.callId, { state, attempts: before.attempts }, { ifStateIn: ['running'] });
+  await delivery.release();
 }

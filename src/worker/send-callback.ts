@@ -5,7 +5,8 @@
 import type { Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
 import { deliverCallback, type CallbackSettings } from './callback.js';
-import { qualifiedName, type FinishedCall } from './run-call.js';
+import type { FinishedCall } from './call-context.js';
+import { qualifiedName } from './settle-call.js';
 
 export interface CallbackDeps {
   readonly queue: Queue;

@@ -6,7 +6,8 @@ import type { Config } from '../config/index.js';
 import type { FunctionSpec, Invoker } from '../provider/index.js';
 import { DEFAULT_QUEUE, type Consumer, type Delivery, type Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
-import { processDelivery, type CallContext, type FinishedCall, type RunningCall } from './run-call.js';
+import type { CallContext, FinishedCall, RunningCall } from './call-context.js';
+import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
 
 export interface WorkerDeps {

@@ -172,3 +172,18 @@ describe('async accept at capacity', () => {
     }
   });
 });
+
+describe('async accept with the queue down', () => {
+  test('async accept - 503 when the queue cannot store the call', async () => {
+    const h = await startHarness();
+    try {
+      h.deploy('echo');
+      await h.queue.close();
+      const res = await h.submit('echo', { body: 'x' });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('x-call-id'), null);
+    } finally {
+      await h.close();
+    }
+  });
+});

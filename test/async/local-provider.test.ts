@@ -4,6 +4,7 @@ import { createLocalProvider, type Provider } from '../../src/provider/index.js'
 import { EventBus, silentLogger } from '../../src/shared/index.js';
 import { fixtureSpec, nodeFixture } from '../support/provider-fixtures.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 describe('async with the local provider', () => {
@@ -42,7 +43,7 @@ describe('async with the local provider', () => {
     const record = await h.waitForState(callId, ['dead'], 15_000);
     assert.equal(record.attempts, 3);
     assert.ok(record.lastStatus && record.lastStatus >= 500, String(record.lastStatus));
-    assert.ok(await h.queue.getDeadLetter(callId));
+    await waitFor(() => h.queue.getDeadLetter(callId), { timeoutMs: 5000, message: 'dead letter stored' });
   });
 
   test('async local - a fork-mode non-zero exit (500) is retried per annotation', async () => {

@@ -45,6 +45,22 @@ describe('cli invoke and call', () => {
     assert.match(run.stderr, /function returned 500/);
   });
 
+  test('cli - invoke --auth sends credentials; the gateway challenge without it exits 4, a function 401 exits 1', async () => {
+    gw.on('POST', '/function/guarded', (req) => (req.headers.authorization
+      ? { status: 200, body: 'in' }
+      : { status: 401, headers: { 'www-authenticate': 'Basic realm="Restricted"' }, body: 'invalid credentials' }));
+    gw.on('POST', '/function/picky', { status: 401, body: 'no token' });
+    const withAuth = await cli(['invoke', 'guarded', '--auth', '--data', 'x']);
+    assert.equal(withAuth.code, 0, withAuth.stderr);
+    assert.equal(withAuth.stdout, 'in');
+    const without = await cli(['invoke', 'guarded', '--data', 'x']);
+    assert.equal(without.code, 4);
+    assert.match(without.stderr, /--auth/);
+    const fnSaysNo = await cli(['invoke', 'picky', '--data', 'x']);
+    assert.equal(fnSaysNo.code, 1);
+    assert.equal(fnSaysNo.stdout, 'no token');
+  });
+
   test('cli - invoke --async sends the async headers and prints the call id', async () => {
     gw.on('POST', '/async-function/echo', (req) => ({ status: 202, headers: { 'x-call-id': String(req.headers['x-call-id'] ?? 'generated-1'), location: '/async-function/x' } }));
     const run = await cli(['invoke', 'echo', '--async', '--callback-url', 'http://127.0.0.1:9/cb', '--priority', '7', '--delay', '30s', '--call-id', 'my-id-1'], 'payload');

@@ -67,12 +67,15 @@ describe('cli login and exit codes', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
 
     const env = { FAASQ_CONFIG_DIR: path.join(tmp.dir, 'none') };
-    const [down, malformed, unknown, noArgs] = await Promise.all([
+    const [down, malformed, unknown, noArgs, badQueue] = await Promise.all([
       runCli(['-g', `http://127.0.0.1:${port}`, 'list'], { env }),
       runCli(['-g', 'not a url', 'list'], { env }),
       runCli(['frobnicate'], { env }),
       runCli(['invoke'], { env }),
+      runCli(['up', '--queue', 'redis://nowhere', '--data-dir', path.join(tmp.dir, 'never')], { env, cwd: tmp.dir }),
     ]);
+    assert.equal(badQueue.code, 2);
+    assert.match(badQueue.stderr, /queue\.url/);
     assert.equal(down.code, 3);
     assert.match(down.stderr, /cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+/);
     assert.equal(malformed.code, 2);

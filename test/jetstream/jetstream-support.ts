@@ -11,13 +11,18 @@ export function jetStreamConfig(url: string, options: Partial<QueueOptions> & { 
     env: {},
     flags: {
       'queue.url': url,
-      'queue.leaseMs': options.leaseMs,
+      // Bare numbers are seconds in faasq's duration syntax: say ms.
+      'queue.leaseMs': msText(options.leaseMs),
       'queue.maxDepth': options.maxDepth,
-      'queue.dedupeWindowMs': options.dedupeWindowMs,
-      'queue.retentionMs': options.retentionMs,
+      'queue.dedupeWindowMs': msText(options.dedupeWindowMs),
+      'queue.retentionMs': msText(options.retentionMs),
       'queue.streamReplicas': options.streamReplicas,
     },
   });
+}
+
+function msText(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : `${ms}ms`;
 }
 
 export function randomPrefix(): string {

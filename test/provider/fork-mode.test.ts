@@ -15,7 +15,7 @@ describe('provider fork mode', () => {
   before(async () => {
     const tmp = await makeTempDir();
     cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir), logger: silentLogger(), events: new EventBus() });
+    provider = createLocalProvider({ config: testConfig(tmp.dir), logger: silentLogger(), events: new EventBus(), env: { ...process.env, FAASQ_PASSWORD: 'gateway-only' } });
     await provider.start();
     await provider.deploy(fork('fork'));
   });
@@ -47,6 +47,13 @@ describe('provider fork mode', () => {
     assert.equal(env.Http_Content_Type, 'application/json');
     assert.equal(env.Http_ContentLength, '0');
     assert.equal(env.GREETING, 'hi');
+  });
+
+  test('provider - fork mode does not pass faasq settings (FAASQ_*) to functions', async () => {
+    await provider.deploy(fixtureSpec('printenv', { fprocess: 'env', environment: {} }));
+    const text = await readAll(await provider.invoke('printenv', 'openfaas-fn', request({ body: Buffer.alloc(0) })));
+    assert.match(text, /Http_Method=POST/);
+    assert.doesNotMatch(text, /FAASQ_PASSWORD|gateway-only/);
   });
 
   test('provider - fork mode uses the content_type variable when set', async () => {

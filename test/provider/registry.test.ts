@@ -130,6 +130,8 @@ describe('provider registry', () => {
     const mount = String(res.headers['x-secret-path']);
     await readAll(res);
     assert.equal(await readFile(path.join(mount, 'api-key'), 'utf8'), 's3cret');
+    await provider.putSecret({ name: 'api-key', namespace: 'openfaas-fn', value: Buffer.from('rotated') }, { create: false });
+    assert.equal(await readFile(path.join(mount, 'api-key'), 'utf8'), 'rotated');
     await provider.removeSecret('api-key', 'openfaas-fn');
     await assert.rejects(provider.removeSecret('api-key', 'openfaas-fn'), (err) => isFaasqError(err, 'E_SECRET_NOT_FOUND'));
     assert.deepEqual(await provider.listSecrets('openfaas-fn'), []);

@@ -1,5 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { createLocalProvider, restartDelayMs, type LogEntry, type Provider } from '../../src/provider/index.js';
 import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -113,6 +114,31 @@ test('provider - a replica failing its health check leaves rotation and returns 
     await readAll(await own.invoke('sickly', 'openfaas-fn', request({ method: 'GET', path: '/sick', query: 'ms=600' })));
     await waitFor(async () => (await own.get('sickly', 'openfaas-fn')).availableReplicas === 0, { message: 'replica out of rotation' });
     await waitFor(async () => (await own.get('sickly', 'openfaas-fn')).availableReplicas === 1, { message: 'replica back in rotation' });
+  } finally {
+    await own.close();
+    await tmp.cleanup();
+  }
+});
+
+test('provider - close lets in-flight requests finish before stopping processes', async () => {
+  const tmp = await makeTempDir();
+  const own = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.shutdownGraceMs': '3s' }), logger: silentLogger(), events: new EventBus() });
+  await own.start();
+  await own.deploy(fixtureSpec('streamer'));
+  await own.deploy(fixtureSpec('forky', { fprocess: nodeFixture('fork.mjs'), environment: {} }));
+  try {
+    const body = new PassThrough();
+    body.write('first ');
+    // Headers come back once the echo function has the first chunk: the request is in flight.
+    const httpRes = await own.invoke('streamer', 'openfaas-fn', request({ body }));
+    const forkCall = own.invoke('forky', 'openfaas-fn', request({ query: 'sleep=300', body: Buffer.from('done') }));
+    const closing = own.close();
+    body.end('second');
+    assert.equal(await readAll(httpRes), 'first second');
+    const forkRes = await forkCall;
+    assert.equal(forkRes.status, 200);
+    assert.equal(await readAll(forkRes), 'done');
+    await closing;
   } finally {
     await own.close();
     await tmp.cleanup();

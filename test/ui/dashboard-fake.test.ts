@@ -104,6 +104,9 @@ describe('ui dashboard (scripted API)', () => {
     assert.equal(await page.getByTestId('rate-source').getAttribute('data-source'), 'depth');
     await waitFor(async () => Number(await page.getByTestId('chart-pending-faas-request').getAttribute('data-points')) >= 3, { timeoutMs: 8000 });
     await browser.screenshot('fake-dashboard');
+    await page.setViewportSize({ width: 420, height: 900 });
+    await browser.screenshot('fake-dashboard-narrow');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   test('ui - an API failure is shown, and clears when the API recovers', async () => {

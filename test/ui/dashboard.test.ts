@@ -2,7 +2,7 @@
 // chromium driving the page at /ui/ with basic auth. Screenshots land in test-results/ui/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../src/config/index.js';
 import { runRole, type RunningRole } from '../../src/app/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -144,6 +144,23 @@ describe('ui dashboard (real faasq)', () => {
     await lookupOf(callId).getByTestId('call-state').getByText('succeeded').waitFor({ timeout: 20_000 });
     assert.equal(await p.getByTestId('call-result-body').textContent(), 'healed: try again');
     await browser!.screenshot('07-replayed');
+  });
+
+  test('ui - "replay all" replays every dead letter of a queue', async () => {
+    const p = page();
+    await rm(healFile, { force: true });
+    const ids = [await enqueue('failing', 'first'), await enqueue('failing', 'second')];
+    for (const id of ids) await p.getByTestId(`dl-row-${id}`).waitFor({ timeout: 20_000 });
+    await writeFile(healFile, 'ok');
+    await p.getByTestId(`dl-replay-all-${QUEUE}`).click();
+    await p.getByTestId('dl-message').getByText(`Replayed 2 calls from ${QUEUE}.`).waitFor();
+    for (const id of ids) {
+      await waitFor(async () => {
+        const res = await fetch(`${base}/async-function/${id}`);
+        return ((await res.json()) as { state?: string }).state === 'succeeded';
+      }, { timeoutMs: 20_000, intervalMs: 100, message: `replayed call ${id} succeeds` });
+    }
+    await p.getByTestId(`dl-queue-${QUEUE}`).getByText('No dead letters.').waitFor({ timeout: 10_000 });
   });
 
   test('ui - a call is looked up by id, and an unknown id says so', async () => {

@@ -3,7 +3,7 @@
 // wait for the result.
 import type { Readable } from 'node:stream';
 import { Command } from 'commander';
-import { CliError, EXIT_FAILED, usageError } from '../cli-error.js';
+import { CliError, EXIT_AUTH, EXIT_FAILED, usageError } from '../cli-error.js';
 import { errorFromResponse, headerValue } from '../client.js';
 import type { CliContext } from '../context.js';
 import { copyTo, writeJson } from '../output.js';
@@ -26,6 +26,7 @@ interface InvokeFlags {
   wait?: boolean;
   timeout?: number;
   json?: boolean;
+  auth?: boolean;
 }
 
 export function registerInvokeCommand(program: Command, ctx: CliContext): void {
@@ -46,6 +47,7 @@ export function registerInvokeCommand(program: Command, ctx: CliContext): void {
     .option('--wait', 'with --async: wait for the call to finish and print its result')
     .option('--timeout <duration>', 'with --wait: give up after this long (default 5m)', parseDuration)
     .option('--json', 'with --async: print {callId, location, isDuplicate} as JSON')
+    .option('--auth', 'send the gateway credentials (gateways that protect invocations)')
     .action(async (name: string, opts: InvokeFlags) => {
       const isAsync = Boolean(opts.async || opts.callbackUrl || opts.priority !== undefined || opts.delay || opts.wait);
       if (opts.delay !== undefined) parseDuration(opts.delay);
@@ -67,13 +69,17 @@ export function registerInvokeCommand(program: Command, ctx: CliContext): void {
       const client = await ctx.client();
 
       if (!isAsync) {
-        const res = await client.send(method, `/function/${name}`, { headers, query, body });
+        const res = await client.send(method, `/function/${name}`, { headers, query, body, isAuthenticated: Boolean(opts.auth) });
+        if (res.status === 401 && !opts.auth && isGatewayChallenge(headerValue(res, 'www-authenticate'))) {
+          await res.body.dump();
+          throw new CliError(EXIT_AUTH, 'the gateway requires credentials for invocations: add --auth (and log in)');
+        }
         await copyTo(res.body, ctx.io.stdout);
         if (res.status < 200 || res.status > 299) throw new CliError(EXIT_FAILED, `function returned ${res.status}`);
         return;
       }
 
-      const res = await client.send('POST', `/async-function/${name}`, { headers, query, body });
+      const res = await client.send('POST', `/async-function/${name}`, { headers, query, body, isAuthenticated: Boolean(opts.auth) });
       if (res.status < 200 || res.status > 299) throw await errorFromResponse(res);
       await res.body.dump();
       const callId = headerValue(res, 'x-call-id') ?? '';
@@ -101,4 +107,9 @@ function requestBody(data: string | undefined, method: string, ctx: CliContext):
   if (data !== undefined) return data;
   if (method === 'GET' || method === 'HEAD' || ctx.io.stdin.isTTY) return undefined;
   return ctx.io.stdin;
+}
+
+/** The gateway's own basic-auth challenge, as opposed to a 401 a function answered itself. */
+function isGatewayChallenge(header: string | undefined): boolean {
+  return header !== undefined && header.toLowerCase().startsWith('basic realm="restricted"');
 }

@@ -35,6 +35,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
     let queueName: string | undefined;
     try {
       if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
+      if (!queue.isHealthy()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is unavailable', { headers: { 'Retry-After': '1' } });
       const ref = parseFunctionRef(fnRaw);
       fn = ref.name;
       const spec = provider.getSpec(ref.name, ref.namespace);

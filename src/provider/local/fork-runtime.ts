@@ -95,11 +95,12 @@ export class ForkRuntime implements FunctionRuntime {
     });
   }
 
+  /** Lets running requests finish within the grace period; SIGKILLs what is left. */
   async stop(): Promise<void> {
     this.isStopped = true;
     const closing = [...this.children].map((child) => new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
       child.once('close', () => done());
-      child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), this.options.limits.shutdownGraceMs).unref();
     }));
     await Promise.all(closing);

@@ -83,11 +83,21 @@ export class HttpRuntime implements FunctionRuntime {
     return res;
   }
 
+  /** Lets in-flight requests finish (up to the grace period), then stops every process. */
   async stop(): Promise<void> {
     this.isStopped = true;
+    for (const wake of this.waiters) wake();
+    const deadline = Date.now() + this.options.limits.shutdownGraceMs;
+    while (this.inflight() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((slot) => this.stopSlot(slot)));
     for (const wake of this.waiters) wake();
+  }
+
+  private inflight(): number {
+    let n = 0;
+    for (const slot of this.slots) n += slot.replica?.inflight ?? 0;
+    return n;
   }
 
   private pick(): Replica | undefined {

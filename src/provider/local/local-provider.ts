@@ -37,9 +37,10 @@ const notFound = (name: string, namespace: string): FaasqError =>
   new FaasqError('E_FUNCTION_NOT_FOUND', `function "${name}" not found in namespace "${namespace}"`);
 
 export function createLocalProvider(deps: LocalProviderDeps): Provider {
-  const { config, logger } = deps;
-  const log = logger.child({ component: 'provider' });
-  const baseEnv = deps.env ?? process.env;
+  const { config } = deps;
+  // The caller passes a child logger already bound to { component }.
+  const log = deps.logger;
+  const baseEnv = inheritedEnv(deps.env ?? process.env);
   const limits: RuntimeLimits = {
     execTimeoutMs: config.provider.execTimeoutMs,
     readyTimeoutMs: config.provider.readyTimeoutMs,
@@ -225,4 +226,11 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       return { isReady: isStarted && !isClosing, functions: functions.size, availableReplicas: available };
     },
   };
+}
+
+/** faasq's own settings (FAASQ_PASSWORD, ...) are not the functions' business: they are not inherited. */
+function inheritedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) if (!key.startsWith('FAASQ_')) out[key] = value;
+  return out;
 }

@@ -1,8 +1,8 @@
 // Secrets as files under <secretsDir>/<namespace>/<name> (mode 0600). A function's secrets are
-// copied into its own folder, <secretsDir>/.mounts/<namespace>/<function>/, which the process
+// linked into its own folder, <secretsDir>/.mounts/<namespace>/<function>/, which the process
 // finds through env `secret_mount_path` (and FAASQ_SECRETS_PATH). OpenFaaS mounts them at
 // /var/openfaas/secrets/<name>, a path a non-root local process cannot be given.
-import { chmod, copyFile, mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FaasqError } from '../../shared/errors.js';
 import type { SecretInput } from '../provider.js';
@@ -14,7 +14,7 @@ export interface SecretStore {
   list(namespace: string): Promise<{ name: string; namespace: string }[]>;
   put(secret: SecretInput, options: { create: boolean }): Promise<void>;
   remove(name: string, namespace: string): Promise<void>;
-  /** Copies the named secrets into the function's folder and returns it; E_DEPLOY_FAILED naming a missing one. */
+  /** Links the named secrets into the function's folder and returns it; E_DEPLOY_FAILED naming a missing one. */
   mount(fn: string, namespace: string, names: readonly string[]): Promise<string>;
   unmount(fn: string, namespace: string): Promise<void>;
 }
@@ -36,6 +36,7 @@ export function createSecretStore(secretsDir: string): SecretStore {
   };
   return {
     async list(namespace) {
+      if (!SECRET_NAME.test(namespace)) return [];
       let names: string[];
       try {
         names = await readdir(path.join(secretsDir, namespace));
@@ -68,10 +69,8 @@ export function createSecretStore(secretsDir: string): SecretStore {
       }
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      for (const name of names) {
-        await copyFile(fileOf(name, namespace), path.join(dir, name));
-        await chmod(path.join(dir, name), 0o600);
-      }
+      // Links, not copies: a secret updated through the API is seen by running functions.
+      for (const name of names) await symlink(fileOf(name, namespace), path.join(dir, name));
       return dir;
     },
     async unmount(fn, namespace) {

@@ -28,7 +28,7 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): RemoteInvoke
   }
   const prefix = url.pathname.replace(/\/+$/, '');
   const pool = new Pool(url.origin, { pipelining: 1, connections: 256 });
-  const log = options.logger.child({ component: 'remote-invoker' });
+  const log = options.logger;
   log.debug({ baseUrl: url.origin + prefix }, 'remote invoker ready');
   return {
     invoke(fn: string, namespace: string, request: InvocationRequest): Promise<InvocationResponse> {

@@ -1,0 +1,37 @@
+// What processing one call needs from the worker: its dependencies and the shared bookkeeping
+// (running calls for cancel and shutdown, per-function in-flight counts, the finished-call hook).
+import type { Config } from '../config/index.js';
+import type { FunctionSpec, Invoker } from '../provider/index.js';
+import type { CallRecord, CallResult, Delivery, Queue } from '../queue/index.js';
+import type { EventBus, Logger } from '../shared/index.js';
+import type { DeadReason } from './decide.js';
+import type { InvalidAnnotation } from './policy.js';
+
+/** One running invocation; `reason` says why it was aborted, when it was. */
+export interface RunningCall {
+  readonly controller: AbortController;
+  reason?: 'cancel' | 'shutdown';
+}
+
+export interface FinishedCall {
+  readonly message: Delivery['message'];
+  readonly record: CallRecord;
+  readonly status: number;
+  readonly result?: CallResult;
+  readonly durationMs: number;
+  readonly deadReason?: DeadReason;
+}
+
+export interface CallContext {
+  readonly config: Config;
+  readonly queue: Queue;
+  readonly invoker: Invoker;
+  readonly getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  readonly running: Map<string, RunningCall>;
+  readonly fnInflight: Map<string, number>;
+  readonly onInvalidAnnotation: InvalidAnnotation;
+  /** Called after the delivery is settled for a final outcome (callbacks). */
+  readonly onFinished: (call: FinishedCall) => void;
+}
