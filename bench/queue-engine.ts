@@ -56,6 +56,11 @@ async function drain(queue: Queue, name: string, count: number): Promise<number>
   return (count / (performance.now() - started)) * 1000;
 }
 
+function cpuPerCall(since: NodeJS.CpuUsage, count: number): number {
+  const used = process.cpuUsage(since);
+  return Math.round((used.user + used.system) / count);
+}
+
 function p99(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
@@ -79,9 +84,14 @@ try {
     await enqueueMany(queue, 'warm', 1000, callers);
     await drain(queue, 'warm', 1000);
     const latencies: number[] = [];
+    // CPU per call (main and LMDB write threads) does not drift with other load the way rates do.
+    let cpu = process.cpuUsage();
     results[`${backend}EnqueuePerSec`] = Math.round(await enqueueMany(queue, 'speed', calls, callers, latencies));
+    results[`${backend}EnqueueCpuUs`] = cpuPerCall(cpu, calls);
     results[`${backend}EnqueueP99Ms`] = Number(p99(latencies).toFixed(2));
+    cpu = process.cpuUsage();
     results[`${backend}DrainPerSec`] = Math.round(await drain(queue, 'speed', calls));
+    results[`${backend}DrainCpuUs`] = cpuPerCall(cpu, calls);
     await queue.close();
   }
   const filled = createEmbeddedQueue(path.join(dir, 'fill'), options, silentLogger());
@@ -115,7 +125,8 @@ console.log(
   `queue-engine: enqueue/s memory ${results.memoryEnqueuePerSec} embedded ${results.embeddedEnqueuePerSec} (ratio ${ratio}), ` +
     `p99 ms memory ${results.memoryEnqueueP99Ms} embedded ${results.embeddedEnqueueP99Ms}, ` +
     `drain/s memory ${results.memoryDrainPerSec} embedded ${results.embeddedDrainPerSec}, ` +
+    `CPU us/call enqueue ${results.memoryEnqueueCpuUs}/${results.embeddedEnqueueCpuUs} drain ${results.memoryDrainCpuUs}/${results.embeddedDrainCpuUs}, ` +
     `RSS MiB at 10k ${results.rssAt10kMiB} (anon ${results.rssAnonAt10kMiB}) vs at ${fill} ${results.rssAtFillMiB} (anon ${results.rssAnonAtFillMiB}), ` +
     `reopen scan ${results.reopenScanMs} ms`,
 );
-console.log(JSON.stringify({ bench: 'queue-engine', calls, fill, callers, bodyBytes: body.length, ...results }));
+console.log(JSON.stringify({ bench: 'queue-engine', calls, fill, callers, bodyBytes: body.length, loadAvg1m: os.loadavg()[0], cores: os.cpus().length, ...results }));

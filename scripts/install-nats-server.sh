@@ -2,15 +2,18 @@
 # Installs the nats-server binaries faasq's JetStream tests run against, 2.10 (Debian trixie, the
 # floor) and 2.15 (Debian sid, the newest), into .tools/ without touching the system's apt setup:
 # a private sources list, private lists/cache dirs, then `dpkg -x` of the downloaded .deb.
-# Usage: scripts/install-nats-server.sh [2.10|2.15|all]   (default: all). Safe to re-run: cached.
+# Usage: scripts/install-nats-server.sh [path] [2.10|2.15|all]   (default: all). Safe to re-run: cached.
+# Stdout carries only the binary path(s), one a line (so `path 2.10` fits FAASQ_NATS_SERVER_BIN=$(...));
+# progress goes to stderr.
 set -euo pipefail
 
+if [ "${1:-}" = "path" ]; then shift; fi
 want="${1:-all}"
 case "$want" in
   2.10) versions=(2.10) ;;
   2.15) versions=(2.15) ;;
   all) versions=(2.10 2.15) ;;
-  *) echo "usage: $0 [2.10|2.15|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [path] [2.10|2.15|all]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -47,12 +47,8 @@ export function createStaticHandler(rootDir: string): AsyncRouteHandler {
 }
 
 async function resolveFile(root: string, rawPath: string): Promise<string> {
-  let relative: string;
-  try {
-    relative = decodeURIComponent(rawPath.split('?')[0]);
-  } catch {
-    throw new FaasqError('E_BAD_REQUEST', 'malformed path');
-  }
+  // find-my-way has already percent-decoded the wildcard and cut the query string.
+  const relative = rawPath;
   if (relative.includes('\0')) throw new FaasqError('E_BAD_REQUEST', 'malformed path');
   // Normalising against "/" drops every "..", so the result always stays under root.
   const full = path.join(root, path.posix.normalize('/' + relative.replaceAll('\\', '/')));

@@ -45,14 +45,14 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     const fnRaw = url.slice(PREFIX.length, slashAt);
     const path = slashAt < pathEnd ? url.slice(slashAt, pathEnd) : '/';
 
-    if (!deps.isAccepting()) return reject(req, res, new FaasqError('E_SHUTTING_DOWN', 'the gateway is shutting down'));
+    if (!deps.isAccepting()) return reject(deps, req, res, fnRaw, new FaasqError('E_SHUTTING_DOWN', 'the gateway is shutting down', { headers: { 'Retry-After': '1' } }));
     if (deps.isAuthorized && !deps.isAuthorized(req.headers.authorization)) {
-      return reject(req, res, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
+      return reject(deps, req, res, fnRaw, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
     }
     const mode = req.headers['x-invoke-mode'];
     if (typeof mode === 'string' && mode.toLowerCase() === 'async') {
       const enqueue = deps.getAsyncEnqueue();
-      if (!enqueue) return reject(req, res, new FaasqError('E_NOT_IMPLEMENTED', 'async invocation needs a queue; none is configured'));
+      if (!enqueue) return reject(deps, req, res, fnRaw, new FaasqError('E_NOT_IMPLEMENTED', 'async invocation needs a queue; none is configured'));
       enqueue(req, res, fnRaw, path);
       return;
     }
@@ -61,18 +61,20 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     try {
       ({ name, namespace } = parseFunctionRef(fnRaw));
     } catch (err) {
-      return reject(req, res, err);
+      return reject(deps, req, res, fnRaw, err);
     }
     void new SyncCall(deps, req, res, name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
   };
 }
 
 /** Error before any invocation started: still carries the call headers every invocation reply has. */
-function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+function reject(deps: SyncInvokeDeps, req: IncomingMessage, res: ServerResponse, fnRaw: string, err: unknown): void {
+  const callId = callIdOf(req);
   req.resume();
-  res.setHeader('X-Call-Id', callIdOf(req));
+  res.setHeader('X-Call-Id', callId);
   res.setHeader('X-Start-Time', nowNs());
   sendError(req, res, err);
+  deps.logger.info({ fn: fnRaw, status: res.statusCode, durationMs: 0, callId, method: req.method }, 'invocation rejected');
 }
 
 function callIdOf(req: IncomingMessage): string {

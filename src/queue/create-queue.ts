@@ -36,9 +36,7 @@ export function createQueue(deps: QueueDeps): Queue {
   if (url === 'memory') return createMemoryQueue(queueOptionsFrom(config), logger);
   if (url === 'embedded') return createEmbeddedQueue(path.join(config.dataDir, 'queue'), queueOptionsFrom(config), logger);
   return new DeferredQueue('jetstream', async () => {
-    // A variable specifier: the JetStream backend is another engineer's folder and may load lazily.
-    const specifier = './jetstream/index.js';
-    const jetstream = (await import(specifier)) as { createJetStreamQueue(deps: QueueDeps): Queue | Promise<Queue> };
-    return jetstream.createJetStreamQueue(deps);
+    const { createJetStreamQueue } = await import('./jetstream/index.js');
+    return createJetStreamQueue(deps);
   });
 }

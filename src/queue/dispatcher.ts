@@ -86,6 +86,7 @@ export class Dispatcher {
     }
     let turn = 0;
     for (const { key, callId } of picked) {
+      if (!this.deps.isOpen()) return;
       const row = this.deps.store.get<StoredMessage>('messages', callId);
       if (!row || !sameKey(readyKey(row), key)) {
         // An index entry without its message cannot be delivered; drop it so it stops costing scans.

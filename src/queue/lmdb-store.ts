@@ -5,12 +5,14 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { FaasqError } from '../shared/errors.js';
+import { claimDirectory } from './owner-lock.js';
 import { TABLE_NAMES, type QueueStore, type RangeOptions, type StoreKey, type StoreWrite, type TableName } from './store.js';
 
 type Key = string | number | (string | number)[];
 
 export class LmdbStore implements QueueStore {
   private root: RootDatabase | undefined;
+  private release: (() => void) | undefined;
   private readonly dbs = new Map<TableName, Database<unknown, Key>>();
 
   constructor(private readonly dir: string) {}
@@ -21,6 +23,12 @@ export class LmdbStore implements QueueStore {
       accessSync(this.dir, constants.W_OK);
     } catch (err) {
       throw new FaasqError('E_DATA_DIR', `queue data directory ${this.dir} is not writable: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      this.release = claimDirectory(this.dir);
+    } catch (err) {
+      if (err instanceof FaasqError) throw err;
+      throw new FaasqError('E_DATA_DIR', `cannot claim queue data directory ${this.dir}: ${(err as Error).message}`, { cause: err });
     }
     try {
       // separateFlushed: each commit promise carries its own flush promise, so a caller waits for
@@ -51,6 +59,10 @@ export class LmdbStore implements QueueStore {
     return this.db(table).getKeys({ start: options.start as Key, end: options.end as Key, limit: options.limit }) as Iterable<StoreKey>;
   }
 
+  count(table: TableName, options: RangeOptions): number {
+    return this.db(table).getKeysCount({ start: options.start as Key, end: options.end as Key, limit: options.limit });
+  }
+
   async write(writes: readonly StoreWrite[]): Promise<void> {
     const root = this.root;
     if (!root) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue store is closed');
@@ -68,9 +80,12 @@ export class LmdbStore implements QueueStore {
 
   async close(): Promise<void> {
     const root = this.root;
+    const release = this.release;
     this.root = undefined;
+    this.release = undefined;
     this.dbs.clear();
     if (root) await root.close();
+    release?.();
   }
 
   private db(table: TableName): Database<unknown, Key> {

@@ -11,7 +11,8 @@ import { MAX_PRIORITY } from './queue.js';
 import { asBuffer, clampPriority, compact, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyLock } from './key-lock.js';
-import { depthOf, newQueueState, type QueueState } from './queue-state.js';
+import { newQueueState, type QueueState } from './queue-state.js';
+import { queueStats } from './queue-stats.js';
 import type { QueueStore, StoreWrite } from './store.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { sweepExpired } from './retention-sweep.js';
@@ -248,35 +249,7 @@ export class LocalQueue implements Queue {
   }
 
   async stats(): Promise<QueueStats[]> {
-    const now = Date.now();
-    return [...this.queues.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .map((state) => {
-        let delayed = 0;
-        let oldestReadyAt = Infinity;
-        const depthByPriority: Record<number, number> = {};
-        for (let p = MAX_PRIORITY; p >= 0; p--) {
-          const band = MAX_PRIORITY - p;
-          if (state.depthByPriority[p] > 0) depthByPriority[p] = state.depthByPriority[p];
-          else continue;
-          for (const { key, value } of this.store.range<string>('ready', { start: [state.name, band], end: [state.name, band, now + 1] })) {
-            if (state.leases.has(value)) continue;
-            oldestReadyAt = Math.min(oldestReadyAt, (key as readonly number[])[2]);
-            break;
-          }
-          // Counting delayed calls walks only the delayed part of the index.
-          for (const _ of this.store.keys('ready', { start: [state.name, band, now + 1], end: [state.name, band, Number.MAX_SAFE_INTEGER] })) delayed++;
-        }
-        return {
-          name: state.name,
-          depth: depthOf(state),
-          depthByPriority,
-          delayed,
-          inflight: state.leases.size,
-          oldestAgeMs: oldestReadyAt === Infinity ? 0 : Math.max(0, now - oldestReadyAt),
-          deadLetters: state.deadLetters,
-        };
-      });
+    return [...this.queues.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((state) => queueStats(this.store, state, Date.now()));
   }
 
   /** Removes records and results finished longer than the retention ago; returns how many. */

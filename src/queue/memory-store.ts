@@ -59,6 +59,14 @@ export class MemoryStore implements QueueStore {
     for (let i = from; i < stop; i++) yield sorted[i];
   }
 
+  count(table: TableName, options: RangeOptions): number {
+    const { sorted } = this.table(table);
+    if (!sorted) return this.table(table).values.size;
+    const from = options.start === undefined ? 0 : lowerBound(sorted, options.start);
+    const to = options.end === undefined ? sorted.length : lowerBound(sorted, options.end);
+    return Math.max(0, Math.min(to - from, options.limit ?? Infinity));
+  }
+
   async write(writes: readonly StoreWrite[]): Promise<void> {
     for (const w of writes) {
       const t = this.table(w.table);

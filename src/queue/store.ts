@@ -29,6 +29,8 @@ export interface QueueStore {
   get<T>(table: TableName, key: StoreKey): T | undefined;
   range<T>(table: TableName, options: RangeOptions): Iterable<{ key: StoreKey; value: T }>;
   keys(table: TableName, options: RangeOptions): Iterable<StoreKey>;
+  /** Number of keys in the range, without decoding them (stats). */
+  count(table: TableName, options: RangeOptions): number;
   /** Applies every write atomically; resolves only once the batch is durable. */
   write(writes: readonly StoreWrite[]): Promise<void>;
   close(): Promise<void>;

@@ -73,6 +73,14 @@ describe('cli invoke and call', () => {
     assert.equal(req.headers['x-delay'], '30s');
     assert.equal(req.headers['x-call-id'], 'my-id-1');
 
+    const asJson = await cli(['invoke', 'echo', '-a', '--json', '--data', 'x']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    assert.deepEqual(JSON.parse(asJson.stdout), { callId: 'generated-1', location: '/async-function/x', isDuplicate: false });
+
+    const badDelay = await cli(['invoke', 'echo', '--delay', 'soon', '--data', 'x']);
+    assert.equal(badDelay.code, 2);
+    assert.match(badDelay.stderr, /--delay/);
+
     gw.on('POST', '/async-function/missing', { status: 404, body: 'function missing not found' });
     const missing = await cli(['invoke', 'missing', '-a', '--data', 'x']);
     assert.equal(missing.code, 1);

@@ -89,5 +89,12 @@ describe('cli queue and logs', () => {
     assert.equal(q.get('follow'), 'false');
     const sinceMs = Date.parse(q.get('since') ?? '');
     assert.ok(Math.abs(Date.now() - 10 * 60_000 - sinceMs) < 60_000, `since ${q.get('since')}`);
+
+    // --follow asks the gateway to keep the stream open; the CLI prints until the stream ends.
+    const follow = await cli(['logs', 'echo', '--follow', '--json']);
+    assert.equal(follow.code, 0, follow.stderr);
+    assert.equal(follow.stdout, ndjson);
+    assert.equal(gw.sent('GET', '/system/logs')[1].query.get('follow'), 'true');
+    assert.equal(gw.sent('GET', '/system/logs')[1].query.get('namespace'), null);
   });
 });

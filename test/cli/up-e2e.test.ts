@@ -2,22 +2,18 @@
 // (list, deploy, sync and async invoke, call records, queue list, remove).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
+import { startFaasq, type FaasqProcess } from './support/faasq-process.js';
 import { runCli } from './support/run-cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'e2e-password' };
 
 describe('cli against faasq up', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
-  let up: ChildProcess;
-  let upStderr = '';
+  let up: FaasqProcess | undefined;
   let url = '';
   const cli = (args: string[], input?: string) =>
     runCli(['-g', url, ...args], { input, env: { ...CREDS, FAASQ_CONFIG_DIR: path.join(tmp.dir, 'conf') }, cwd: tmp.dir });
@@ -26,23 +22,12 @@ describe('cli against faasq up', () => {
     tmp = await makeTempDir('faasq-cli-up-');
     await writeFile(path.join(tmp.dir, 'stack.yml'), 'version: "1.0"\nfunctions:\n  upper:\n    fprocess: tr a-z A-Z\n');
     // No -f: `up` must pick stack.yml from its working directory.
-    up = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'), 'up', '--port', '0', '--queue', 'memory', '--data-dir', path.join(tmp.dir, 'data'), '--log-level', 'warn'], {
-      cwd: tmp.dir,
-      env: { ...process.env, ...CREDS },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    up.stderr?.setEncoding('utf8').on('data', (s: string) => (upStderr += s));
-    const match = await waitFor(() => /listening on (http:\/\/\S+)/.exec(upStderr) ?? (up.exitCode !== null ? Promise.reject(new Error(`faasq up exited: ${upStderr}`)) : null), { timeoutMs: 30_000, message: 'faasq up listening' });
-    url = match[1];
+    up = startFaasq(['up', '--port', '0', '--queue', 'memory', '--data-dir', path.join(tmp.dir, 'data'), '--log-level', 'warn'], { cwd: tmp.dir, env: CREDS });
+    url = (await up.waitForLine(/listening on (http:\/\/\S+)/))[1];
   });
 
   after(async () => {
-    if (up && up.exitCode === null) {
-      const exited = new Promise((resolve) => up.once('exit', resolve));
-      up.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
-      if (up.exitCode === null) up.kill('SIGKILL');
-    }
+    await up?.stop();
     await tmp.cleanup();
   });
 
@@ -51,7 +36,7 @@ describe('cli against faasq up', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.stdout, 'upper\n');
 
-    await waitFor(async () => (await cli(['describe', 'upper'])).stdout.includes('Ready'), { timeoutMs: 15_000, intervalMs: 200, message: 'upper ready' });
+    await waitFor(async () => /Status:\s+Ready/.test((await cli(['describe', 'upper'])).stdout), { timeoutMs: 15_000, intervalMs: 200, message: 'upper ready' });
 
     const sync = await cli(['invoke', 'upper'], 'hello');
     assert.equal(sync.code, 0, sync.stderr);
@@ -66,6 +51,9 @@ describe('cli against faasq up', () => {
     assert.equal(JSON.parse(record.stdout).state, 'succeeded');
     const result = await cli(['call', 'result', 'e2e-call-1']);
     assert.equal(result.stdout, 'QUEUED');
+
+    const logs = await cli(['logs', 'upper', '--tail', '5']);
+    assert.equal(logs.code, 0, logs.stderr);
 
     const queues = await cli(['queue', 'list']);
     assert.equal(queues.code, 0, queues.stderr);

@@ -119,6 +119,23 @@ test('embedded queue - an unusable data dir fails start with E_DATA_DIR', async 
   await queue.close();
 });
 
+test('embedded queue - a second queue on a directory in use fails with E_DATA_DIR; a closed one frees it', async (t) => {
+  const { dir, cleanup } = await makeTempDir('faasq-queue-');
+  t.after(cleanup);
+  const qdir = path.join(dir, 'queue');
+  const first = createEmbeddedQueue(qdir, CONTRACT_OPTIONS, silentLogger());
+  t.after(() => first.close());
+  await first.start();
+  const second = createEmbeddedQueue(qdir, CONTRACT_OPTIONS, silentLogger());
+  await assert.rejects(second.start(), (err: unknown) => isFaasqError(err, 'E_DATA_DIR'));
+  await second.close();
+  await first.close();
+  const third = createEmbeddedQueue(qdir, CONTRACT_OPTIONS, silentLogger());
+  t.after(() => third.close());
+  await third.start();
+  assert.ok(third.isHealthy());
+});
+
 test('embedded queue - finished calls expire after the retention, unfinished ones never', async (t) => {
   const { dir, cleanup } = await makeTempDir('faasq-queue-');
   t.after(cleanup);

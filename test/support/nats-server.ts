@@ -13,7 +13,7 @@ import { waitFor } from './wait-for.js';
 export type NatsServerVersion = '2.10' | '2.15';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const READY_TIMEOUT_MS = 15_000;
+const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 
 /** The nats-server binary to test against, or undefined when none is installed. */
@@ -55,6 +55,8 @@ export interface NatsServerOptions {
   /** Store dir to use (kept on close); default: a fresh temp dir (removed on close). */
   readonly storeDir?: string;
   readonly name?: string;
+  /** nats-server max_payload; default 8MB (the server's own default is 1MB). */
+  readonly maxPayload?: string;
 }
 
 export interface NatsNode {
@@ -91,7 +93,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.storeDir ?? path.join(dir, 'store');
   const [port, monitorPort] = [await freePort(), await freePort()];
   const name = options.name ?? `n-${port}`;
-  const config = serverConfig({ name, port, monitorPort, storeDir, isJetStream: options.jetstream ?? true });
+  const config = serverConfig({ name, port, monitorPort, storeDir, isJetStream: options.jetstream ?? true, maxPayload: options.maxPayload });
   const node = createNode({ bin, name, dir, storeDir, isStoreOwned: !options.storeDir, port, monitorPort, config });
   await node.restart();
   return node;
@@ -154,10 +156,10 @@ function requireBin(version: NatsServerVersion | undefined): string {
   return bin;
 }
 
-function serverConfig(o: { name: string; port: number; monitorPort: number; storeDir: string; isJetStream: boolean }): string {
+function serverConfig(o: { name: string; port: number; monitorPort: number; storeDir: string; isJetStream: boolean; maxPayload?: string }): string {
   // max_payload 8MB: faasq's bodies and results may reach 1 MiB plus framing (the default is exactly 1 MiB).
   const js = o.isJetStream ? `jetstream {\n  store_dir: "${o.storeDir}"\n  max_memory_store: 256MB\n  max_file_store: 4GB\n}\n` : '';
-  return `server_name: ${o.name}\nlisten: 127.0.0.1:${o.port}\nhttp: 127.0.0.1:${o.monitorPort}\nmax_payload: 8MB\n${js}`;
+  return `server_name: ${o.name}\nlisten: 127.0.0.1:${o.port}\nhttp: 127.0.0.1:${o.monitorPort}\nmax_payload: ${o.maxPayload ?? '8MB'}\n${js}`;
 }
 
 function createNode(setup: NodeSetup): NatsNode {
@@ -206,10 +208,14 @@ function createNode(setup: NodeSetup): NatsNode {
       const proc = child;
       exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       process.once('exit', killOnExit);
+      let lastHealth = 'no answer';
       await waitFor(async () => {
         if (!node.isRunning()) throw new Error(`nats-server ${setup.name} exited (log: ${setup.dir})`);
-        return healthy(setup.monitorPort);
-      }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, message: `nats-server ${setup.name} healthy` });
+        lastHealth = await health(setup.monitorPort);
+        return lastHealth === 'ok';
+      }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, message: `nats-server ${setup.name} healthy` }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; last /healthz: ${lastHealth}`, { cause: err });
+      });
     },
     async close() {
       await node.stop();
@@ -221,13 +227,14 @@ function createNode(setup: NodeSetup): NatsNode {
   return node;
 }
 
-async function healthy(monitorPort: number): Promise<boolean> {
+/** 'ok' when /healthz answers 200, else what it said (for the error when it never does). */
+async function health(monitorPort: number): Promise<string> {
   try {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
+    const body = await res.text();
+    return res.status === 200 ? 'ok' : `${res.status} ${body}`;
+  } catch (err) {
+    return `no answer (${(err as Error).message})`;
   }
 }
 

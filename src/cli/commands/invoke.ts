@@ -42,7 +42,7 @@ export function registerInvokeCommand(program: Command, ctx: CliContext): void {
     .option('-a, --async', 'queue the call and print its id')
     .option('--callback-url <url>', 'POST the result here when done (implies --async)')
     .option('--priority <n>', 'queue priority 0-9, higher first (implies --async)', parseWholeNumber)
-    .option('--delay <duration>', 'do not start before this delay, e.g. 30s (implies --async)')
+    .option('--delay <duration>', 'do not start before this delay, e.g. 30s (implies --async)', checkedDuration)
     .option('--call-id <id>', 'caller-chosen call id (also the idempotency key)')
     .option('--wait', 'with --async: wait for the call to finish and print its result')
     .option('--timeout <duration>', 'with --wait: give up after this long (default 5m)', parseDuration)
@@ -50,7 +50,6 @@ export function registerInvokeCommand(program: Command, ctx: CliContext): void {
     .option('--auth', 'send the gateway credentials (gateways that protect invocations)')
     .action(async (name: string, opts: InvokeFlags) => {
       const isAsync = Boolean(opts.async || opts.callbackUrl || opts.priority !== undefined || opts.delay || opts.wait);
-      if (opts.delay !== undefined) parseDuration(opts.delay);
       if (opts.timeout !== undefined && !opts.wait) throw usageError('--timeout needs --wait');
       const method = opts.method.toUpperCase();
       if (isAsync && method !== 'POST') throw usageError('--async calls are always POST');
@@ -101,6 +100,12 @@ export function registerInvokeCommand(program: Command, ctx: CliContext): void {
         throw new CliError(EXIT_FAILED, `call ${callId} ${record.state}${detail ? ` (${detail})` : ''}`);
       }
     });
+}
+
+/** Validates a duration but keeps the text: the gateway parses X-Delay itself. */
+function checkedDuration(value: string): string {
+  parseDuration(value);
+  return value;
 }
 
 function requestBody(data: string | undefined, method: string, ctx: CliContext): string | Readable | undefined {

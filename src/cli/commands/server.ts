@@ -90,4 +90,5 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
   const { runRole } = await import('../../app/index.js');
   const running = await runRole(role, config, { startNats: Boolean(opts.nats), handleSignals: true });
   if (running.port > 0) ctx.io.stderr.write(`faasq ${role}: listening on http://${config.host}:${running.port}\n`);
+  else ctx.io.stderr.write(`faasq ${role}: consuming ${config.worker.queueName ?? 'every queue'} from ${config.queue.url}\n`);
 }

@@ -1,7 +1,7 @@
 // Calls accepted with a notBefore ahead wait on the queue's delayed subjects (nats-server 2.10 has
 // no scheduled messages). Every process consuming the queue runs a mover on the shared "delayed"
 // consumer: a call not yet due is naked with the time left; a due one is published to its
-// priority subject (msgID <callId>.due, so a crash between publish and ack cannot double it) and
+// priority subject (msgID <callId>.due.<seq>, so a crash between publish and ack cannot double it) and
 // then acked. The moved call starts its life on the priority consumer with deliveryCount 1.
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/index.js';
@@ -44,7 +44,7 @@ export function startDelayMover(deps: DelayMoverDeps): { close(): Promise<void> 
     }
     try {
       await js.publish(names.prioritySubject(queue, message.priority, message.callId), msg.data, {
-        msgID: `${message.callId}.due`,
+        msgID: `${message.callId}.due.${msg.seq}`,
         expect: { streamName: stream },
         timeout: deps.publishTimeoutMs,
       });

@@ -10,20 +10,25 @@ export interface DeliveryContext {
   deadLetter(message: CallMessage, msg: JsMsg, info: { status?: number; error?: string }): Promise<void>;
   /** A message naked with a delay: counted as delayed until then. */
   onDelayed(message: CallMessage, dueAt: number): void;
+  /** Registers a settle in progress, so close() lets it finish before the connection goes. */
+  track(settling: Promise<void>): Promise<void>;
 }
 
 export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMessage, onSettled: () => void): Delivery {
   let isSettled = false;
-  const settle = async (action: string, fn: () => Promise<void> | void): Promise<void> => {
-    if (isSettled) return;
+  const settle = (action: string, fn: () => Promise<void> | void): Promise<void> => {
+    if (isSettled) return Promise.resolve();
     isSettled = true;
-    try {
-      await fn();
-    } catch (err) {
-      throw toQueueError(err, action);
-    } finally {
-      onSettled();
-    }
+    const run = async (): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        throw toQueueError(err, action);
+      } finally {
+        onSettled();
+      }
+    };
+    return ctx.track(run());
   };
   const ackAck = async (): Promise<void> => {
     await msg.ackAck({ timeout: ctx.ackTimeoutMs });

@@ -6,8 +6,8 @@
 // heartbeats: a lost consumer leader is noticed in seconds, not 40 s). Arrivals go into a small
 // local buffer, at most batch + 1 per level (the +1 keeps a level's next message already here when
 // its head is dispatched); the dispatcher takes the best buffered message whenever a slot is free.
-// Nothing is dispatched until every level has sent its first pull, and a dispatcher that was idle
-// waits GATHER_MS, so that levels answering a moment later still compete. Buffered messages are
+// Nothing is dispatched until every level has sent its first pull (then START_GATHER_MS more), and
+// a dispatcher that was idle waits GATHER_MS, so that levels answering a moment later still compete. Buffered messages are
 // kept leased with working(). A delivery whose lease runs out unextended frees its slot (the
 // server redelivers it). Calls accepted with a future notBefore never reach these consumers
 // (delay-mover.ts); one that does is naked until then. Priority is therefore strict within a
@@ -19,6 +19,8 @@ import { decodeMessage } from './codec.js';
 import { PRIORITIES, type JetStreamNames } from './names.js';
 
 const GATHER_MS = 25;
+/** At start every level's first answer is awaited a little longer (a loaded machine answers late). */
+const START_GATHER_MS = 100;
 const RESTART_DELAY_MS = 1000;
 const CLOSE_WAIT_MS = 3000;
 const MAX_BATCH = 32;
@@ -149,12 +151,12 @@ export function startPriorityConsumer(deps: PriorityConsumerDeps): Consumer {
     }
   };
 
-  const gather = (): void => {
+  const gather = (ms = GATHER_MS): void => {
     if (gatherTimer || isClosed) return;
     gatherTimer = setTimeout(() => {
       gatherTimer = undefined;
       drain();
-    }, GATHER_MS);
+    }, ms);
   };
 
   /** After an arrival: dispatch now when busy, or gather first when this is the first call in a while. */
@@ -194,8 +196,8 @@ export function startPriorityConsumer(deps: PriorityConsumerDeps): Consumer {
     if (!hasStarted.has(priority)) {
       hasStarted.add(priority);
       startedLevels++;
-      // The first pull is on its way; answers from every level get GATHER_MS to arrive.
-      if (startedLevels === PRIORITIES.length) gather();
+      // The first pull is on its way; answers from every level get START_GATHER_MS to arrive.
+      if (startedLevels === PRIORITIES.length) gather(START_GATHER_MS);
     }
     try {
       if (isClosed) return;

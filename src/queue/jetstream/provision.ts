@@ -26,6 +26,20 @@ export interface ProvisionOptions {
   readonly retentionMs: number;
 }
 
+/** faasq's floor (Debian stable's nats-server): 2.9 loses acks on R3 replica restarts and lacks fixes faasq relies on. */
+export const MIN_SERVER_VERSION = '2.10.0';
+
+/** True when a server version string ("2.10.27", "v2.15.1-beta") is at least MIN_SERVER_VERSION. */
+export function isSupportedServerVersion(version: string | undefined): boolean {
+  const parse = (v: string): number[] => v.replace(/^v/, '').split(/[.-]/).slice(0, 3).map((n) => Number.parseInt(n, 10) || 0);
+  if (!version) return false;
+  const [got, min] = [parse(version), parse(MIN_SERVER_VERSION)];
+  for (let i = 0; i < 3; i++) {
+    if (got[i] !== min[i]) return got[i] > min[i];
+  }
+  return true;
+}
+
 /** JetStream dedupes msgIDs for this long; faasq's longer dedupe uses kv.create on the record. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
