@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { EventBus } from '../shared/events.js';
 import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE } from '../shared/names.js';
-import { createLocalProvider, createRemoteInvoker, type Invoker, type Provider } from '../provider/index.js';
+import { createLocalProvider, type FunctionSpec, type Invoker, type Provider } from '../provider/index.js';
 import { loadStackFile } from '../stack/index.js';
 import { createQueue, type Queue } from '../queue/index.js';
 import { createGateway, resolveCredentials } from '../gateway/index.js';
@@ -15,6 +15,8 @@ import { createMetrics } from '../metrics/index.js';
 import { ensureDataDir } from './data-dir.js';
 import { createHealth } from './health.js';
 import { uiDir } from './ui-dir.js';
+import { createRemoteFunctions, requireFunctionsUrl } from './remote-functions.js';
+import { startLocalNats } from './local-nats.js';
 
 export type Role = 'up' | 'gateway' | 'worker';
 
@@ -50,19 +52,32 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
   };
 
   try {
-    if (options.startNats) throw new FaasqError('E_NOT_IMPLEMENTED', '--nats is not available yet: start nats-server yourself and pass --queue nats://127.0.0.1:4222');
-    await ensureDataDir(config.dataDir);
+    if (role === 'worker') requireFunctionsUrl(config);
+    if (options.startNats && role !== 'up') throw new FaasqError('E_CONFIG', '--nats is only for faasq up');
+    // A worker on NATS keeps nothing on disk: no .faasq/ folder left behind.
+    if (role !== 'worker' || !config.queue.url.startsWith('nats')) await ensureDataDir(config.dataDir);
+    if (options.startNats) {
+      // Started first so it is closed last, after the queue has let go of it.
+      const nats = await startLocalNats(config, logger.child({ component: 'nats-server' }));
+      closers.push({ name: 'nats-server', close: () => nats.close() });
+      config = nats.config;
+    }
 
     let provider: Provider | undefined;
     let invoker: Invoker;
+    let getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
     if (role === 'worker') {
-      if (!config.provider.functionsUrl) throw new FaasqError('E_CONFIG', 'faasq worker needs --functions-url (a gateway URL) to reach functions');
-      invoker = createRemoteInvoker({ baseUrl: config.provider.functionsUrl, logger: logger.child({ component: 'invoker' }), timeoutMs: config.gateway.upstreamTimeoutMs });
+      const remote = await createRemoteFunctions(config, logger);
+      closers.push({ name: 'invoker', close: () => remote.close() });
+      invoker = remote.invoker;
+      getSpec = (fn, ns) => remote.getSpec(fn, ns);
     } else {
       provider = createLocalProvider({ config, logger: logger.child({ component: 'provider' }), events });
       await provider.start();
       closers.push({ name: 'provider', close: () => provider!.close() });
       invoker = provider;
+      const local = provider;
+      getSpec = (fn, ns) => local.getSpec(fn, ns);
       if (config.stackFile) {
         for (const spec of loadStackFile(config.stackFile)) {
           await provider.deploy(spec, { upsert: true });
@@ -106,7 +121,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     if (role !== 'gateway' && config.worker.isEnabled) {
       const worker = createWorker({
         config, queue, invoker, events,
-        getSpec: (fn, ns) => provider?.getSpec(fn, ns),
+        getSpec,
         logger: logger.child({ component: 'worker' }),
         queues: config.worker.queueName ? [config.worker.queueName] : undefined,
       });

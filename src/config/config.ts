@@ -48,6 +48,8 @@ export interface Config {
     readonly retentionMs: number;
     readonly maxResultBytes: number;
     readonly streamReplicas: number;
+    /** Client port of the nats-server `faasq up --nats` starts (0 = a free port). */
+    readonly natsPort: number;
   };
   readonly worker: {
     readonly isEnabled: boolean;
@@ -154,6 +156,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'queue.retentionMs', env: 'FAASQ_RETENTION', default: '24h', parse: ms },
   { path: 'queue.maxResultBytes', env: 'FAASQ_MAX_RESULT', default: '1MiB', parse: bytes },
   { path: 'queue.streamReplicas', env: 'FAASQ_STREAM_REPLICAS', default: 1, parse: replicas },
+  { path: 'queue.natsPort', env: 'FAASQ_NATS_PORT', default: 0, parse: port },
   { path: 'worker.isEnabled', env: 'FAASQ_WORKER', default: true, parse: bool },
   { path: 'worker.maxInflight', env: 'FAASQ_MAX_INFLIGHT', default: 50, parse: int },
   { path: 'worker.queueName', env: 'FAASQ_QUEUE_NAME', parse: str },

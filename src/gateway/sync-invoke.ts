@@ -3,9 +3,8 @@
 // here parses JSON or buffers bodies, and the one log line is written after the response is done.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import type { Config } from '../config/index.js';
-import type { FunctionSpec, InvocationResponse, Provider } from '../provider/provider.js';
+import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
 import { forwardableHeaders, newCallId, nowNs } from '../shared/http.js';
@@ -63,7 +62,7 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     } catch (err) {
       return reject(deps, req, res, fnRaw, err);
     }
-    void new SyncCall(deps, req, res, name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
+    new SyncCall(deps, req, res, name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
   };
 }
 
@@ -88,20 +87,22 @@ function hasRequestBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-class SyncCall {
+class SyncCall implements ResponseSink {
   private readonly callId: string;
   private readonly startNs: string;
   private readonly startedAt = performance.now();
-  private readonly controller = new AbortController();
+  private control: StreamControl | undefined;
   private limiter: ConcurrencyLimiter | undefined;
+  /** Aborts a wait for a limiter slot when the client leaves. */
+  private waitController: AbortController | undefined;
   private heldSince = 0;
   private isHoldingSlot = false;
   private isClosed = false;
   private isTimedOut = false;
   /** A reply (the function's or an error) has been started; later outcomes are dropped. */
   private isSettled = false;
+  private isBodyDone = false;
   private timer: NodeJS.Timeout | undefined;
-  private body: Readable | undefined;
 
   constructor(
     private readonly deps: SyncInvokeDeps,
@@ -116,70 +117,99 @@ class SyncCall {
     this.startNs = nowNs();
   }
 
-  async run(): Promise<void> {
-    const { deps, req, res } = this;
-    res.on('close', this.onClose);
+  run(): void {
+    const { deps } = this;
+    this.res.on('close', this.onClose);
     deps.events.emit('invocation.started', { fn: this.fn, namespace: this.namespace });
+    let spec: FunctionSpec | undefined;
     try {
-      let spec: FunctionSpec | undefined;
-      try {
-        spec = deps.provider.getSpec(this.fn, this.namespace);
-      } catch {
-        spec = undefined; // invoke() below reports a missing function with the right error
-      }
-      // Unknown names get no limiter, so random URLs cannot grow the limiter table.
-      const limiter = spec ? deps.limits.limiterFor(`${this.namespace}/${this.fn}`, spec) : undefined;
-      if (limiter) {
-        if (!limiter.tryAcquire()) {
-          await limiter.acquire(this.controller.signal);
-          if (this.isClosed) {
-            limiter.release();
-            return;
-          }
-        }
-        this.limiter = limiter;
-        this.isHoldingSlot = true;
-        this.heldSince = performance.now();
-      }
-      this.timer = setTimeout(this.onTimeout, deps.gateway.upstreamTimeoutMs);
+      spec = deps.provider.getSpec(this.fn, this.namespace);
+    } catch {
+      spec = undefined; // stream() below reports a missing function with the right error
+    }
+    // Unknown names get no limiter, so random URLs cannot grow the limiter table.
+    const limiter = spec ? deps.limits.limiterFor(`${this.namespace}/${this.fn}`, spec) : undefined;
+    if (limiter && !limiter.tryAcquire()) {
+      this.waitController = new AbortController();
+      limiter.acquire(this.waitController.signal).then(
+        () => {
+          if (this.isClosed) return limiter.release();
+          this.hold(limiter);
+          this.start();
+        },
+        (err: unknown) => this.onError(err),
+      );
+      return;
+    }
+    if (limiter) this.hold(limiter);
+    this.start();
+  }
 
-      const headers = forwardableHeaders(req.headers);
-      headers['x-call-id'] = this.callId;
-      headers['x-start-time'] = this.startNs;
-      if (headers['x-forwarded-for'] === undefined && req.socket.remoteAddress) headers['x-forwarded-for'] = req.socket.remoteAddress;
-      if (headers['x-forwarded-host'] === undefined && req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+  private hold(limiter: ConcurrencyLimiter): void {
+    this.limiter = limiter;
+    this.isHoldingSlot = true;
+    this.heldSince = performance.now();
+  }
 
-      const response = await deps.provider.invoke(this.fn, this.namespace, {
+  private start(): void {
+    const { deps, req } = this;
+    this.timer = setTimeout(this.onTimeout, deps.gateway.upstreamTimeoutMs);
+    const headers = forwardableHeaders(req.headers);
+    headers['x-call-id'] = this.callId;
+    headers['x-start-time'] = this.startNs;
+    if (headers['x-forwarded-for'] === undefined && req.socket.remoteAddress) headers['x-forwarded-for'] = req.socket.remoteAddress;
+    if (headers['x-forwarded-host'] === undefined && req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+    try {
+      deps.provider.stream(this.fn, this.namespace, {
         method: req.method ?? 'GET',
         path: this.path,
         query: this.query,
         headers,
         body: hasRequestBody(req) ? req : null,
         callId: this.callId,
-        signal: this.controller.signal,
-      });
-      this.reply(response);
+      }, this);
     } catch (err) {
-      this.fail(err);
+      this.onError(err);
     }
   }
 
-  private reply(response: InvocationResponse): void {
-    const res = this.res;
+  // --- ResponseSink ---
+  onStart(control: StreamControl): void {
+    this.control = control;
+    if (this.isClosed) control.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
+  }
+
+  onResponse(status: number, headers: Record<string, string | string[]>): void {
     if (this.isClosed || this.isSettled) {
-      response.body.destroy();
+      this.control?.abort(new FaasqError('E_BAD_REQUEST', 'reply already settled'));
       return;
     }
     this.isSettled = true;
-    const headers = forwardableHeaders(response.headers);
     headers['x-call-id'] = this.callId;
     headers['x-start-time'] = this.startNs;
-    res.writeHead(response.status, headers);
-    // pipe() rather than pipeline(): pipeline allocates and aborts an AbortController per call,
-    // measurable on this path. Errors and early closes are handled in onBodyError / onClose.
-    this.body = response.body;
-    response.body.on('error', this.onBodyError);
-    response.body.pipe(res);
+    this.res.writeHead(status, headers);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onEnd(): void {
+    this.isBodyDone = true;
+    if (!this.isClosed) this.res.end();
+  }
+
+  onError(err: unknown): void {
+    this.isBodyDone = true;
+    if (this.isClosed) return;
+    if (this.isSettled) {
+      // A body that breaks mid-way can only be reported by cutting the connection.
+      this.res.destroy();
+      return;
+    }
+    this.fail(err);
   }
 
   private fail(err: unknown): void {
@@ -201,16 +231,15 @@ class SyncCall {
     sendError(req, res, error);
   }
 
-  private readonly onBodyError = (): void => {
-    // A body that breaks mid-way can only be reported by cutting the connection.
-    this.res.destroy();
+  private readonly onDrain = (): void => {
+    this.control?.resume();
   };
 
   private readonly onTimeout = (): void => {
     this.timer = undefined;
     this.isTimedOut = true;
     const reason = new FaasqError('E_FUNCTION_TIMEOUT', 'upstream timeout');
-    this.controller.abort(reason);
+    this.control?.abort(reason);
     // Headers already went out: the only way to tell the caller is to cut the response.
     if (this.res.headersSent) {
       if (!this.res.writableFinished) this.res.destroy();
@@ -222,12 +251,10 @@ class SyncCall {
   private readonly onClose = (): void => {
     const { deps, res } = this;
     this.isClosed = true;
-    if (!res.writableFinished && !this.controller.signal.aborted) {
-      this.controller.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
-    }
     if (this.timer) clearTimeout(this.timer);
-    // The caller left mid-body: release the function's connection too.
-    if (this.body && !this.body.readableEnded) this.body.destroy();
+    this.waitController?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
+    // The caller left before the function finished: release the function's connection too.
+    if (!this.isBodyDone) this.control?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
     const now = performance.now();
     if (this.isHoldingSlot && this.limiter) {
       this.isHoldingSlot = false;

@@ -49,50 +49,51 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const attemptsFailed = new Counter({ name: 'faasq_call_attempts_failed_total', help: 'Async call attempts that failed', labelNames: ['queue_name', 'function_name'], registers: reg });
   const deadLettered = new Counter({ name: 'faasq_dead_letters_total', help: 'Async calls moved to the dead-letter store', labelNames: ['queue_name', 'function_name', 'reason'], registers: reg });
   const cancelled = new Counter({ name: 'faasq_calls_cancelled_total', help: 'Async calls cancelled', labelNames: ['queue_name', 'function_name'], registers: reg });
-  const callbacks = new Counter({ name: 'faasq_callbacks_total', help: 'Callback deliveries by outcome (delivered, retried, failed)', labelNames: ['function_name', 'outcome'], registers: reg });
+  const callbacks = new Counter({ name: 'faasq_callbacks_total', help: 'Callback delivery attempts by outcome (delivered; retried: failed, will try again; failed: gave up)', labelNames: ['queue_name', 'function_name', 'outcome'], registers: reg });
   const rejected = new Counter({ name: 'faasq_calls_rejected_total', help: 'Async calls refused at intake by error code', labelNames: ['function_name', 'code'], registers: reg });
   const acceptSeconds = new Histogram({ name: 'faasq_accept_seconds', help: 'Time to durably accept an async call', labelNames: ['queue_name'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: reg });
   const queueWait = new Histogram({ name: 'faasq_queue_wait_seconds', help: 'Time from acceptance to the start of an attempt', labelNames: ['queue_name'], buckets: WAIT_BUCKETS, registers: reg });
-  const callSeconds = new Histogram({ name: 'faasq_call_duration_seconds', help: 'Async attempt duration by outcome', labelNames: ['queue_name', 'function_name', 'outcome'], buckets: DURATION_BUCKETS, registers: reg });
+  const callSeconds = new Histogram({ name: 'faasq_call_duration_seconds', help: 'Async attempt duration, one observation per attempt (outcome succeeded or attempt_failed)', labelNames: ['queue_name', 'function_name', 'outcome'], buckets: DURATION_BUCKETS, registers: reg });
 
   const stateGauges = queueGauges(registry, deps.queue);
   void stateGauges;
 
   const ev = deps.events;
+  // function_name is `name.namespace` everywhere, as the OpenFaaS gateway labels it.
+  const fq = (e: { fn: string; namespace?: string }): string => (e.namespace ? `${e.fn}.${e.namespace}` : e.fn);
   const offs = [
-    ev.on('invocation.started', (e) => invocationStarted.inc({ function_name: `${e.fn}.${e.namespace}` })),
+    ev.on('invocation.started', (e) => invocationStarted.inc({ function_name: fq(e) })),
     ev.on('invocation.completed', (e) => {
-      const labels = { function_name: `${e.fn}.${e.namespace}`, code: String(e.status) };
+      const labels = { function_name: fq(e), code: String(e.status) };
       invocationTotal.inc(labels);
       functionSeconds.observe(labels, e.durationMs / 1000);
     }),
     ev.on('call.accepted', (e) => {
-      if (!e.isDuplicate) submitted.inc({ queue_name: e.queue, function_name: e.fn });
+      if (!e.isDuplicate) submitted.inc({ queue_name: e.queue, function_name: fq(e) });
       acceptSeconds.observe({ queue_name: e.queue }, e.acceptMs / 1000);
     }),
-    ev.on('call.rejected', (e) => rejected.inc({ function_name: e.fn, code: e.code })),
+    ev.on('call.rejected', (e) => rejected.inc({ function_name: fq(e), code: e.code })),
     ev.on('call.started', (e) => queueWait.observe({ queue_name: e.queue }, e.queuedMs / 1000)),
     ev.on('call.attempt_failed', (e) => {
-      attemptsFailed.inc({ queue_name: e.queue, function_name: e.fn });
-      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'attempt_failed' }, e.durationMs / 1000);
+      attemptsFailed.inc({ queue_name: e.queue, function_name: fq(e) });
+      callSeconds.observe({ queue_name: e.queue, function_name: fq(e), outcome: 'attempt_failed' }, e.durationMs / 1000);
     }),
-    ev.on('call.retried', (e) => retries.inc({ queue_name: e.queue, function_name: e.fn })),
+    ev.on('call.retried', (e) => retries.inc({ queue_name: e.queue, function_name: fq(e) })),
     ev.on('call.succeeded', (e) => {
-      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'succeeded' });
-      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'succeeded' }, e.durationMs / 1000);
+      processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'succeeded' });
+      callSeconds.observe({ queue_name: e.queue, function_name: fq(e), outcome: 'succeeded' }, e.durationMs / 1000);
     }),
-    ev.on('call.failed', (e) => {
-      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'failed' });
-      callSeconds.observe({ queue_name: e.queue, function_name: e.fn, outcome: 'failed' }, e.durationMs / 1000);
-    }),
+    // Its attempt was already observed as attempt_failed: one duration observation per attempt.
+    ev.on('call.failed', (e) => processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'failed' })),
     ev.on('call.dead_lettered', (e) => {
-      processed.inc({ queue_name: e.queue, function_name: e.fn, outcome: 'dead' });
-      deadLettered.inc({ queue_name: e.queue, function_name: e.fn, reason: e.reason });
+      processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'dead' });
+      deadLettered.inc({ queue_name: e.queue, function_name: fq(e), reason: e.reason });
     }),
-    ev.on('call.cancelled', (e) => cancelled.inc({ queue_name: e.queue, function_name: e.fn })),
-    ev.on('callback.delivered', (e) => callbacks.inc({ function_name: e.fn, outcome: 'delivered' })),
-    ev.on('callback.failed', (e) => callbacks.inc({ function_name: e.fn, outcome: e.isFinal ? 'failed' : 'retried' })),
-    ev.on('worker.inflight', (e) => inflight.inc({ queue_name: e.queue, function_name: e.fn }, e.delta)),
+    // Counted where the cancel was requested; the worker's "stopped" event would count it twice.
+    ev.on('call.cancelled', (e) => { if (e.by === 'request') cancelled.inc({ queue_name: e.queue, function_name: fq(e) }); }),
+    ev.on('callback.delivered', (e) => callbacks.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'delivered' })),
+    ev.on('callback.failed', (e) => callbacks.inc({ queue_name: e.queue, function_name: fq(e), outcome: e.isFinal ? 'failed' : 'retried' })),
+    ev.on('worker.inflight', (e) => inflight.inc({ queue_name: e.queue, function_name: fq(e) }, e.delta)),
   ];
 
   return {

@@ -73,6 +73,29 @@ export interface InvocationResponse {
   readonly body: Readable;
 }
 
+/** Flow control a streaming invocation hands its sink (undici's dispatch controls underneath). */
+export interface StreamControl {
+  /** Stop reading the function's response until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Abandon the invocation (client gone, timeout); the sink gets no more calls. */
+  abort(reason: Error): void;
+}
+
+/**
+ * Receives a function's response as it arrives: the gateway's sync hot path, with no stream
+ * objects or promises per request. onStart comes first unless the call fails at once; then
+ * either onError, or onResponse, onData*, and onEnd or onError (the body broke).
+ */
+export interface ResponseSink {
+  onStart(control: StreamControl): void;
+  onResponse(status: number, headers: Record<string, string | string[]>): void;
+  /** Return false to apply backpressure; call control.resume() when ready for more. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  onError(err: unknown): void;
+}
+
 /** Invokes a function. Throws FaasqError E_FUNCTION_NOT_FOUND, E_FUNCTION_UNREACHABLE,
  *  E_FUNCTION_TIMEOUT, E_FUNCTION_NOT_READY; any HTTP status the function answers is returned. */
 export interface Invoker {
@@ -104,6 +127,8 @@ export interface SecretInput {
 
 export interface Provider extends Invoker {
   readonly name: string;
+  /** invoke() for the sync path: the response goes straight into `sink` (same errors, via onError). */
+  stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void;
   readonly orchestration: string;
   start(): Promise<void>;
   close(): Promise<void>;

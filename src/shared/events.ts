@@ -7,17 +7,20 @@ export interface FaasqEvents {
   'invocation.started': { fn: string; namespace: string };
   'invocation.completed': { fn: string; namespace: string; status: number; durationMs: number; callId: string };
   'call.accepted': { callId: string; fn: string; namespace: string; queue: string; priority: number; acceptMs: number; isDuplicate: boolean };
-  'call.rejected': { fn: string; queue?: string; code: string };
-  'call.started': { callId: string; fn: string; queue: string; attempt: number; queuedMs: number };
-  'call.attempt_failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; durationMs: number };
-  'call.retried': { callId: string; fn: string; queue: string; attempt: number; delayMs: number };
-  'call.succeeded': { callId: string; fn: string; queue: string; attempt: number; status: number; durationMs: number };
-  'call.failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; durationMs: number };
-  'call.dead_lettered': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; reason: 'attempts' | 'max_age' };
-  'call.cancelled': { callId: string; fn: string; queue: string };
-  'callback.delivered': { callId: string; fn: string; url: string; status: number; attempt: number };
-  'callback.failed': { callId: string; fn: string; url: string; status?: number; error?: string; attempt: number; isFinal: boolean };
-  'worker.inflight': { queue: string; fn: string; delta: number };
+  'call.rejected': { fn: string; queue?: string; code: string; namespace?: string };
+  'call.started': { callId: string; fn: string; queue: string; attempt: number; queuedMs: number; namespace: string };
+  'call.attempt_failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; durationMs: number; namespace: string };
+  'call.retried': { callId: string; fn: string; queue: string; attempt: number; delayMs: number; namespace: string };
+  'call.succeeded': { callId: string; fn: string; queue: string; attempt: number; status: number; durationMs: number; namespace: string };
+  'call.failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; durationMs: number; namespace: string };
+  'call.dead_lettered': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; reason: 'attempts' | 'max_age'; namespace: string };
+  /** by 'request': the cancel API accepted it (counted once); 'worker': a running attempt was stopped by it. */
+  'call.cancelled': { callId: string; fn: string; queue: string; namespace: string; by: 'request' | 'worker' };
+  'callback.delivered': { callId: string; fn: string; url: string; status: number; attempt: number; namespace: string; queue: string };
+  'callback.failed': { callId: string; fn: string; url: string; status?: number; error?: string; attempt: number; isFinal: boolean; namespace: string; queue: string };
+  'worker.inflight': { queue: string; fn: string; delta: number; namespace: string };
+  /** A worker in this process started consuming these queues (undefined: every queue). */
+  'worker.started': { queues?: readonly string[] };
 }
 
 export type EventName = keyof FaasqEvents;

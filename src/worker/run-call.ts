@@ -73,10 +73,12 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     ctx.running.delete(m.callId);
     return started && run.reason === 'shutdown' ? handBack(ctx, delivery, record) : settleCancelled(ctx, delivery, queueName);
   }
-  const fields = { callId: m.callId, function: m.function, queue: queueName, attempt };
-  events.emit('call.started', { callId: m.callId, fn: m.function, queue: queueName, attempt, queuedMs: Math.max(0, now - m.enqueuedAt) });
-  events.emit('worker.inflight', { queue: queueName, fn: m.function, delta: 1 });
-  logger.info(fields, 'call started');
+  const ns = m.namespace;
+  const fields = { callId: m.callId, function: m.function, namespace: ns, queue: queueName, attempt };
+  const queuedMs = Math.max(0, now - m.enqueuedAt);
+  events.emit('call.started', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, queuedMs });
+  events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: ns, delta: 1 });
+  logger.info({ ...fields, queuedMs }, 'call started');
   const extendTimer = setInterval(() => delivery.extend(), Math.max(50, Math.floor(config.queue.leaseMs / 3)));
   const t0 = performance.now();
   let outcome: Outcome;
@@ -103,7 +105,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   } finally {
     clearInterval(extendTimer);
     ctx.running.delete(m.callId);
-    events.emit('worker.inflight', { queue: queueName, fn: m.function, delta: -1 });
+    events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: m.namespace, delta: -1 });
   }
   const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
 
@@ -117,14 +119,15 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const decision = decide(outcome, attempt, policy, Date.now());
   const logFields = { ...fields, status, durationMs };
   if (decision.kind !== 'ack' || decision.state !== 'succeeded') {
-    events.emit('call.attempt_failed', { callId: m.callId, fn: m.function, queue: queueName, attempt, status: 'status' in outcome ? status : undefined, error: lastError, durationMs });
+    events.emit('call.attempt_failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status: 'status' in outcome ? status : undefined, error: lastError, durationMs });
+    logger.info({ ...logFields, err: lastError }, 'call attempt failed');
   }
   if (decision.kind === 'retry') {
     const nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
     const updated = await queue.updateRecord(m.callId, { state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, { ifStateIn: ['running'] });
     if (!updated) return settleCancelled(ctx, delivery, queueName);
-    events.emit('call.retried', { callId: m.callId, fn: m.function, queue: queueName, attempt, delayMs: decision.delayMs });
-    logger.info({ ...logFields, delayMs: decision.delayMs, err: lastError }, 'call retrying');
+    events.emit('call.retried', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, delayMs: decision.delayMs });
+    logger.info({ ...logFields, delayMs: decision.delayMs, nextAttemptAt }, 'call retried');
     await delivery.retry(decision.delayMs);
     return;
   }
@@ -141,10 +144,10 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (!final) return settleCancelled(ctx, delivery, queueName);
   await delivery.ack();
   if (decision.state === 'succeeded') {
-    events.emit('call.succeeded', { callId: m.callId, fn: m.function, queue: queueName, attempt, status, durationMs });
+    events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call succeeded');
   } else {
-    events.emit('call.failed', { callId: m.callId, fn: m.function, queue: queueName, attempt, status, durationMs });
+    events.emit('call.failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call failed');
   }
   ctx.onFinished({ message: m, record: final, status, result, durationMs });

@@ -24,7 +24,8 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
   const retry = call.deadReason ? retryMax : Math.max(0, call.record.attempts - 1);
   const headers: Record<string, string | string[]> = { ...(call.result?.headers ?? {}) };
   if (call.deadReason) headers['x-faasq-dead-reason'] = call.deadReason;
-  const fields = { callId: m.callId, function: m.function, url: redactUrl(url) };
+  const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: m.queue, url: redactUrl(url) };
+  const ids = { callId: m.callId, fn: m.function, namespace: m.namespace, queue: m.queue, url };
   try {
     await queue.updateRecord(m.callId, { callback: { url, state: 'pending', attempts: 0 } });
     await deliverCallback(
@@ -40,10 +41,10 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
           callback: { url, state, attempts: a.attempt, lastStatus: a.status, lastError: a.error, deliveredAt: a.isDelivered ? new Date().toISOString() : undefined },
         });
         if (a.isDelivered) {
-          events.emit('callback.delivered', { callId: m.callId, fn: m.function, url, status: a.status!, attempt: a.attempt });
+          events.emit('callback.delivered', { ...ids, status: a.status!, attempt: a.attempt });
           logger.info({ ...fields, status: a.status, attempt: a.attempt }, 'callback delivered');
         } else {
-          events.emit('callback.failed', { callId: m.callId, fn: m.function, url, status: a.status, error: a.error, attempt: a.attempt, isFinal: a.isFinal });
+          events.emit('callback.failed', { ...ids, status: a.status, error: a.error, attempt: a.attempt, isFinal: a.isFinal });
           logger.warn({ ...fields, status: a.status, attempt: a.attempt, err: a.error, isFinal: a.isFinal }, 'callback failed');
         }
       },

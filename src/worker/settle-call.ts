@@ -25,8 +25,8 @@ export async function finishDead(
   );
   if (!dead) return settleCancelled(ctx, delivery, queueName);
   await delivery.deadLetter({ status: last.status, error: last.error });
-  ctx.events.emit('call.dead_lettered', { callId: m.callId, fn: m.function, queue: queueName, attempt: dead.attempts, status: last.status, error: last.error, reason });
-  ctx.logger.warn({ callId: m.callId, function: m.function, queue: queueName, attempt: dead.attempts, status: last.status, durationMs, reason, err: last.error }, 'call dead-lettered');
+  ctx.events.emit('call.dead_lettered', { callId: m.callId, fn: m.function, namespace: m.namespace, queue: queueName, attempt: dead.attempts, status: last.status, error: last.error, reason });
+  ctx.logger.warn({ callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, attempt: dead.attempts, status: last.status, durationMs, reason, err: last.error }, 'call dead-lettered');
   // A call that never ran still tells its callback: 504, the call timed out waiting in the queue.
   ctx.onFinished({ message: m, record: dead, status: last.status ?? 504, result: last.result, durationMs, deadReason: reason });
 }
@@ -36,10 +36,11 @@ export async function settleCancelled(ctx: CallContext, delivery: Delivery, queu
   const m = delivery.message;
   await delivery.ack();
   const record = await ctx.queue.getRecord(m.callId);
-  const fields = { callId: m.callId, function: m.function, queue: queueName, state: record?.state };
+  const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, state: record?.state };
   if (record?.state === 'cancelled') {
-    ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, queue: queueName });
-    ctx.logger.info(fields, 'call cancelled');
+    // The cancel itself is logged and counted where it was requested (the gateway); this line says the worker stopped.
+    ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, namespace: m.namespace, queue: queueName, by: 'worker' });
+    ctx.logger.info({ ...fields, attempt: record.attempts }, 'call stopped: cancelled');
   } else {
     ctx.logger.info(fields, 'call settled elsewhere; acked');
   }

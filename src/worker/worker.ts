@@ -99,6 +99,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         run.controller.abort(new Error('call cancelled'));
       });
       await syncConsumers();
+      deps.events.emit('worker.started', { queues: fixedQueues });
       if (!fixedQueues) {
         rescanTimer = setInterval(() => {
           syncConsumers().catch((err: unknown) => logger.warn({ err }, 'listing queues failed'));

@@ -122,8 +122,8 @@ describe('ui dashboard (real faasq)', () => {
     await waitFor(async () => (await depth()) === 0 && (await row.getByTestId('queue-depth').textContent()) === '0', { timeoutMs: 60_000, intervalMs: 200, message: 'the queue drains to 0' });
     const points = Number(await p.getByTestId(`chart-pending-${QUEUE}`).getAttribute('data-points'));
     assert.ok(points >= 3, `the pending chart has a history (${points} points)`);
-    // faasq up serves /metrics with per-queue counters, so the rates come from them, not from depth.
-    await waitFor(async () => (await p.getByTestId('rate-source').getAttribute('data-source')) === 'metrics', { timeoutMs: 5000, message: 'rates from /metrics counters' });
+    // /system/queues carries the server's own ingestion and processing rates, which the page prefers.
+    await waitFor(async () => (await p.getByTestId('rate-source').getAttribute('data-source')) === 'server', { timeoutMs: 5000, message: 'rates from /system/queues' });
     await browser!.screenshot('05-queue-drained');
   });
 

@@ -3,10 +3,11 @@
 // open by default, basic auth when invocation auth is on (docs/async.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FINAL_STATES, type Queue } from '../../queue/index.js';
-import { FaasqError, HOP_BY_HOP } from '../../shared/index.js';
+import { FaasqError, HOP_BY_HOP, type EventBus, type Logger } from '../../shared/index.js';
 import { sendError, sendJson } from '../reply.js';
 
-export function createCallRoutes(queue: Queue) {
+/** events and logger: a cancel is logged and counted here, where it is requested, once. */
+export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger: Logger }) {
   return {
     async getRecord(req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
       try {
@@ -57,6 +58,8 @@ export function createCallRoutes(queue: Queue) {
           throw finished(callId, now?.state ?? 'unknown');
         }
         sendJson(res, 202, cancelled, { 'X-Call-Id': callId });
+        deps?.events.emit('call.cancelled', { callId, fn: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, by: 'request' });
+        deps?.logger.info({ callId, function: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, attempt: cancelled.attempts, previousState: record.state }, 'call cancelled');
       } catch (err) {
         sendError(req, res, err);
       }

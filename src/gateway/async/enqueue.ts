@@ -32,12 +32,14 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
   return async (req, res, fnRaw, path) => {
     const t0 = performance.now();
     let fn = fnRaw;
+    let namespace: string | undefined;
     let queueName: string | undefined;
     try {
       if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
       if (!queue.isHealthy()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is unavailable', { headers: { 'Retry-After': '1' } });
       const ref = parseFunctionRef(fnRaw);
       fn = ref.name;
+      namespace = ref.namespace;
       const spec = provider.getSpec(ref.name, ref.namespace);
       if (!spec) throw new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`);
       const h = req.headers;
@@ -84,15 +86,21 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       if (result.isDuplicate) headers['X-Duplicate'] = 'true';
       res.writeHead(202, headers);
       res.end();
+      const acceptMs = performance.now() - t0;
       events.emit('call.accepted', {
         callId: result.record.callId, fn: ref.name, namespace: ref.namespace, queue: targetQueue,
-        priority: result.record.priority, acceptMs: performance.now() - t0, isDuplicate: result.isDuplicate,
+        priority: result.record.priority, acceptMs, isDuplicate: result.isDuplicate,
       });
+      deps.logger.info({
+        callId: result.record.callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority: result.record.priority,
+        status: 202, durationMs: Math.round(acceptMs * 1000) / 1000, isDuplicate: result.isDuplicate, hasCallback: callbackUrl !== undefined,
+      }, 'call accepted');
     } catch (err) {
       // Drain whatever body is left so a rejected call does not stall a keep-alive connection.
       if (!req.readableEnded) req.resume();
       const e = isFaasqError(err) ? err : asQueueError(err);
-      events.emit('call.rejected', { fn, queue: queueName, code: e.code });
+      events.emit('call.rejected', { fn, namespace, queue: queueName, code: e.code });
+      deps.logger.info({ function: fn, namespace, queue: queueName, status: e.status, code: e.code, durationMs: Math.round((performance.now() - t0) * 1000) / 1000 }, 'call rejected');
       sendError(req, res, e);
     }
   };

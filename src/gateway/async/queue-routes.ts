@@ -1,15 +1,20 @@
-// The /system/queues API (protected): per-queue stats, and the dead-letter store — list, inspect,
-// replay back onto the queue, purge. Message bodies are shown base64-encoded.
+// The /system/queues API (protected): per-queue stats with this process's ingestion and processing
+// rates, and the dead-letter store — list, inspect, replay back onto the queue, purge. Message
+// bodies are shown base64-encoded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DeadLetter, Queue } from '../../queue/index.js';
-import { FaasqError, readBody } from '../../shared/index.js';
+import { createQueueRates } from '../../metrics/index.js';
+import type { DeadLetter, Queue, QueueStats } from '../../queue/index.js';
+import { FaasqError, readBody, type EventBus } from '../../shared/index.js';
 import { sendError, sendJson } from '../reply.js';
 
 const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 10_000;
 
-export function createQueueRoutes(queue: Queue) {
+export function createQueueRoutes(queue: Queue, events?: EventBus) {
+  // Lives as long as the gateway's EventBus; it holds no timers.
+  const rates = events ? createQueueRates(events) : undefined;
+  const withRates = (s: QueueStats) => (rates ? { ...s, ...rates.snapshot(s.name) } : s);
   async function findStats(name: string) {
     const stats = (await queue.stats()).find((s) => s.name === name);
     if (!stats) throw new FaasqError('E_NOT_FOUND', `queue "${name}" not found`, { detail: { queue: name } });
@@ -18,7 +23,7 @@ export function createQueueRoutes(queue: Queue) {
   return {
     async list(req: IncomingMessage, res: ServerResponse): Promise<void> {
       try {
-        sendJson(res, 200, await queue.stats());
+        sendJson(res, 200, (await queue.stats()).map(withRates));
       } catch (err) {
         sendError(req, res, err);
       }
@@ -26,7 +31,7 @@ export function createQueueRoutes(queue: Queue) {
 
     async get(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
       try {
-        sendJson(res, 200, await findStats(name));
+        sendJson(res, 200, withRates(await findStats(name)));
       } catch (err) {
         sendError(req, res, err);
       }

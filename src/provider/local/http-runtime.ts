@@ -4,10 +4,11 @@
 // waits up to readyTimeoutMs, then fails E_FUNCTION_NOT_READY (503, retryable) — also when the
 // function keeps crashing, so callers see one "not ready" signal and the worker retries it.
 import { FaasqError } from '../../shared/errors.js';
-import type { InvocationRequest, InvocationResponse } from '../provider.js';
+import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import type { Command } from './command.js';
 import { freePort } from './free-port.js';
 import { proxyRequest } from './http-proxy.js';
+import { dispatchRequest } from './http-dispatch.js';
 import { Replica } from './replica.js';
 import { restartDelayMs, type FunctionRuntime, type RuntimeLimits } from './runtime.js';
 
@@ -81,6 +82,23 @@ export class HttpRuntime implements FunctionRuntime {
     }
     res.body.once('close', () => { replica.inflight -= 1; });
     return res;
+  }
+
+  stream(request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
+    const replica = this.pick();
+    if (replica) return this.dispatchTo(replica, request, startedAt, sink);
+    // No ready replica: the rare slow path waits like invoke() does.
+    this.waitForReplica(request.signal).then(
+      (ready) => this.dispatchTo(ready, request, startedAt, sink),
+      (err: unknown) => sink.onError(err),
+    );
+  }
+
+  private dispatchTo(replica: Replica, request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
+    replica.inflight += 1;
+    dispatchRequest(replica.pool, '', request, this.options.limits.execTimeoutMs, startedAt, this.options.name, sink, () => {
+      replica.inflight -= 1;
+    });
   }
 
   /** Lets in-flight requests finish (up to the grace period), then stops every process. */

@@ -7,7 +7,8 @@ import type { EventBus } from '../../shared/events.js';
 import { FaasqError } from '../../shared/errors.js';
 import { DEFAULT_NAMESPACE, assertDeployableName } from '../../shared/names.js';
 import type { Logger } from '../../shared/logger.js';
-import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, SecretInput } from '../provider.js';
+import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, ResponseSink, SecretInput } from '../provider.js';
+import { streamViaInvoke } from '../stream-adapter.js';
 import { specToStatus } from '../../stack/index.js';
 import { MAX_REPLICAS, buildRuntime, minReplicas } from './build-runtime.js';
 import { LogRing } from './log-ring.js';
@@ -209,6 +210,17 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       if (!entry) return Promise.reject(notFound(fn, namespace));
       entry.invocationCount += 1;
       return entry.runtime.invoke(request, startedAt);
+    },
+
+    stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void {
+      const startedAt = performance.now();
+      if (isClosing) return sink.onError(new FaasqError('E_SHUTTING_DOWN', 'provider is shutting down'));
+      const entry = functions.get(keyOf(fn, namespace));
+      if (!entry) return sink.onError(notFound(fn, namespace));
+      entry.invocationCount += 1;
+      const runtime = entry.runtime;
+      if (runtime.stream) runtime.stream(request, startedAt, sink);
+      else streamViaInvoke((req) => runtime.invoke(req, startedAt), request, sink);
     },
 
     logs(query: LogQuery): AsyncIterable<LogEntry> {

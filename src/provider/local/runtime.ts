@@ -1,12 +1,14 @@
 // What the provider needs from a running function, whatever runs it (forked processes,
 // long-lived http-mode replicas, or an HTTP upstream).
-import type { InvocationRequest, InvocationResponse } from '../provider.js';
+import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 
 export interface FunctionRuntime {
   /** Starts the desired replicas; rejects E_DEPLOY_FAILED when they cannot be started at all. */
   start(): Promise<void>;
   scale(replicas: number): Promise<void>;
   invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse>;
+  /** The sync hot path; runtimes without it are served through invoke() (stream-adapter.ts). */
+  stream?(request: InvocationRequest, startedAt: number, sink: ResponseSink): void;
   replicas(): number;
   availableReplicas(): number;
   /** Stops every process (SIGTERM, then SIGKILL after the grace period) and releases connections. */

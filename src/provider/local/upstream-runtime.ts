@@ -2,8 +2,9 @@
 // to URL + path + query through the same proxy code as http mode.
 import { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
-import type { InvocationRequest, InvocationResponse } from '../provider.js';
+import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import { proxyRequest } from './http-proxy.js';
+import { dispatchRequest } from './http-dispatch.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 
 export const UPSTREAM_ANNOTATION = 'com.faasq.upstream';
@@ -43,6 +44,11 @@ export class UpstreamRuntime implements FunctionRuntime {
   invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse> {
     if (this.desired === 0) return Promise.reject(new FaasqError('E_FUNCTION_NOT_READY', `function "${this.name}" is scaled to zero replicas`));
     return proxyRequest(this.pool, this.pathPrefix, request, this.limits.execTimeoutMs, startedAt, this.name);
+  }
+
+  stream(request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
+    if (this.desired === 0) return sink.onError(new FaasqError('E_FUNCTION_NOT_READY', `function "${this.name}" is scaled to zero replicas`));
+    dispatchRequest(this.pool, this.pathPrefix, request, this.limits.execTimeoutMs, startedAt, this.name, sink);
   }
 
   async stop(): Promise<void> {

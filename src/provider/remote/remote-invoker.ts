@@ -13,6 +13,8 @@ export interface RemoteInvokerOptions {
   readonly logger: Logger;
   /** Bound on waiting for response headers (and body idle gaps); 0 disables. */
   readonly timeoutMs: number;
+  /** Basic-auth credentials for a gateway that protects /function/ (FAASQ_INVOKE_AUTH). */
+  readonly credentials?: { readonly user: string; readonly password: string };
 }
 
 export interface RemoteInvoker extends Invoker {
@@ -29,11 +31,17 @@ export function createRemoteInvoker(options: RemoteInvokerOptions): RemoteInvoke
   const prefix = url.pathname.replace(/\/+$/, '');
   const pool = new Pool(url.origin, { pipelining: 1, connections: 256 });
   const log = options.logger;
+  const authorization = options.credentials
+    ? `Basic ${Buffer.from(`${options.credentials.user}:${options.credentials.password}`).toString('base64')}`
+    : undefined;
   log.debug({ baseUrl: url.origin + prefix }, 'remote invoker ready');
   return {
     invoke(fn: string, namespace: string, request: InvocationRequest): Promise<InvocationResponse> {
       const functionPrefix = `${prefix}/function/${encodeURIComponent(fn)}.${encodeURIComponent(namespace)}`;
-      return proxyRequest(pool, functionPrefix, request, options.timeoutMs, performance.now(), fn);
+      // The gateway keeps an X-Call-Id it is given, so the function sees the async call's id.
+      const headers: Record<string, string | string[]> = { ...request.headers, 'x-call-id': request.callId };
+      if (authorization && headers.authorization === undefined) headers.authorization = authorization;
+      return proxyRequest(pool, functionPrefix, { ...request, headers }, options.timeoutMs, performance.now(), fn);
     },
     async close() {
       await pool.close().catch(() => undefined);

@@ -7,6 +7,8 @@ import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationRespons
 import { FaasqError } from '../../../src/shared/errors.js';
 import { forwardableHeaders } from '../../../src/shared/http.js';
 import { specToStatus } from '../../../src/stack/index.js';
+import { streamViaInvoke } from '../../../src/provider/index.js';
+import type { ResponseSink } from '../../../src/provider/index.js';
 
 /** Annotation naming the base URL the test provider forwards a function's calls to. */
 export const URL_ANNOTATION = 'test.url';
@@ -115,6 +117,10 @@ export function createTestProvider(): TestProvider {
     health() {
       return { isReady: true, functions: functions.size, availableReplicas: functions.size };
     },
+    stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void {
+      streamViaInvoke((req) => this.invoke(fn, namespace, req), request, sink);
+    },
+
     invoke(fn: string, namespace: string, request: InvocationRequest): Promise<InvocationResponse> {
       const e = entryOf(fn, namespace);
       const base = e.spec.annotations[URL_ANNOTATION];
