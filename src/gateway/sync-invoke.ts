@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
-import { forwardableHeaders, newCallId, nowNs } from '../shared/http.js';
+import { createCallIdGenerator, forwardableHeaders, nowNs } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -35,6 +35,7 @@ const PREFIX = '/function/';
 
 /** Returns the request handler for every URL starting with `/function/`. */
 export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const newCallId = createCallIdGenerator();
   return (req, res) => {
     const url = req.url as string;
     const queryAt = url.indexOf('?', PREFIX.length);
@@ -44,14 +45,14 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     const fnRaw = url.slice(PREFIX.length, slashAt);
     const path = slashAt < pathEnd ? url.slice(slashAt, pathEnd) : '/';
 
-    if (!deps.isAccepting()) return reject(deps, req, res, fnRaw, new FaasqError('E_SHUTTING_DOWN', 'the gateway is shutting down', { headers: { 'Retry-After': '1' } }));
+    if (!deps.isAccepting()) return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_SHUTTING_DOWN', 'the gateway is shutting down', { headers: { 'Retry-After': '1' } }));
     if (deps.isAuthorized && !deps.isAuthorized(req.headers.authorization)) {
-      return reject(deps, req, res, fnRaw, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
+      return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
     }
     const mode = req.headers['x-invoke-mode'];
     if (typeof mode === 'string' && mode.toLowerCase() === 'async') {
       const enqueue = deps.getAsyncEnqueue();
-      if (!enqueue) return reject(deps, req, res, fnRaw, new FaasqError('E_NOT_IMPLEMENTED', 'async invocation needs a queue; none is configured'));
+      if (!enqueue) return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_NOT_IMPLEMENTED', 'async invocation needs a queue; none is configured'));
       enqueue(req, res, fnRaw, path);
       return;
     }
@@ -60,15 +61,15 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     try {
       ({ name, namespace } = parseFunctionRef(fnRaw));
     } catch (err) {
-      return reject(deps, req, res, fnRaw, err);
+      return reject(deps, req, res, newCallId, fnRaw, err);
     }
-    new SyncCall(deps, req, res, name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
+    new SyncCall(deps, req, res, callIdOf(req, newCallId), name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
   };
 }
 
 /** Error before any invocation started: still carries the call headers every invocation reply has. */
-function reject(deps: SyncInvokeDeps, req: IncomingMessage, res: ServerResponse, fnRaw: string, err: unknown): void {
-  const callId = callIdOf(req);
+function reject(deps: SyncInvokeDeps, req: IncomingMessage, res: ServerResponse, newCallId: () => string, fnRaw: string, err: unknown): void {
+  const callId = callIdOf(req, newCallId);
   req.resume();
   res.setHeader('X-Call-Id', callId);
   res.setHeader('X-Start-Time', nowNs());
@@ -76,7 +77,7 @@ function reject(deps: SyncInvokeDeps, req: IncomingMessage, res: ServerResponse,
   deps.logger.info({ fn: fnRaw, status: res.statusCode, durationMs: 0, callId, method: req.method }, 'invocation rejected');
 }
 
-function callIdOf(req: IncomingMessage): string {
+function callIdOf(req: IncomingMessage, newCallId: () => string): string {
   const given = req.headers['x-call-id'];
   return typeof given === 'string' && given !== '' ? given : newCallId();
 }
@@ -88,7 +89,6 @@ function hasRequestBody(req: IncomingMessage): boolean {
 }
 
 class SyncCall implements ResponseSink {
-  private readonly callId: string;
   private readonly startNs: string;
   private readonly startedAt = performance.now();
   private control: StreamControl | undefined;
@@ -108,12 +108,12 @@ class SyncCall implements ResponseSink {
     private readonly deps: SyncInvokeDeps,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
+    private readonly callId: string,
     private readonly fn: string,
     private readonly namespace: string,
     private readonly path: string,
     private readonly query: string,
   ) {
-    this.callId = callIdOf(req);
     this.startNs = nowNs();
   }
 

@@ -1,6 +1,6 @@
 // HTTP details shared by the gateway, provider and worker: hop-by-hop headers, call ids,
 // start times, and reading a bounded body.
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { FaasqError } from './errors.js';
@@ -26,8 +26,30 @@ export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string,
   return out;
 }
 
-export function newCallId(): string {
-  return randomUUID();
+const RANDOM_POOL_CALLS = 256;
+
+/**
+ * A new call id: a UUIDv7 (RFC 9562), 48 bits of Unix milliseconds then 74 random bits. Ids that
+ * sort by time keep the embedded store's B-tree inserts at the end of the tree, which measured
+ * 2.5x faster durable enqueues than random v4 ids (bench/RESULTS.md), and they are still
+ * unguessable enough to serve as the capability for GET /async-function/{callId}.
+ */
+export function createCallIdGenerator(): () => string {
+  const pool = Buffer.alloc(16 * RANDOM_POOL_CALLS);
+  let offset = pool.length;
+  return () => {
+    if (offset >= pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const b = pool.subarray(offset, offset + 16);
+    offset += 16;
+    b.writeUIntBE(Date.now(), 0, 6);
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    const hex = b.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
 }
 
 /** Current time as Unix nanoseconds (decimal string), the X-Start-Time format. */

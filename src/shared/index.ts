@@ -8,4 +8,4 @@ export { DEFAULT_NAMESPACE, FUNCTION_NAME_PATTERN, isValidFunctionName, parseFun
 export type { FunctionRef } from './names.js';
 export { EventBus } from './events.js';
 export type { FaasqEvents, EventName } from './events.js';
-export { HOP_BY_HOP, forwardableHeaders, newCallId, nowNs, readBody, firstHeader } from './http.js';
+export { HOP_BY_HOP, forwardableHeaders, createCallIdGenerator, nowNs, readBody, firstHeader } from './http.js';

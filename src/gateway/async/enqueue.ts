@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/index.js';
 import type { Provider } from '../../provider/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type Queue } from '../../queue/index.js';
-import { FaasqError, forwardableHeaders, isFaasqError, newCallId, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
+import { FaasqError, forwardableHeaders, isFaasqError, createCallIdGenerator, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
 import { createCallbackUrlCheck } from './callback-url.js';
@@ -28,6 +28,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
   const { config, provider, queue, events } = deps;
   const checkCallbackUrl = createCallbackUrlCheck(config.gateway.callbackDenyList);
   const maxBodyBytes = config.gateway.maxAsyncBodyBytes;
+  const newCallId = createCallIdGenerator();
 
   return async (req, res, fnRaw, path) => {
     const t0 = performance.now();
