@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_KEYS } from '../src/config/index.js';
 import { ERRORS } from '../src/shared/errors.js';
+import { ANNOTATIONS } from '../src/shared/annotations.js';
 
 export function renderConfigDoc(): string {
   const rows = CONFIG_KEYS.map((k) => `| \`${k.path}\` | \`${k.env}\` | ${k.default === undefined ? '—' : `\`${String(k.default)}\``} |`);
@@ -19,7 +20,27 @@ fails and names every bad key at once.
 |---|---|---|
 ${rows.join('\n')}
 
+The \`faasq\` client commands (everything but \`up\`, \`gateway\`, \`worker\`) read the gateway URL
+from \`--gateway\`, else \`FAASQ_URL\`, else \`OPENFAAS_URL\`, else \`http://127.0.0.1:8080\`;
+credentials from \`FAASQ_USER\` / \`FAASQ_PASSWORD\`, else what \`faasq login\` stored in
+\`FAASQ_CONFIG_DIR\` (default \`~/.faasq\`).
+
 Generated from \`src/config/config.ts\` by \`scripts/gen-docs.ts\`.
+`;
+}
+
+export function renderAnnotationsDoc(): string {
+  const rows = Object.values(ANNOTATIONS).map((a) => `| \`${a.name}\` | ${a.doc} |`);
+  return `# Function annotations
+
+Set them in a stack file (\`annotations:\`) or a FunctionDeployment. Invalid values are reported at
+deploy or fall back to the worker default (logged once), as OpenFaaS does for its retry annotations.
+
+| annotation | meaning |
+|---|---|
+${rows.join('\n')}
+
+Generated from \`src/shared/annotations.ts\` by \`scripts/gen-docs.ts\`.
 `;
 }
 
@@ -42,4 +63,5 @@ Generated from \`src/shared/errors.ts\` by \`scripts/gen-docs.ts\`.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(new URL('../docs/configuration.md', import.meta.url), renderConfigDoc());
   writeFileSync(new URL('../docs/errors.md', import.meta.url), renderErrorsDoc());
+  writeFileSync(new URL('../docs/annotations.md', import.meta.url), renderAnnotationsDoc());
 }

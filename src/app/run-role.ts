@@ -17,6 +17,7 @@ import { createHealth } from './health.js';
 import { uiDir } from './ui-dir.js';
 import { createRemoteFunctions, requireFunctionsUrl } from './remote-functions.js';
 import { startLocalNats } from './local-nats.js';
+import { ANNOTATIONS } from '../shared/annotations.js';
 
 export type Role = 'up' | 'gateway' | 'worker';
 
@@ -91,7 +92,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     closers.push({ name: 'queue', close: () => queue.close() });
     if (provider) {
       for (const fn of await provider.list(DEFAULT_NAMESPACE)) {
-        const q = fn.annotations['com.openfaas.queue'];
+        const q = fn.annotations[ANNOTATIONS.queue.name];
         if (q) await queue.ensureQueue(q);
       }
     }

@@ -6,10 +6,11 @@ import type { FunctionSpec } from '../provider/provider.js';
 import { parseDurationMs } from '../shared/durations.js';
 import type { Logger } from '../shared/logger.js';
 import { ConcurrencyLimiter, type LimitSettings } from './concurrency-limiter.js';
+import { ANNOTATIONS } from '../shared/annotations.js';
 
-export const CONCURRENCY_ANNOTATION = 'com.faasq.concurrency';
-export const MAX_WAITING_ANNOTATION = 'com.faasq.max_waiting';
-export const MAX_WAIT_ANNOTATION = 'com.faasq.max_wait';
+export const CONCURRENCY_ANNOTATION = ANNOTATIONS.concurrency.name;
+export const MAX_WAITING_ANNOTATION = ANNOTATIONS.maxWaiting.name;
+export const MAX_WAIT_ANNOTATION = ANNOTATIONS.maxWait.name;
 
 export interface AdmissionStats {
   readonly fn: string;

@@ -1,5 +1,5 @@
 // /system/secrets as OpenFaaS serves it: list names (never values), create (201, 409 when it
-// exists), update (200, 404 when missing), delete (204, 404 when missing).
+// exists), update (200, 404 when missing), delete (202 as faas-netes answers, since faas-cli accepts only 200 or 202; 404 when missing).
 import type { Provider } from '../provider/provider.js';
 import { FaasqError } from '../shared/errors.js';
 import type { RouteHandler } from './basic-auth.js';
@@ -31,8 +31,7 @@ export function registerSecretRoutes(router: Router, deps: { provider: Provider;
   router.delete('/system/secrets', protect(route(async (req, res) => {
     const body = await readJsonObject(req);
     await provider.removeSecret(secretName(body), namespaceOf(body.namespace));
-    res.statusCode = 204;
-    res.end();
+    sendText(res, 202, '');
   })));
 }
 
@@ -44,14 +43,19 @@ function secretName(body: Record<string, unknown>): string {
   return name;
 }
 
-/** OpenFaaS Secret JSON: `value` (text) or, when empty, `rawValue` (bytes, base64 in JSON). */
+/**
+ * OpenFaaS Secret JSON: `rawValue` (bytes, base64 in JSON) wins when non-empty, as in faas-netes —
+ * faas-cli --from-file sends both, and only rawValue carries binary content intact — else `value`.
+ */
 function parseSecret(body: Record<string, unknown>): { name: string; namespace: string; value: Buffer } {
   const name = secretName(body);
   const namespace = namespaceOf(body.namespace);
-  const text = optionalString(body, 'value');
-  if (text !== undefined) return { name, namespace, value: Buffer.from(text, 'utf8') };
   const raw = optionalString(body, 'rawValue');
-  if (raw === undefined) throw new FaasqError('E_MISSING_FIELD', 'missing field "value" (or "rawValue")', { detail: { field: 'value' } });
-  if (!/^[A-Za-z0-9+/=_-]*$/.test(raw)) throw new FaasqError('E_INVALID_FIELD', 'field "rawValue" must be base64', { detail: { field: 'rawValue' } });
-  return { name, namespace, value: Buffer.from(raw, 'base64') };
+  if (raw !== undefined && raw !== '') {
+    if (!/^[A-Za-z0-9+/=_-]*$/.test(raw)) throw new FaasqError('E_INVALID_FIELD', 'field "rawValue" must be base64', { detail: { field: 'rawValue' } });
+    return { name, namespace, value: Buffer.from(raw, 'base64') };
+  }
+  const text = optionalString(body, 'value');
+  if (text === undefined) throw new FaasqError('E_MISSING_FIELD', 'missing field "value" (or "rawValue")', { detail: { field: 'value' } });
+  return { name, namespace, value: Buffer.from(text, 'utf8') };
 }

@@ -9,3 +9,4 @@ export type { FunctionRef } from './names.js';
 export { EventBus } from './events.js';
 export type { FaasqEvents, EventName } from './events.js';
 export { HOP_BY_HOP, forwardableHeaders, createCallIdGenerator, nowNs, readBody, firstHeader } from './http.js';
+export { ANNOTATIONS } from './annotations.js';

@@ -1,9 +1,18 @@
 // Converts between the OpenFaaS wire shapes and FunctionSpec: a FunctionDeployment body
 // (POST/PUT /system/functions) in, a FunctionStatus out. Errors name the offending JSON field.
+import path from 'node:path';
 import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE, assertDeployableName, isValidFunctionName } from '../shared/names.js';
 import type { FunctionSpec, FunctionStatus } from '../provider/provider.js';
 import { optionalBoolean, optionalString, resources, stringList, stringMap, type Check } from './field-checks.js';
+import { ANNOTATIONS } from '../shared/annotations.js';
+
+/**
+ * Annotation naming the folder a local function process runs in. `faasq deploy -f` sets it to the
+ * stack file's (or handler's) folder, since FunctionDeployment has no field for it; it must be an
+ * absolute path. Only authenticated /system callers can set it, and they can set fprocess anyway.
+ */
+export const WORKDIR_ANNOTATION = ANNOTATIONS.workdir.name;
 
 export function deploymentToSpec(json: unknown): FunctionSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -22,6 +31,11 @@ export function deploymentToSpec(json: unknown): FunctionSpec {
   const limits = need('limits', resources(body.limits));
   const requests = need('requests', resources(body.requests));
   const readOnly = need('readOnlyRootFilesystem', optionalBoolean(body.readOnlyRootFilesystem));
+  const annotations = need('annotations', stringMap(body.annotations));
+  const workingDir = annotations[WORKDIR_ANNOTATION];
+  if (workingDir !== undefined && !path.isAbsolute(workingDir)) {
+    throw new FaasqError('E_INVALID_FIELD', `annotation ${WORKDIR_ANNOTATION} must be an absolute path, got "${workingDir}"`, { detail: { field: 'annotations' } });
+  }
   return {
     name,
     namespace,
@@ -29,12 +43,13 @@ export function deploymentToSpec(json: unknown): FunctionSpec {
     fprocess: need('envProcess', optionalString(body.envProcess)) ?? '',
     environment: need('envVars', stringMap(body.envVars)),
     labels: need('labels', stringMap(body.labels)),
-    annotations: need('annotations', stringMap(body.annotations)),
+    annotations,
     secrets: need('secrets', stringList(body.secrets)),
     constraints: need('constraints', stringList(body.constraints)),
     ...(limits ? { limits } : {}),
     ...(requests ? { requests } : {}),
     ...(readOnly !== undefined ? { readOnlyRootFilesystem: readOnly } : {}),
+    ...(workingDir !== undefined ? { workingDir } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 import type { Config, JitterMode } from '../config/index.js';
 import type { FunctionSpec } from '../provider/index.js';
 import { parseDurationMs } from '../shared/index.js';
+import { ANNOTATIONS } from '../shared/annotations.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first one included (>= 1). */
@@ -16,11 +17,11 @@ export interface RetryPolicy {
 
 export type RetryDefaults = Config['worker']['retry'];
 
-export const ANNOTATION_ATTEMPTS = 'com.openfaas.retry.attempts';
-export const ANNOTATION_CODES = 'com.openfaas.retry.codes';
-export const ANNOTATION_MIN_WAIT = 'com.openfaas.retry.min_wait';
-export const ANNOTATION_MAX_WAIT = 'com.openfaas.retry.max_wait';
-export const ANNOTATION_ASYNC_CONCURRENCY = 'com.faasq.async.concurrency';
+export const ANNOTATION_ATTEMPTS = ANNOTATIONS.retryAttempts.name;
+export const ANNOTATION_CODES = ANNOTATIONS.retryCodes.name;
+export const ANNOTATION_MIN_WAIT = ANNOTATIONS.retryMinWait.name;
+export const ANNOTATION_MAX_WAIT = ANNOTATIONS.retryMaxWait.name;
+export const ANNOTATION_ASYNC_CONCURRENCY = ANNOTATIONS.asyncConcurrency.name;
 
 export type InvalidAnnotation = (key: string, value: string) => void;
 

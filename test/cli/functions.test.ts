@@ -93,7 +93,8 @@ describe('cli functions', () => {
     assert.deepEqual(posts.map((d) => d.service), ['fresh']);
     assert.equal(puts[0].envProcess, 'cat');
     assert.deepEqual(puts[0].envVars, { A: '1' });
-    assert.deepEqual(puts[0].annotations, { 'com.openfaas.retry.attempts': '3' });
+    // The stack file's folder travels as com.faasq.workdir so relative fprocess paths resolve on the gateway.
+    assert.deepEqual(puts[0].annotations, { 'com.openfaas.retry.attempts': '3', 'com.faasq.workdir': tmp.dir });
     assert.equal(posts[0].image, 'ghcr.io/x/fresh:1');
     assert.deepEqual(posts[0].labels, { team: 'blue' });
     assert.deepEqual(posts[0].secrets, ['token']);

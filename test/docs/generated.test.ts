@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { renderConfigDoc, renderErrorsDoc } from '../../scripts/gen-docs.js';
+import { renderAnnotationsDoc, renderConfigDoc, renderErrorsDoc } from '../../scripts/gen-docs.js';
 
-test('docs - configuration.md and errors.md match the code (run scripts/gen-docs.ts)', () => {
+test('docs - configuration.md, errors.md and annotations.md match the code (run scripts/gen-docs.ts)', () => {
+  assert.equal(readFileSync(new URL('../../docs/annotations.md', import.meta.url), 'utf8'), renderAnnotationsDoc());
   assert.equal(readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8'), renderConfigDoc());
   assert.equal(readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8'), renderErrorsDoc());
 });

@@ -131,10 +131,14 @@ describe('gateway system API', () => {
     assert.equal((await sys('POST', '/system/secrets', { name: 'db-pass', value: 'again' })).status, 409);
     assert.equal((await sys('POST', '/system/secrets', { name: 'raw', rawValue: Buffer.from([0, 1, 2]).toString('base64') })).status, 201);
     assert.deepEqual([...t.provider.secrets.get('openfaas-fn/raw') ?? []], [0, 1, 2]);
+    // faas-cli --from-file sends a mangled text `value` beside the exact `rawValue`: rawValue wins.
+    const bytes = Buffer.from([0, 1, 0xff, 0x62]);
+    assert.equal((await sys('POST', '/system/secrets', { name: 'bin', value: bytes.toString('utf8'), rawValue: bytes.toString('base64') })).status, 201);
+    assert.deepEqual([...t.provider.secrets.get('openfaas-fn/bin') ?? []], [...bytes]);
 
     const list = await sys('GET', '/system/secrets');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.json().map((s: { name: string }) => s.name).sort(), ['db-pass', 'raw']);
+    assert.deepEqual(list.json().map((s: { name: string }) => s.name).sort(), ['bin', 'db-pass', 'raw']);
     assert.doesNotMatch(list.text, /s3cret/);
     for (const s of list.json()) assert.deepEqual(Object.keys(s).sort(), ['name', 'namespace']);
 
@@ -145,7 +149,8 @@ describe('gateway system API', () => {
     assert.equal((await sys('POST', '/system/secrets', { value: 'x' })).status, 400);
     assert.equal((await sys('POST', '/system/secrets', { name: '../etc', value: 'x' })).status, 400);
 
-    assert.equal((await sys('DELETE', '/system/secrets', { name: 'db-pass' })).status, 204);
+    // 202 as faas-netes answers: faas-cli's secret remove accepts only 200 or 202.
+    assert.equal((await sys('DELETE', '/system/secrets', { name: 'db-pass' })).status, 202);
     assert.equal((await sys('DELETE', '/system/secrets', { name: 'db-pass' })).status, 404);
   });
 

@@ -30,6 +30,12 @@ describe('stack deployment', () => {
     assert.throws(() => deploymentToSpec({ service: 'x', readOnlyRootFilesystem: 'yes' }), (err) => isFaasqError(err, 'E_INVALID_FIELD') && /"readOnlyRootFilesystem"/.test(err.message));
   });
 
+  test('stack - com.faasq.workdir sets the working folder; a relative one is refused', () => {
+    assert.equal(deploymentToSpec({ service: 'x', annotations: { 'com.faasq.workdir': '/srv/fns/x' } }).workingDir, '/srv/fns/x');
+    assert.equal(deploymentToSpec({ service: 'x' }).workingDir, undefined);
+    assert.throws(() => deploymentToSpec({ service: 'x', annotations: { 'com.faasq.workdir': 'fns/x' } }), (err) => isFaasqError(err, 'E_INVALID_FIELD') && /absolute/.test(err.message));
+  });
+
   test('stack - specToStatus produces a FunctionStatus', () => {
     const spec = deploymentToSpec({ service: 'echo', envProcess: 'cat', envVars: { A: '1' } });
     const status = specToStatus(spec, 2, 1, new Date('2026-01-02T03:04:05Z'), 7);

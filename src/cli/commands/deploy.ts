@@ -6,6 +6,7 @@ import { CliError, EXIT_AUTH, EXIT_FAILED, EXIT_UNREACHABLE, usageError } from '
 import { errorFromResponse, type GatewayClient } from '../client.js';
 import type { CliContext } from '../context.js';
 import { collect, parsePairs } from '../option-parsers.js';
+import { ANNOTATIONS } from '../../shared/annotations.js';
 
 type StackSpec = ReturnType<typeof import('../../stack/index.js').loadStackFile>[number];
 
@@ -83,7 +84,8 @@ export function specToDeployment(spec: StackSpec): FunctionDeployment {
     envProcess: spec.fprocess,
     envVars: { ...spec.environment },
     labels: { ...spec.labels },
-    annotations: { ...spec.annotations },
+    // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
+    annotations: spec.workingDir ? { ...spec.annotations, [ANNOTATIONS.workdir.name]: spec.workingDir } : { ...spec.annotations },
     secrets: [...spec.secrets],
     constraints: [...spec.constraints],
     limits: spec.limits,

@@ -3,9 +3,10 @@
 // 400 naming the header, so callers learn which one to fix.
 import { FaasqError, parseDurationMs } from '../../shared/index.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../../queue/index.js';
+import { ANNOTATIONS } from '../../shared/annotations.js';
 
-export const ANNOTATION_PRIORITY = 'com.faasq.priority';
-export const ANNOTATION_MAX_AGE = 'com.faasq.max_age';
+export const ANNOTATION_PRIORITY = ANNOTATIONS.priority.name;
+export const ANNOTATION_MAX_AGE = ANNOTATIONS.maxAge.name;
 
 const CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

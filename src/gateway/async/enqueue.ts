@@ -9,8 +9,9 @@ import { FaasqError, forwardableHeaders, isFaasqError, createCallIdGenerator, no
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
 import { createCallbackUrlCheck } from './callback-url.js';
+import { ANNOTATIONS } from '../../shared/annotations.js';
 
-export const ANNOTATION_QUEUE = 'com.openfaas.queue';
+export const ANNOTATION_QUEUE = ANNOTATIONS.queue.name;
 
 export interface EnqueueDeps {
   readonly config: Config;

@@ -9,8 +9,9 @@ import { ForkRuntime } from './fork-runtime.js';
 import { HttpRuntime } from './http-runtime.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 import { UPSTREAM_ANNOTATION, UpstreamRuntime } from './upstream-runtime.js';
+import { ANNOTATIONS } from '../../shared/annotations.js';
 
-export const SCALE_MIN_KEY = 'com.openfaas.scale.min';
+export const SCALE_MIN_KEY = ANNOTATIONS.scaleMin.name;
 export const MAX_REPLICAS = 100;
 
 export interface RuntimeContext {

@@ -6,8 +6,9 @@ import type { InvocationRequest, InvocationResponse, ResponseSink } from '../pro
 import { proxyRequest } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+import { ANNOTATIONS } from '../../shared/annotations.js';
 
-export const UPSTREAM_ANNOTATION = 'com.faasq.upstream';
+export const UPSTREAM_ANNOTATION = ANNOTATIONS.upstream.name;
 
 export class UpstreamRuntime implements FunctionRuntime {
   private readonly pool: Pool;
