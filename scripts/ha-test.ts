@@ -36,6 +36,8 @@ export interface HaReport {
   readonly accepted: number;
   readonly lost: number;
   readonly lostIds: string[];
+  /** For the first lost calls: their record and what the worker logged about them. */
+  readonly lostEvidence: { callId: string; state: string; attempts: number; hasCallback: boolean; log: string[] }[];
   readonly notFinal: number;
   readonly states: Record<string, number>;
   readonly duplicates: Duplicate[];
@@ -49,6 +51,7 @@ export interface HaReport {
 const QUEUE_STREAM = 'FAASQ_Q_faas-request';
 const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'ha-pw', FAASQ_LOG_LEVEL: 'info', FAASQ_ACK_WAIT: '5s' };
 const FINAL_DEADLINE_MS = 240_000;
+const STALL_MS = 45_000;
 const FINAL = ['succeeded', 'failed', 'dead', 'cancelled'];
 
 export async function runHaTest(options: HaOptions): Promise<HaReport> {
@@ -151,9 +154,15 @@ export async function runHaTest(options: HaOptions): Promise<HaReport> {
     await killing;
     progress(`all ${acceptedIds.length} accepted in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; waiting for callbacks`);
 
-    await waitFor(() => acceptedIds.every((id) => callbacks.has(id)), { timeoutMs: FINAL_DEADLINE_MS, intervalMs: 500, message: 'a callback for every accepted call' }).catch((err: Error) => {
-      progress(`${err.message}: ${acceptedIds.filter((id) => !callbacks.has(id)).length} callbacks missing`);
-    });
+    // Done when every accepted call has called back, or when no callback came for STALL_MS.
+    let lastCount = -1;
+    let lastChangeAt = Date.now();
+    await waitFor(() => {
+      if (callbacks.size !== lastCount) [lastCount, lastChangeAt] = [callbacks.size, Date.now()];
+      return acceptedIds.every((id) => callbacks.has(id)) || Date.now() - lastChangeAt > STALL_MS;
+    }, { timeoutMs: FINAL_DEADLINE_MS, intervalMs: 500, message: 'a callback for every accepted call' }).catch(() => undefined);
+    const missing = acceptedIds.filter((id) => !callbacks.has(id)).length;
+    if (missing > 0) progress(`${missing} callbacks missing`);
 
     const states: Record<string, number> = {};
     const recordOf = new Map<string, { state: string; attempts: number }>();
@@ -187,6 +196,13 @@ export async function runHaTest(options: HaOptions): Promise<HaReport> {
       accepted: acceptedIds.length,
       lost: lostIds.length,
       lostIds: lostIds.slice(0, 20),
+      lostEvidence: lostIds.slice(0, 5).map((id) => ({
+        callId: id,
+        state: recordOf.get(id)?.state ?? 'missing',
+        attempts: recordOf.get(id)?.attempts ?? 0,
+        hasCallback: callbacks.has(id),
+        log: logs.filter((l) => l.callId === id).map((l) => `${String(l.msg)}${l.attempt === undefined ? '' : ` #${String(l.attempt)}`}${l.err ? ` err=${JSON.stringify((l.err as { message?: string }).message ?? l.err)}` : ''}`),
+      })),
       notFinal: acceptedIds.filter((id) => !isFinal(id)).length,
       states,
       duplicates,

@@ -74,7 +74,7 @@ function reject(deps: SyncInvokeDeps, req: IncomingMessage, res: ServerResponse,
   res.setHeader('X-Call-Id', callId);
   res.setHeader('X-Start-Time', nowNs());
   sendError(req, res, err);
-  deps.logger.info({ fn: fnRaw, status: res.statusCode, durationMs: 0, callId, method: req.method }, 'invocation rejected');
+  deps.logger.info({ function: fnRaw, status: res.statusCode, durationMs: 0, callId, method: req.method }, 'invocation rejected');
 }
 
 function callIdOf(req: IncomingMessage, newCallId: () => string): string {
@@ -264,6 +264,6 @@ class SyncCall implements ResponseSink {
     // 499 (nginx's "client closed request") when the caller left before the reply was complete.
     const status = res.writableFinished ? res.statusCode : 499;
     deps.events.emit('invocation.completed', { fn: this.fn, namespace: this.namespace, status, durationMs, callId: this.callId });
-    deps.logger.info({ fn: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
+    deps.logger.info({ function: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
   };
 }

@@ -32,7 +32,7 @@ describe('gateway request log', () => {
       assert.equal(invocations.length, 1);
       const [line] = invocations;
       assert.equal(line.level, 30);
-      assert.equal(line.fn, 'echo');
+      assert.equal(line.function, 'echo');
       assert.equal(line.status, 202);
       assert.equal(line.method, 'POST');
       assert.equal(typeof line.durationMs, 'number');
