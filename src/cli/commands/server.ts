@@ -62,7 +62,7 @@ function addNetworkFlags(cmd: Command): Command {
 
 function addStackFlags(cmd: Command): Command {
   return cmd
-    .option('-f, --stack <file>', 'stack file with the functions to run (default: stack.yml if present)')
+    .option('-f, --stack <file>', 'stack file with the functions to run (default: stack.yml, stack.yaml or examples/stack.yml, the first present)')
     .option('--yaml <file>', 'same as --stack (faas-cli spelling)');
 }
 
@@ -83,8 +83,9 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
   };
   let config = loadConfig({ flags: flags as ConfigOverrides, configFile: opts.config });
   if (role !== 'worker' && config.stackFile === undefined) {
-    // No stack named anywhere: use the one in the current folder when there is one, as faas-cli does.
-    const found = ['stack.yml', 'stack.yaml'].find((f) => existsSync(f));
+    // No stack named anywhere: use the one in the current folder when there is one, as faas-cli
+    // does; in a faasq checkout, the examples, so `npx faasq up` shows something at once.
+    const found = ['stack.yml', 'stack.yaml', 'examples/stack.yml'].find((f) => existsSync(f));
     if (found) config = loadConfig({ flags: { ...flags, stackFile: found } as ConfigOverrides, configFile: opts.config });
   }
   const { runRole } = await import('../../app/index.js');
