@@ -1,14 +1,15 @@
 // Queue engine benchmark: enqueue rate and p99 (1 KiB calls, 50 concurrent callers, durable
 // commit included) and consume+ack rate, memory and embedded side by side; then RSS of the
 // embedded queue at 10k vs a large fill (default 1M) queued calls, and the restart scan time.
-// Run: node --import tsx --expose-gc bench/queue-engine.ts [--calls 20000] [--fill 1000000]
+// Run: node --import tsx --expose-gc bench/queue-engine.ts [--calls 20000] [--fill 1000000] [--ids v7|v4]
+// Call ids are the gateway's time-ordered UUIDv7 by default; --ids v4 shows random ids' cost.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createEmbeddedQueue, createMemoryQueue, type CallMessage, type Queue, type QueueOptions } from '../src/queue/index.js';
-import { silentLogger } from '../src/shared/index.js';
+import { createCallIdGenerator, silentLogger } from '../src/shared/index.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -17,11 +18,12 @@ const fill = Number(args.get('fill') ?? 1_000_000);
 const callers = 50;
 const options: QueueOptions = { leaseMs: 30_000, maxDepth: 100_000_000, dedupeWindowMs: 86_400_000, retentionMs: 86_400_000 };
 const body = Buffer.alloc(1024, 120);
+const nextCallId: () => string = args.get('ids') === 'v4' ? randomUUID : createCallIdGenerator();
 
 function message(queue: string): CallMessage {
   const now = Date.now();
   return {
-    callId: randomUUID(), function: 'bench', namespace: 'openfaas-fn', queue, priority: 0, method: 'POST', path: '/', query: '',
+    callId: nextCallId(), function: 'bench', namespace: 'openfaas-fn', queue, priority: 0, method: 'POST', path: '/', query: '',
     headers: { 'content-type': 'application/octet-stream' }, body, enqueuedAt: now, startTimeNs: `${BigInt(now) * 1_000_000n}`,
   };
 }

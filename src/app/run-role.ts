@@ -8,7 +8,7 @@ import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE } from '../shared/names.js';
 import { createLocalProvider, type FunctionSpec, type Invoker, type Provider } from '../provider/index.js';
 import { loadStackFile } from '../stack/index.js';
-import { createQueue, type Queue } from '../queue/index.js';
+import type { Queue } from '../queue/index.js';
 import { createGateway, resolveCredentials } from '../gateway/index.js';
 import { createWorker } from '../worker/index.js';
 import { createMetrics } from '../metrics/index.js';
@@ -17,6 +17,7 @@ import { createHealth } from './health.js';
 import { uiDir } from './ui-dir.js';
 import { createRemoteFunctions, requireFunctionsUrl } from './remote-functions.js';
 import { startLocalNats } from './local-nats.js';
+import { startQueue } from './start-queue.js';
 import { ANNOTATIONS } from '../shared/annotations.js';
 
 export type Role = 'up' | 'gateway' | 'worker';
@@ -87,8 +88,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       }
     }
 
-    const queue: Queue = createQueue({ config, logger: logger.child({ component: 'queue' }) });
-    await queue.start();
+    const queue: Queue = await startQueue(config, logger.child({ component: 'queue' }));
     closers.push({ name: 'queue', close: () => queue.close() });
     if (provider) {
       for (const fn of await provider.list(DEFAULT_NAMESPACE)) {

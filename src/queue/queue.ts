@@ -79,6 +79,8 @@ export interface CallRecord {
   nextAttemptAt?: string;
   lastStatus?: number;
   lastError?: string;
+  /** Why a 'dead' call was dead-lettered. */
+  deadReason?: 'attempts' | 'max_age';
   durationMs?: number;
   hasResult: boolean;
   callback?: CallbackOutcome;

@@ -5,6 +5,7 @@ import type { FunctionSpec, Invoker } from '../provider/index.js';
 import type { CallRecord, CallResult, Delivery, Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
 import type { DeadReason } from './decide.js';
+import type { CallbackResult } from './callback.js';
 import type { InvalidAnnotation } from './policy.js';
 
 /** One running invocation; `reason` says why it was aborted, when it was. */
@@ -32,6 +33,6 @@ export interface CallContext {
   readonly running: Map<string, RunningCall>;
   readonly fnInflight: Map<string, number>;
   readonly onInvalidAnnotation: InvalidAnnotation;
-  /** Called after the delivery is settled for a final outcome (callbacks). */
-  readonly onFinished: (call: FinishedCall) => void;
+  /** Posts a final outcome's callback (message.callbackUrl set); the delivery is settled after it. */
+  readonly sendCallback: (call: FinishedCall) => Promise<CallbackResult>;
 }

@@ -61,9 +61,13 @@ export function callbackHeaders(p: CallbackPayload, userAgent: string, secret: s
   return out;
 }
 
+export type CallbackResult = 'delivered' | 'failed' | 'aborted';
+
 /**
  * Delivers one callback: up to settings.attempts POSTs, each bounded by timeoutMs, backoff between.
- * Resolves (never rejects) once delivered, out of attempts, or aborted; onAttempt reports each try.
+ * Resolves (never rejects) once delivered, out of attempts ('failed'), or aborted by shutdown
+ * ('aborted': the try that was cut short is not reported, so the record stays 'pending' and the
+ * redelivered call finishes the callback); onAttempt reports each finished try.
  */
 export async function deliverCallback(
   p: CallbackPayload,
@@ -71,20 +75,21 @@ export async function deliverCallback(
   userAgent: string,
   onAttempt: (a: CallbackAttempt) => void | Promise<void>,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<CallbackResult> {
   const maxAttempts = Math.max(1, settings.attempts);
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (signal.aborted) return false;
+    if (signal.aborted) return 'aborted';
     const result = await postOnce(p, settings, userAgent, signal);
     const isDelivered = result.status !== undefined && result.status >= 200 && result.status < 300;
-    const isFinal = isDelivered || attempt === maxAttempts || signal.aborted;
+    if (!isDelivered && signal.aborted) return 'aborted';
+    const isFinal = isDelivered || attempt === maxAttempts;
     await onAttempt({ attempt, status: result.status, error: result.error, isDelivered, isFinal });
-    if (isDelivered) return true;
-    if (isFinal) return false;
+    if (isDelivered) return 'delivered';
+    if (isFinal) return 'failed';
     const waitMs = backoffMs(attempt, { minWaitMs: settings.minWaitMs, maxWaitMs: settings.maxWaitMs, jitter: 'equal' });
     await sleep(waitMs, signal);
   }
-  return false;
+  return 'failed';
 }
 
 async function postOnce(p: CallbackPayload, settings: CallbackSettings, userAgent: string, signal: AbortSignal): Promise<{ status?: number; error?: string }> {

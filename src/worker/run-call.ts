@@ -7,7 +7,7 @@ import type { CallContext, RunningCall } from './call-context.js';
 import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { readCapped } from './read-capped.js';
-import { finishDead, RESUMABLE, settleCancelled } from './settle-call.js';
+import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 /** How long a delivery waits when its function is at its async concurrency limit. */
@@ -22,6 +22,10 @@ export async function processDelivery(ctx: CallContext, delivery: Delivery, queu
     // Never drop a call: without its record (retention passed) it is parked with the dead letters.
     logger.warn(base, 'call record missing; dead-lettering');
     await delivery.deadLetter({ error: 'call record missing' });
+    return;
+  }
+  if (m.callbackUrl && record.callback?.state === 'pending' && (record.state === 'succeeded' || record.state === 'failed' || record.state === 'dead')) {
+    await resumeCallback(ctx, delivery, record);
     return;
   }
   if (SETTLED.includes(record.state)) {
@@ -138,11 +142,10 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   }
   const final = await queue.updateRecord(
     m.callId,
-    { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined },
+    { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) },
     { ifStateIn: ['running'] },
   );
   if (!final) return settleCancelled(ctx, delivery, queueName);
-  await delivery.ack();
   if (decision.state === 'succeeded') {
     events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call succeeded');
@@ -150,7 +153,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     events.emit('call.failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call failed');
   }
-  ctx.onFinished({ message: m, record: final, status, result, durationMs });
+  await settleAfterCallback(ctx, delivery, { message: m, record: final, status, result, durationMs }, () => delivery.ack());
 }
 
 function errorStatus(kind: 'transport' | 'timeout'): number {

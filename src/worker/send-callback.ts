@@ -1,10 +1,11 @@
 // Glue between a finished call and its callback: builds the payload (X-Retry = X-Retry-Max for a
 // dead call), delivers it, and records each attempt's outcome on the call record and as events.
-// Callback progress lives in this process only: a crash mid-delivery leaves the record's callback
-// 'pending' and that callback is not retried (documented in docs/async.md).
+// The call's delivery is settled only after this resolves, so a crash mid-callback leaves the
+// record 'pending' with the message still queued: the redelivery sends the callback again from the
+// stored result without running the function (at least once, as the call itself).
 import type { Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
-import { deliverCallback, type CallbackSettings } from './callback.js';
+import { deliverCallback, type CallbackResult, type CallbackSettings } from './callback.js';
 import type { FinishedCall } from './call-context.js';
 import { qualifiedName } from './settle-call.js';
 
@@ -17,7 +18,7 @@ export interface CallbackDeps {
   readonly signal: AbortSignal;
 }
 
-export async function startCallback(deps: CallbackDeps, call: FinishedCall, url: string): Promise<void> {
+export async function startCallback(deps: CallbackDeps, call: FinishedCall, url: string): Promise<CallbackResult> {
   const { queue, events, logger } = deps;
   const m = call.message;
   const retryMax = Math.max(0, (call.record.maxAttempts ?? call.record.attempts) - 1);
@@ -27,8 +28,7 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
   const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: m.queue, url: redactUrl(url) };
   const ids = { callId: m.callId, fn: m.function, namespace: m.namespace, queue: m.queue, url };
   try {
-    await queue.updateRecord(m.callId, { callback: { url, state: 'pending', attempts: 0 } });
-    await deliverCallback(
+    return await deliverCallback(
       {
         url, callId: m.callId, functionName: qualifiedName(m.function, m.namespace), status: call.status,
         headers, body: call.result?.body ?? Buffer.alloc(0), durationMs: call.durationMs, retry, retryMax,
@@ -51,7 +51,9 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
       deps.signal,
     );
   } catch (err) {
+    // The record could not be updated (queue down): leave the call unsettled so it is redelivered.
     logger.error({ ...fields, err }, 'callback bookkeeping failed');
+    return 'aborted';
   }
 }
 

@@ -1,8 +1,9 @@
 // The terminal settlements shared by the worker paths: dead-lettering (attempts used up or max
-// age passed) and acking a call whose record left our hands (cancelled, usually).
+// age passed), acking a call whose record left our hands (cancelled, usually), and the rule that a
+// final outcome's callback is posted before its delivery is settled.
 import type { CallRecord, CallResult, CallState, Delivery } from '../queue/index.js';
 import { DEFAULT_NAMESPACE } from '../shared/index.js';
-import type { CallContext } from './call-context.js';
+import type { CallContext, FinishedCall } from './call-context.js';
 import type { DeadReason } from './decide.js';
 
 export const RESUMABLE: readonly CallState[] = ['queued', 'retrying', 'running'];
@@ -19,16 +20,57 @@ export async function finishDead(
   const m = delivery.message;
   const dead = await ctx.queue.updateRecord(
     m.callId,
-    { state: 'dead', lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined,
+    { state: 'dead', deadReason: reason, lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined,
+      ...pendingCallback(m.callbackUrl),
       ...(last.maxAttempts === undefined ? {} : { maxAttempts: last.maxAttempts }) },
     { ifStateIn: RESUMABLE },
   );
   if (!dead) return settleCancelled(ctx, delivery, queueName);
-  await delivery.deadLetter({ status: last.status, error: last.error });
   ctx.events.emit('call.dead_lettered', { callId: m.callId, fn: m.function, namespace: m.namespace, queue: queueName, attempt: dead.attempts, status: last.status, error: last.error, reason });
   ctx.logger.warn({ callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, attempt: dead.attempts, status: last.status, durationMs, reason, err: last.error }, 'call dead-lettered');
   // A call that never ran still tells its callback: 504, the call timed out waiting in the queue.
-  ctx.onFinished({ message: m, record: dead, status: last.status ?? 504, result: last.result, durationMs, deadReason: reason });
+  const call: FinishedCall = { message: m, record: dead, status: last.status ?? 504, result: last.result, durationMs, deadReason: reason };
+  await settleAfterCallback(ctx, delivery, call, () => delivery.deadLetter({ status: last.status, error: last.error }));
+}
+
+/** The record patch that marks a final call's callback as owed. */
+export function pendingCallback(url: string | undefined): { callback?: CallRecord['callback'] } {
+  return url ? { callback: { url, state: 'pending', attempts: 0 } } : {};
+}
+
+/**
+ * Posts the callback of a final outcome (when the call has one) with the lease kept alive, then
+ * settles the delivery. A callback cut short by shutdown releases the delivery instead, so the
+ * next worker finishes the callback from the record and stored result.
+ */
+export async function settleAfterCallback(ctx: CallContext, delivery: Delivery, call: FinishedCall, settle: () => Promise<void>): Promise<void> {
+  if (call.message.callbackUrl) {
+    const timer = setInterval(() => delivery.extend(), Math.max(50, Math.floor(ctx.config.queue.leaseMs / 3)));
+    let outcome;
+    try {
+      outcome = await ctx.sendCallback(call);
+    } finally {
+      clearInterval(timer);
+    }
+    if (outcome === 'aborted') {
+      await delivery.release();
+      return;
+    }
+  }
+  await settle();
+}
+
+/** A redelivered final call whose callback is still owed (the worker died mid-callback): finish it. */
+export async function resumeCallback(ctx: CallContext, delivery: Delivery, record: CallRecord): Promise<void> {
+  const m = delivery.message;
+  const result = record.hasResult ? await ctx.queue.getResult(m.callId) : undefined;
+  const call: FinishedCall = {
+    message: m, record, status: record.lastStatus ?? 504, result, durationMs: record.durationMs ?? 0,
+    ...(record.state === 'dead' ? { deadReason: record.deadReason ?? 'attempts' } : {}),
+  };
+  ctx.logger.info({ callId: m.callId, function: m.function, namespace: m.namespace, queue: m.queue, state: record.state }, 'call redelivered with its callback owed; sending it');
+  await settleAfterCallback(ctx, delivery, call, () =>
+    record.state === 'dead' ? delivery.deadLetter({ status: record.lastStatus, error: record.lastError }) : delivery.ack());
 }
 
 /** The record left the states we may write (cancelled, usually): settle without touching it. */

@@ -1,12 +1,13 @@
 // The async worker: one consumer per queue (new dedicated queues are picked up by a periodic
-// re-scan), each delivery processed by processDelivery, callbacks posted after the ack, cancel
-// requests turned into aborts, and a shutdown that drains to a deadline then hands calls back.
+// re-scan), each delivery processed by processDelivery, callbacks posted before the delivery is
+// settled, cancel requests turned into aborts, and a shutdown that drains to a deadline then hands
+// calls (and unfinished callbacks) back for redelivery.
 import { createRequire } from 'node:module';
 import type { Config } from '../config/index.js';
 import type { FunctionSpec, Invoker } from '../provider/index.js';
 import { DEFAULT_QUEUE, type Consumer, type Delivery, type Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
-import type { CallContext, FinishedCall, RunningCall } from './call-context.js';
+import type { CallContext, RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
 
@@ -35,7 +36,6 @@ export function createWorker(deps: WorkerDeps): Worker {
   const fixedQueues = deps.queues ?? (config.worker.queueName ? [config.worker.queueName] : undefined);
   const consumers = new Map<string, Consumer>();
   const inflight = new Set<Promise<void>>();
-  const callbacks = new Set<Promise<void>>();
   const callbackAbort = new AbortController();
   const warned = new Set<string>();
   const userAgent = `faasq-worker/${packageVersion()}`;
@@ -57,13 +57,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       warned.add(id);
       logger.warn({ annotation: key, value }, 'invalid annotation; using the worker default');
     },
-    onFinished: (call: FinishedCall) => {
-      const url = call.message.callbackUrl;
-      if (!url || callbackAbort.signal.aborted) return;
-      const p = startCallback({ queue, events: deps.events, logger, settings: config.worker.callback, userAgent, signal: callbackAbort.signal }, call, url)
-        .finally(() => callbacks.delete(p));
-      callbacks.add(p);
-    },
+    sendCallback: (call) =>
+      startCallback({ queue, events: deps.events, logger, settings: config.worker.callback, userAgent, signal: callbackAbort.signal }, call, call.message.callbackUrl as string),
   };
 
   function onDelivery(queueName: string, delivery: Delivery): void {
@@ -114,19 +109,15 @@ export function createWorker(deps: WorkerDeps): Worker {
         await Promise.allSettled([...consumers.values()].map((c) => c.close()));
         const deadline = Date.now() + config.worker.shutdownGraceMs;
         if (!(await settleWithin(inflight, deadline))) {
-          logger.warn({ calls: ctx.running.size }, 'grace period over; handing in-flight calls back');
+          logger.warn({ calls: ctx.running.size, settling: inflight.size }, 'grace period over; handing in-flight calls and unfinished callbacks back');
           for (const run of ctx.running.values()) {
             run.reason ??= 'shutdown';
             run.controller.abort(new Error('worker shutting down'));
           }
+          callbackAbort.abort();
           await Promise.allSettled([...inflight]);
         }
         stopCancelListener?.();
-        if (!(await settleWithin(callbacks, deadline))) {
-          logger.warn({ callbacks: callbacks.size }, 'grace period over; abandoning pending callbacks');
-          callbackAbort.abort();
-          await Promise.allSettled([...callbacks]);
-        }
       })();
       return closing;
     },

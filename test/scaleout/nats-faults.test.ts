@@ -123,3 +123,27 @@ describe('scale-out - NATS down or frozen while faasq runs', { skip }, () => {
     }
   });
 });
+
+describe('scale-out - NATS unreachable at start', { skip }, () => {
+  test('scale-out - faasq gateway logs a clear line per attempt, keeps retrying, and starts once NATS is up', { timeout: 90_000 }, async () => {
+    const tmp = await makeTempDir('faasq-late-nats-');
+    const nats = await startNatsServer();
+    await nats.stop(); // keep its port: nothing listens there until restart()
+    await writeFile(path.join(tmp.dir, 'stack.yml'), ledgerStack(path.join(tmp.dir, 'ledger.txt'), { quick: {} }));
+    const gw = startFaasqChild('gateway', ['gateway', '--port', '0', '-f', 'stack.yml', '--queue', nats.url, '--data-dir', path.join(tmp.dir, 'data')], { cwd: tmp.dir, env: ENV });
+    try {
+      const line = await gw.waitForLine(/"msg":"NATS not reachable; retrying"/, 30_000);
+      assert.ok(line);
+      assert.match(gw.output(), /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+      await nats.restart();
+      const gwUrl = await gw.url(60_000);
+      const res = await fetch(`${gwUrl}/async-function/quick`, { method: 'POST', body: 'late' });
+      await res.arrayBuffer();
+      assert.equal(res.status, 202);
+    } finally {
+      await gw.stop();
+      await nats.close();
+      await tmp.cleanup();
+    }
+  });
+});

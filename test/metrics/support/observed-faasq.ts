@@ -26,6 +26,8 @@ export interface ReceivedHook {
 
 export interface ObservedFaasq {
   readonly url: string;
+  /** Basic-auth header value for /system/* routes. */
+  readonly authorization: string;
   readonly dataDir: string;
   /** Raw log output, one entry per line. */
   readonly lines: string[];
@@ -96,6 +98,7 @@ ${name === 'down' ? '      com.openfaas.retry.attempts: "2"\n' : ''}`).join('');
 
   return {
     url,
+    authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`,
     dataDir: tmp.dir,
     lines,
     hooks: fns.hooks,

@@ -38,6 +38,13 @@ export async function runTraffic(f: ObservedFaasq, options: { timeoutMs?: number
   for (const id of [ok, down]) {
     await waitFor(async () => ['delivered', 'failed'].includes((await f.record(id)).callback?.state ?? ''), { timeoutMs, message: `callback of ${id} settled` });
   }
+  // A delivery is settled after its callback: wait until only the delayed call is left unfinished.
+  await waitFor(async () => {
+    const res = await fetch(`${f.url}/system/queues`, { headers: { authorization: f.authorization } });
+    const queues = (await res.json()) as Array<{ name: string; depth: number; deadLetters: number }>;
+    const q = queues.find((x) => x.name === 'faas-request');
+    return q?.depth === 1 && q.deadLetters === 1;
+  }, { timeoutMs, message: 'every finished call settled; only the delayed call left' });
   const middle = await f.scrape();
 
   const cancel = await fetch(`${f.url}/async-function/${delayed}`, { method: 'DELETE' });

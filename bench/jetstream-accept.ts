@@ -1,0 +1,140 @@
+// faasq on NATS JetStream, side by side in one run (1 KiB bodies, 50 in flight):
+// - accept: 202/s through `faasq gateway` (no worker) vs raw acked JetStream publishes (msgID set,
+//   as faasq does) from one Node client, on R1 (one server) and R3 (three on loopback);
+// - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
+// - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
+// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run)
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { startNatsCluster, startNatsServer } from '../test/support/nats-server.js';
+import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
+import { wrk } from './support/wrk.js';
+import { runBullmqBaseline, type BullmqResult } from './bullmq-baseline.js';
+
+const IN_FLIGHT = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const DRAIN_CALLS = Number(process.env.BENCH_DRAIN_CALLS ?? 10_000);
+const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 50);
+const post1k = path.join(ROOT, 'bench/support/post-1k.lua');
+const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' };
+const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
+
+interface AcceptResult { replicas: number; rawPublishRps: number; faasqAcceptRps: number; faasqP99Ms: number; faasqErrors: number; ratio: number }
+
+/** Raw acked publishes with a msgID, IN_FLIGHT at once, for DURATION_S. */
+async function rawPublishRps(servers: string, replicas: number): Promise<number> {
+  const nc = await connect({ servers: servers.split(',') });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas });
+    const js = jetstream(nc);
+    const payload = new Uint8Array(1024).fill(120);
+    let sent = 0;
+    const until = performance.now() + DURATION_S * 1000;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
+      for (let i = 0; performance.now() < until; i++) {
+        await js.publish(`bench.raw.${lane}`, payload, { msgID: `raw-${lane}-${i}` });
+        sent++;
+      }
+    }));
+    const rps = sent / ((performance.now() - t0) / 1000);
+    await jsm.streams.delete('BENCH_RAW');
+    return Math.round(rps);
+  } finally {
+    await nc.close();
+  }
+}
+
+function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replicas: number, dataDir: string, env: Record<string, string> = {}): ChildProcess {
+  const args = ['--import', 'tsx', path.join(ROOT, 'src/cli/main-bin.ts'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
+    '--queue', queue, '--stream-replicas', String(replicas), '--data-dir', dataDir, '--log-level', 'warn'];
+  if (role === 'up') args.push('--max-inflight', String(MAX_INFLIGHT));
+  return startProcess(process.execPath, args, { env: { ...CREDS, FAASQ_RETENTION: '1h', ...env } });
+}
+
+async function depth(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/system/queues`, { headers: auth });
+  const queues = (await res.json()) as Array<{ depth: number }>;
+  return queues.reduce((a, q) => a + q.depth, 0);
+}
+
+async function acceptRun(servers: string, replicas: number): Promise<AcceptResult> {
+  const raw = await rawPublishRps(servers, replicas);
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-js-'));
+  const faasq = startFaasq('gateway', port, servers, replicas, dataDir);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
+    const url = `http://127.0.0.1:${port}/async-function/noop`;
+    await wrk(url, { connections: IN_FLIGHT, durationS: 2, script: post1k });
+    const r = await wrk(url, { connections: IN_FLIGHT, durationS: DURATION_S, script: post1k });
+    return { replicas, rawPublishRps: raw, faasqAcceptRps: Math.round(r.requestsPerSec), faasqP99Ms: r.p99Ms, faasqErrors: r.errors + r.non2xx, ratio: +(r.requestsPerSec / raw).toFixed(3) };
+  } finally {
+    await stopProcess(faasq);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Fills DRAIN_CALLS with the worker off, then starts `faasq up` with the worker and times the drain. */
+async function drainRun(servers: string): Promise<{ drainCalls: number; drainSeconds: number; drainRps: number }> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-drain-'));
+  let faasq = startFaasq('up', port, servers, 1, dataDir, { FAASQ_WORKER: 'false' });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
+    const start = await depth(port);
+    const url = `http://127.0.0.1:${port}/async-function/noop`;
+    for (let guard = 0; guard < 1000 && (await depth(port)) - start < DRAIN_CALLS; guard++) {
+      await wrk(url, { connections: IN_FLIGHT, durationS: 1, script: post1k });
+    }
+    const queued = await depth(port);
+    await stopProcess(faasq);
+    faasq = startFaasq('up', port, servers, 1, dataDir);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
+    // Timed from the worker's start: function process start-up is inside, as for BullMQ's worker.
+    const t0 = Date.now();
+    for (let guard = 0; guard < 100_000; guard++) {
+      if ((await depth(port)) === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const s = (Date.now() - t0) / 1000;
+    return { drainCalls: queued, drainSeconds: +s.toFixed(2), drainRps: Math.round(queued / s) };
+  } finally {
+    await stopProcess(faasq);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = { bench: 'jetstream', inFlight: IN_FLIGHT, durationS: DURATION_S, bodyBytes: 1024, load1: os.loadavg()[0] };
+  const r1Node = await startNatsServer();
+  let r1: AcceptResult;
+  let drain: Awaited<ReturnType<typeof drainRun>>;
+  try {
+    r1 = await acceptRun(r1Node.url, 1);
+    drain = await drainRun(r1Node.url);
+  } finally {
+    await r1Node.close();
+  }
+  const cluster = await startNatsCluster(3);
+  let r3: AcceptResult;
+  try {
+    r3 = await acceptRun(cluster.url, 3);
+  } finally {
+    await cluster.close();
+  }
+  const bull: BullmqResult = await runBullmqBaseline({ jobs: DRAIN_CALLS, concurrency: IN_FLIGHT });
+  Object.assign(out, { r1, r3, drain, bullmq: bull, load1End: os.loadavg()[0] });
+  console.log(`accept R1: faasq ${r1.faasqAcceptRps} 202/s vs raw JetStream publish ${r1.rawPublishRps}/s (x${r1.ratio}, target >= 0.5); ` +
+    `R3: faasq ${r3.faasqAcceptRps} vs raw ${r3.rawPublishRps} (x${r3.ratio}, target >= 0.4); ` +
+    `drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000); ` +
+    `BullMQ/Redis: add ${bull.addRps}/s, process ${bull.processRps}/s`);
+  console.log(JSON.stringify(out));
+}
+
+await main();
