@@ -53,6 +53,41 @@ export function deploymentToSpec(json: unknown): FunctionSpec {
   };
 }
 
+/** OpenFaaS FunctionDeployment JSON, the body of POST/PUT /system/functions. */
+export interface FunctionDeployment {
+  service: string;
+  image?: string;
+  namespace?: string;
+  envProcess?: string;
+  envVars?: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  secrets?: string[];
+  constraints?: string[];
+  limits?: { memory?: string; cpu?: string };
+  requests?: { memory?: string; cpu?: string };
+  readOnlyRootFilesystem?: boolean;
+}
+
+/** The inverse of deploymentToSpec: what `faasq deploy -f` sends for a stack function. */
+export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
+  return {
+    service: spec.name,
+    image: spec.image,
+    namespace: spec.namespace,
+    envProcess: spec.fprocess,
+    envVars: { ...spec.environment },
+    labels: { ...spec.labels },
+    // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
+    annotations: spec.workingDir ? { ...spec.annotations, [WORKDIR_ANNOTATION]: spec.workingDir } : { ...spec.annotations },
+    secrets: [...spec.secrets],
+    constraints: [...spec.constraints],
+    limits: spec.limits,
+    requests: spec.requests,
+    readOnlyRootFilesystem: spec.readOnlyRootFilesystem,
+  };
+}
+
 export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
   return {
     name: spec.name,

@@ -6,9 +6,8 @@ import { CliError, EXIT_AUTH, EXIT_FAILED, EXIT_UNREACHABLE, usageError } from '
 import { errorFromResponse, type GatewayClient } from '../client.js';
 import type { CliContext } from '../context.js';
 import { collect, parsePairs } from '../option-parsers.js';
-import { ANNOTATIONS } from '../../shared/annotations.js';
+import type { FunctionDeployment } from '../../stack/index.js';
 
-type StackSpec = ReturnType<typeof import('../../stack/index.js').loadStackFile>[number];
 
 export function registerDeployCommand(program: Command, ctx: CliContext): void {
   program
@@ -60,40 +59,6 @@ interface DeployFlags {
   secret?: string[];
 }
 
-/** OpenFaaS FunctionDeployment JSON. */
-export interface FunctionDeployment {
-  service: string;
-  image?: string;
-  namespace?: string;
-  envProcess?: string;
-  envVars?: Record<string, string>;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  secrets?: string[];
-  constraints?: string[];
-  limits?: { memory?: string; cpu?: string };
-  requests?: { memory?: string; cpu?: string };
-  readOnlyRootFilesystem?: boolean;
-}
-
-export function specToDeployment(spec: StackSpec): FunctionDeployment {
-  return {
-    service: spec.name,
-    image: spec.image,
-    namespace: spec.namespace,
-    envProcess: spec.fprocess,
-    envVars: { ...spec.environment },
-    labels: { ...spec.labels },
-    // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
-    annotations: spec.workingDir ? { ...spec.annotations, [ANNOTATIONS.workdir.name]: spec.workingDir } : { ...spec.annotations },
-    secrets: [...spec.secrets],
-    constraints: [...spec.constraints],
-    limits: spec.limits,
-    requests: spec.requests,
-    readOnlyRootFilesystem: spec.readOnlyRootFilesystem,
-  };
-}
-
 function deploymentFromFlags(opts: DeployFlags): FunctionDeployment {
   if (opts.yaml || opts.stack) throw usageError('use either -f/--yaml or --name, not both');
   if (!opts.fprocess && !opts.image) throw usageError('--name needs --fprocess (or --image)');
@@ -112,10 +77,10 @@ function deploymentFromFlags(opts: DeployFlags): FunctionDeployment {
 async function deploymentsFromStack(opts: DeployFlags): Promise<FunctionDeployment[]> {
   const file = opts.yaml ?? opts.stack ?? ['stack.yml', 'stack.yaml'].find((f) => existsSync(f));
   if (!file) throw usageError('no stack file: pass -f stack.yml, or --name and --fprocess');
-  const { loadStackFile } = await import('../../stack/index.js');
+  const { loadStackFile, specToDeployment } = await import('../../stack/index.js');
   const specs = loadStackFile(file);
   const pattern = opts.filter ? globToRegExp(opts.filter) : undefined;
-  return specs.filter((s) => !pattern || pattern.test(s.name)).map(specToDeployment);
+  return specs.filter((s) => !pattern || pattern.test(s.name)).map((spec) => specToDeployment(spec));
 }
 
 /** PUT (update) first; a 404 means the function is new, so POST it. Returns the final status. */

@@ -42,14 +42,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   // The caller passes a child logger already bound to { component }.
   const log = deps.logger;
   const baseEnv = inheritedEnv(deps.env ?? process.env);
-  const limits: RuntimeLimits = {
-    execTimeoutMs: config.provider.execTimeoutMs,
-    readyTimeoutMs: config.provider.readyTimeoutMs,
-    healthIntervalMs: config.provider.healthIntervalMs,
-    restartMinMs: config.provider.restartMinMs,
-    restartMaxMs: config.provider.restartMaxMs,
-    shutdownGraceMs: config.provider.shutdownGraceMs,
-  };
+  const limits: RuntimeLimits = config.provider;
   const functions = new Map<string, Entry>();
   const rings = new Map<string, LogRing>();
   const ops = createOpQueue();

@@ -1,5 +1,6 @@
 // What the provider needs from a running function, whatever runs it (forked processes,
 // long-lived http-mode replicas, or an HTTP upstream).
+import type { Config } from '../../config/config.js';
 import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 
 export interface FunctionRuntime {
@@ -15,14 +16,8 @@ export interface FunctionRuntime {
   stop(): Promise<void>;
 }
 
-export interface RuntimeLimits {
-  readonly execTimeoutMs: number;
-  readonly readyTimeoutMs: number;
-  readonly healthIntervalMs: number;
-  readonly restartMinMs: number;
-  readonly restartMaxMs: number;
-  readonly shutdownGraceMs: number;
-}
+/** The provider settings a runtime obeys: its slice of Config. */
+export type RuntimeLimits = Pick<Config['provider'], 'execTimeoutMs' | 'readyTimeoutMs' | 'healthIntervalMs' | 'restartMinMs' | 'restartMaxMs' | 'shutdownGraceMs'>;
 
 /** Exponential restart delay: min, 2*min, 4*min, ... capped at max. Pure, so it is tested alone. */
 export function restartDelayMs(failures: number, minMs: number, maxMs: number): number {
