@@ -1,7 +1,7 @@
 // Login and stored credentials, gateway URL resolution, exit codes, and `faasq new`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -83,6 +83,15 @@ describe('cli login and exit codes', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
     assert.equal(noArgs.code, 2);
+  });
+
+  test('cli - up with an unusable data dir fails at start with a clear error and a non-zero exit', async () => {
+    // A regular file where a folder must go: mkdir fails whatever the user's permissions (root included).
+    const blocker = path.join(tmp.dir, 'blocker');
+    await writeFile(blocker, 'not a folder');
+    const run = await runCli(['up', '--port', '0', '--queue', 'embedded', '--data-dir', path.join(blocker, 'data')], { env: { FAASQ_CONFIG_DIR: tmp.dir }, cwd: tmp.dir });
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /cannot use data dir .*blocker\/data: a file is in the way/);
   });
 
   test('cli - new writes the handler folder and the stack file', async () => {
