@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
+import { Pool } from 'undici';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { startNatsCluster, startNatsServer } from '../test/support/nats-server.js';
 import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
@@ -30,7 +31,16 @@ async function rawPublishRps(servers: string, replicas: number): Promise<number>
   const nc = await connect({ servers: servers.split(',') });
   try {
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas });
+    // A cluster that has just started may not know all its peers yet ("no suitable peers").
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas });
+        break;
+      } catch (err) {
+        if (attempt >= 60) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const js = jetstream(nc);
     const payload = new Uint8Array(1024).fill(120);
     let sent = 0;
@@ -87,11 +97,18 @@ async function drainRun(servers: string): Promise<{ drainCalls: number; drainSec
   let faasq = startFaasq('up', port, servers, 1, dataDir, { FAASQ_WORKER: 'false' });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
-    const start = await depth(port);
-    const url = `http://127.0.0.1:${port}/async-function/noop`;
-    for (let guard = 0; guard < 1000 && (await depth(port)) - start < DRAIN_CALLS; guard++) {
-      await wrk(url, { connections: IN_FLIGHT, durationS: 1, script: post1k });
-    }
+    // Exactly DRAIN_CALLS accepts (not timed), 50 in flight.
+    const http = new Pool(`http://127.0.0.1:${port}`, { connections: IN_FLIGHT });
+    const body = 'x'.repeat(1024);
+    let next = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (next++ < DRAIN_CALLS) {
+        const res = await http.request({ path: '/async-function/noop', method: 'POST', body });
+        await res.body.arrayBuffer();
+        if (res.statusCode !== 202) throw new Error(`fill: ${res.statusCode}`);
+      }
+    }));
+    await http.close();
     const queued = await depth(port);
     await stopProcess(faasq);
     faasq = startFaasq('up', port, servers, 1, dataDir);
@@ -112,12 +129,17 @@ async function drainRun(servers: string): Promise<{ drainCalls: number; drainSec
 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { bench: 'jetstream', inFlight: IN_FLIGHT, durationS: DURATION_S, bodyBytes: 1024, load1: os.loadavg()[0] };
-  const r1Node = await startNatsServer();
+  // A fresh server per run: the accept run leaves its calls in the queue.
+  let r1Node = await startNatsServer();
   let r1: AcceptResult;
   let drain: Awaited<ReturnType<typeof drainRun>>;
   try {
     r1 = await acceptRun(r1Node.url, 1);
+    console.error(`R1 accept: ${JSON.stringify(r1)}`);
+    await r1Node.close();
+    r1Node = await startNatsServer();
     drain = await drainRun(r1Node.url);
+    console.error(`R1 drain: ${JSON.stringify(drain)}`);
   } finally {
     await r1Node.close();
   }
@@ -125,6 +147,7 @@ async function main(): Promise<void> {
   let r3: AcceptResult;
   try {
     r3 = await acceptRun(cluster.url, 3);
+    console.error(`R3 accept: ${JSON.stringify(r3)}`);
   } finally {
     await cluster.close();
   }

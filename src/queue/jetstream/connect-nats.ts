@@ -10,7 +10,7 @@ export async function connectNats(options: { servers: readonly string[]; logger:
   const { servers, logger } = options;
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...servers], name: 'faasq', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: CONNECT_TIMEOUT_MS, pingInterval: 10_000, maxPingOut: 2 });
+    nc = await connect({ servers: [...servers], name: 'faasq', noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: CONNECT_TIMEOUT_MS, pingInterval: 10_000, maxPingOut: 2 });
   } catch (err) {
     throw new FaasqError('E_QUEUE_UNAVAILABLE', `cannot connect to NATS at ${servers.join(',')}`, { cause: err });
   }
