@@ -3,7 +3,8 @@
 //   as faasq does) from one Node client, on R1 (one server) and R3 (three on loopback);
 // - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
 // - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
-// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run)
+// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run;
+//   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default)
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +21,7 @@ const IN_FLIGHT = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const DRAIN_CALLS = Number(process.env.BENCH_DRAIN_CALLS ?? 10_000);
 const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 50);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'r1,drain,r3,bullmq').split(',').map((p) => p.trim()));
 const post1k = path.join(ROOT, 'bench/support/post-1k.lua');
 const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' };
 const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
@@ -61,7 +63,8 @@ async function rawPublishRps(servers: string, replicas: number): Promise<number>
 }
 
 function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replicas: number, dataDir: string, env: Record<string, string> = {}): ChildProcess {
-  const args = ['--import', 'tsx', path.join(ROOT, 'src/cli/main-bin.ts'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
+  const prof = env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : [];
+  const args = [...prof, '--import', 'tsx', path.join(ROOT, 'src/cli/main-bin.ts'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
     '--queue', queue, '--stream-replicas', String(replicas), '--data-dir', dataDir, '--log-level', 'warn'];
   if (role === 'up') args.push('--max-inflight', String(MAX_INFLIGHT));
   return startProcess(process.execPath, args, { env: { ...CREDS, FAASQ_RETENTION: '1h', ...env } });
@@ -111,7 +114,8 @@ async function drainRun(servers: string): Promise<{ drainCalls: number; drainSec
     await http.close();
     const queued = await depth(port);
     await stopProcess(faasq);
-    faasq = startFaasq('up', port, servers, 1, dataDir);
+    // BENCH_CPU_PROF_DIR: a CPU profile of the draining process (node --cpu-prof) lands there.
+    faasq = startFaasq('up', port, servers, 1, dataDir, process.env.BENCH_CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR } : {});
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     // Timed from the worker's start: function process start-up is inside, as for BullMQ's worker.
     const t0 = Date.now();
@@ -130,33 +134,45 @@ async function drainRun(servers: string): Promise<{ drainCalls: number; drainSec
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { bench: 'jetstream', inFlight: IN_FLIGHT, durationS: DURATION_S, bodyBytes: 1024, load1: os.loadavg()[0] };
   // A fresh server per run: the accept run leaves its calls in the queue.
-  let r1Node = await startNatsServer();
-  let r1: AcceptResult;
-  let drain: Awaited<ReturnType<typeof drainRun>>;
-  try {
-    r1 = await acceptRun(r1Node.url, 1);
-    console.error(`R1 accept: ${JSON.stringify(r1)}`);
-    await r1Node.close();
-    r1Node = await startNatsServer();
-    drain = await drainRun(r1Node.url);
-    console.error(`R1 drain: ${JSON.stringify(drain)}`);
-  } finally {
-    await r1Node.close();
+  if (PARTS.has('r1')) {
+    const node = await startNatsServer();
+    try {
+      out.r1 = await acceptRun(node.url, 1);
+      console.error(`R1 accept: ${JSON.stringify(out.r1)}`);
+    } finally {
+      await node.close();
+    }
   }
-  const cluster = await startNatsCluster(3);
-  let r3: AcceptResult;
-  try {
-    r3 = await acceptRun(cluster.url, 3);
-    console.error(`R3 accept: ${JSON.stringify(r3)}`);
-  } finally {
-    await cluster.close();
+  if (PARTS.has('drain')) {
+    const node = await startNatsServer();
+    try {
+      out.drain = await drainRun(node.url);
+      console.error(`R1 drain: ${JSON.stringify(out.drain)}`);
+    } finally {
+      await node.close();
+    }
   }
-  const bull: BullmqResult = await runBullmqBaseline({ jobs: DRAIN_CALLS, concurrency: IN_FLIGHT });
-  Object.assign(out, { r1, r3, drain, bullmq: bull, load1End: os.loadavg()[0] });
-  console.log(`accept R1: faasq ${r1.faasqAcceptRps} 202/s vs raw JetStream publish ${r1.rawPublishRps}/s (x${r1.ratio}, target >= 0.5); ` +
-    `R3: faasq ${r3.faasqAcceptRps} vs raw ${r3.rawPublishRps} (x${r3.ratio}, target >= 0.4); ` +
-    `drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000); ` +
-    `BullMQ/Redis: add ${bull.addRps}/s, process ${bull.processRps}/s`);
+  if (PARTS.has('r3')) {
+    const cluster = await startNatsCluster(3);
+    try {
+      out.r3 = await acceptRun(cluster.url, 3);
+      console.error(`R3 accept: ${JSON.stringify(out.r3)}`);
+    } finally {
+      await cluster.close();
+    }
+  }
+  if (PARTS.has('bullmq')) out.bullmq = (await runBullmqBaseline({ jobs: DRAIN_CALLS, concurrency: IN_FLIGHT })) satisfies BullmqResult;
+  out.load1End = os.loadavg()[0];
+  const r1 = out.r1 as AcceptResult | undefined;
+  const r3 = out.r3 as AcceptResult | undefined;
+  const drain = out.drain as Awaited<ReturnType<typeof drainRun>> | undefined;
+  const bull = out.bullmq as BullmqResult | undefined;
+  const lines: string[] = [];
+  if (r1) lines.push(`accept R1: faasq ${r1.faasqAcceptRps} 202/s vs raw JetStream publish ${r1.rawPublishRps}/s (x${r1.ratio}, target >= 0.5)`);
+  if (r3) lines.push(`R3: faasq ${r3.faasqAcceptRps} vs raw ${r3.rawPublishRps} (x${r3.ratio}, target >= 0.4)`);
+  if (drain) lines.push(`drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000)`);
+  if (bull) lines.push(`BullMQ/Redis: add ${bull.addRps}/s, process ${bull.processRps}/s`);
+  console.log(lines.join('; '));
   console.log(JSON.stringify(out));
 }
 

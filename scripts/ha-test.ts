@@ -49,7 +49,9 @@ export interface HaReport {
 }
 
 const QUEUE_STREAM = 'FAASQ_Q_faas-request';
-const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'ha-pw', FAASQ_LOG_LEVEL: 'info', FAASQ_ACK_WAIT: '5s' };
+/** The worker's lease (ack wait): a call whose settlement is lost in the election is redelivered after it. */
+export const HA_LEASE_MS = 5000;
+const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'ha-pw', FAASQ_LOG_LEVEL: 'info', FAASQ_ACK_WAIT: `${HA_LEASE_MS / 1000}s` };
 const FINAL_DEADLINE_MS = 240_000;
 const STALL_MS = 45_000;
 const FINAL = ['succeeded', 'failed', 'dead', 'cancelled'];

@@ -2,7 +2,7 @@
 // nats-servers, R3 streams, kill -9 of the queue stream's leader mid-run, restart later).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runHaTest, type HaReport } from '../../scripts/ha-test.js';
+import { HA_LEASE_MS, runHaTest, type HaReport } from '../../scripts/ha-test.js';
 import { natsSkipReason } from '../support/nats-server.js';
 
 const skip = natsSkipReason();
@@ -22,9 +22,12 @@ describe('ha - R3 JetStream, kill -9 of the stream leader under async load', { s
     assert.equal(report.killed.atAccepted > 0 && report.killed.node !== 'none', true, 'the stream leader was killed mid-run');
   });
 
-  test('ha - every duplicate is the same call id run or called back at most twice, with an explanation', () => {
+  // While the election lasts, settlements can fail and the call comes back once per lease: a call
+  // may run (or call back) once more per lease that fits in the stall, never in a runaway loop.
+  test('ha - every duplicate is the same call id, bounded by the election over the lease, with an explanation', () => {
+    const maxRuns = 2 + Math.ceil(report.maxAcceptGapMs / HA_LEASE_MS);
     for (const d of report.duplicates) {
-      assert.ok(d.executions <= 2 && d.callbacks <= 2, JSON.stringify(d));
+      assert.ok(d.executions <= maxRuns && d.callbacks <= maxRuns, `${JSON.stringify(d)} (at most ${maxRuns})`);
       assert.ok(d.why.length > 0);
     }
   });
@@ -41,10 +44,9 @@ describe('ha - R3 JetStream, kill -9 of the stream leader under async load', { s
     assert.ok(report.maxAcceptGapMs < 20_000, `${report.maxAcceptGapMs} ms`);
   });
 
-  // Known broken (worker): when the ack fails during the failover ("no responders"), the record
-  // already says succeeded, the callback is never sent, and the redelivery acks the final record
-  // without sending it either. Marked todo so the suite reports it without failing CI.
-  test('ha - every accepted call reaches its callback (lost = 0)', { todo: 'worker loses the callback when the ack fails in a leader failover' }, () => {
+  // The callback is posted before the delivery is settled, and a redelivered final call with its
+  // callback still owed sends it: an ack lost in the failover cannot lose a callback.
+  test('ha - every accepted call reaches its callback (lost = 0)', () => {
     assert.equal(report.lost, 0, JSON.stringify(report.lostEvidence));
   });
 });

@@ -1,5 +1,7 @@
 // Call records in a KV bucket: create is first-writer-wins (the long dedupe), updates are
 // compare-and-set on the entry's revision so concurrent workers and cancels never lose a patch.
+// The last revision this process read or wrote is remembered, so a patch is one KV request (the
+// compare-and-set) instead of a read plus the update; a stale one only costs a failed CAS and a read.
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
 import type { CallMessage, CallRecord, CallState } from '../queue.js';
@@ -8,6 +10,8 @@ import { isWrongLastSequenceError } from './jetstream-errors.js';
 import type { JetStreamNames } from './names.js';
 
 const MAX_UPDATE_TRIES = 20;
+/** Records whose revision is remembered; the oldest is forgotten first (a miss costs one read). */
+const MAX_KNOWN_RECORDS = 20_000;
 
 export const LIVE_STATES: readonly CallState[] = ['queued', 'running', 'retrying'];
 
@@ -45,40 +49,78 @@ export interface CallRecords {
   /** Replaces the record at `revision` (or creates it when undefined). */
   replace(record: CallRecord, revision: number | undefined): Promise<number>;
   put(record: CallRecord): Promise<void>;
+  /** The record as this process last read or wrote it (may be stale; never a guard on its own). */
+  known(callId: string): CallRecord | undefined;
   /** Removes the record only if still at `revision` (rollback of a failed enqueue). */
   remove(callId: string, revision: number): Promise<void>;
   patch(callId: string, patch: Partial<CallRecord>, ifStateIn?: readonly CallState[]): Promise<CallRecord | undefined>;
 }
 
+interface Known {
+  readonly record: CallRecord;
+  readonly revision: number;
+}
+
 export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
+  // Insertion-ordered: re-inserting on every write keeps the busiest records, drops the oldest.
+  const known = new Map<string, Known>();
+  const remember = (record: CallRecord, revision: number): void => {
+    known.delete(record.callId);
+    known.set(record.callId, { record, revision });
+    if (known.size > MAX_KNOWN_RECORDS) {
+      const oldest = known.keys().next();
+      if (!oldest.done) known.delete(oldest.value);
+    }
+  };
   const records: CallRecords = {
     async read(callId) {
       const entry = await kv.get(names.key(callId));
-      if (!entry || entry.operation !== 'PUT') return undefined;
-      return { record: decodeRecord(entry.value), revision: entry.revision };
+      if (!entry || entry.operation !== 'PUT') {
+        known.delete(callId);
+        return undefined;
+      }
+      const found = { record: decodeRecord(entry.value), revision: entry.revision };
+      remember(found.record, found.revision);
+      return found;
     },
-    create: (record) => kv.create(names.key(record.callId), encodeRecord(record)),
-    replace: (record, revision) =>
-      revision === undefined ? kv.create(names.key(record.callId), encodeRecord(record)) : kv.update(names.key(record.callId), encodeRecord(record), revision),
+    async create(record) {
+      const revision = await kv.create(names.key(record.callId), encodeRecord(record));
+      remember(record, revision);
+      return revision;
+    },
+    async replace(record, revision) {
+      const next = revision === undefined ? await kv.create(names.key(record.callId), encodeRecord(record)) : await kv.update(names.key(record.callId), encodeRecord(record), revision);
+      remember(record, next);
+      return next;
+    },
     async put(record) {
-      await kv.put(names.key(record.callId), encodeRecord(record));
+      remember(record, await kv.put(names.key(record.callId), encodeRecord(record)));
     },
     async remove(callId, revision) {
+      known.delete(callId);
       await kv.delete(names.key(callId), { previousSeq: revision });
     },
+    known: (callId) => known.get(callId)?.record,
     async patch(callId, patch, ifStateIn) {
       for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
-        const current = await records.read(callId);
+        // The remembered revision first; when its state fails the guard it may be stale, so read.
+        const cached = i === 0 ? known.get(callId) : undefined;
+        const isCachedUsable = cached !== undefined && (!ifStateIn || ifStateIn.includes(cached.record.state));
+        const current = isCachedUsable ? cached : await records.read(callId);
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
         const next = plain({ ...current.record, ...patch, callId, updatedAt: new Date().toISOString() });
         try {
-          await kv.update(names.key(callId), encodeRecord(next), current.revision);
+          remember(next, await kv.update(names.key(callId), encodeRecord(next), current.revision));
           return next;
         } catch (err) {
-          if (!isWrongLastSequenceError(err)) throw err;
+          if (!isWrongLastSequenceError(err)) {
+            known.delete(callId);
+            throw err;
+          }
         }
       }
+      known.delete(callId);
       throw new FaasqError('E_CONFLICT', `call record ${callId} kept changing; update gave up`);
     },
   };

@@ -1,5 +1,8 @@
 // One leased JetStream message as the Queue seam's Delivery: settles exactly once (later calls
-// are no-ops), maps retry to nak(delay), release to nak(), extend to working().
+// are no-ops), maps ack to a plain ack, retry to nak(delay), release to nak(), extend to working().
+// The ack is not acknowledged back (no ackAck round trip): the worker acks only calls whose record
+// is already final, so an ack lost with a dead server means one redelivery that the worker acks
+// again without running the call. A dead-letter move still waits for its ack.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { CallMessage, Delivery } from '../queue.js';
 import { toQueueError } from './jetstream-errors.js';
@@ -39,7 +42,7 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
     extend() {
       if (!isSettled) msg.working();
     },
-    ack: () => settle('ack', ackAck),
+    ack: () => settle('ack', () => msg.ack()),
     retry: (delayMs) =>
       settle('retry', () => {
         const delay = Math.max(0, Math.round(delayMs));

@@ -283,6 +283,9 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     putResult: (callId, result) =>
       guarded('put result', async (c) => {
         await c.results.put(callId, result);
+        // A running call's result is announced by the worker's final record update (it sets
+        // hasResult with the outcome), so the separate patch, one more KV write per call, is skipped.
+        if (c.records.known(callId)?.state === 'running') return;
         await c.records.patch(callId, { hasResult: true });
       }),
 
