@@ -7,6 +7,7 @@
 //   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default)
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
@@ -70,6 +71,23 @@ function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replica
   return startProcess(process.execPath, args, { env: { ...CREDS, FAASQ_RETENTION: '1h', ...env } });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Messages the server received from its clients (NATS requests, publishes, acks), from /varz. */
+async function natsInMsgs(monitorPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${monitorPort}/varz`);
+  return ((await res.json()) as { in_msgs: number }).in_msgs;
+}
+
 async function depth(port: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/system/queues`, { headers: auth });
   const queues = (await res.json()) as Array<{ depth: number }>;
@@ -94,7 +112,7 @@ async function acceptRun(servers: string, replicas: number): Promise<AcceptResul
 }
 
 /** Fills DRAIN_CALLS with the worker off, then starts `faasq up` with the worker and times the drain. */
-async function drainRun(servers: string): Promise<{ drainCalls: number; drainSeconds: number; drainRps: number }> {
+async function drainRun(servers: string, monitorPort: number): Promise<{ drainCalls: number; drainSeconds: number; drainRps: number; steadyRps: number; faasqCpuS: number; natsInMsgsPerCall: number }> {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-drain-'));
   let faasq = startFaasq('up', port, servers, 1, dataDir, { FAASQ_WORKER: 'false' });
@@ -118,13 +136,28 @@ async function drainRun(servers: string): Promise<{ drainCalls: number; drainSec
     faasq = startFaasq('up', port, servers, 1, dataDir, process.env.BENCH_CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR } : {});
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     // Timed from the worker's start: function process start-up is inside, as for BullMQ's worker.
+    // Also timed from the first finished call: the steady rate, without process and function start-up.
+    const cpu0 = cpuSeconds(faasq.pid);
+    const in0 = await natsInMsgs(monitorPort);
     const t0 = Date.now();
+    let firstAt: number | undefined;
+    let leftAtFirst = queued;
     for (let guard = 0; guard < 100_000; guard++) {
-      if ((await depth(port)) === 0) break;
-      await new Promise((r) => setTimeout(r, 50));
+      const left = await depth(port);
+      if (firstAt === undefined && left < queued) {
+        firstAt = Date.now();
+        leftAtFirst = left;
+      }
+      if (left === 0) break;
+      // Not faster: each poll is a dozen JetStream API requests in the process being measured.
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const s = (Date.now() - t0) / 1000;
-    return { drainCalls: queued, drainSeconds: +s.toFixed(2), drainRps: Math.round(queued / s) };
+    const end = Date.now();
+    const s = (end - t0) / 1000;
+    const steadyS = Math.max(0.001, (end - (firstAt ?? t0)) / 1000);
+    const cpuS = cpuSeconds(faasq.pid) - cpu0;
+    const perCall = +(((await natsInMsgs(monitorPort)) - in0) / Math.max(1, queued)).toFixed(2);
+    return { natsInMsgsPerCall: perCall, drainCalls: queued, drainSeconds: +s.toFixed(2), drainRps: Math.round(queued / s), steadyRps: Math.round(leftAtFirst / steadyS), faasqCpuS: +cpuS.toFixed(2) };
   } finally {
     await stopProcess(faasq);
     await rm(dataDir, { recursive: true, force: true });
@@ -146,7 +179,7 @@ async function main(): Promise<void> {
   if (PARTS.has('drain')) {
     const node = await startNatsServer();
     try {
-      out.drain = await drainRun(node.url);
+      out.drain = await drainRun(node.url, node.monitorPort);
       console.error(`R1 drain: ${JSON.stringify(out.drain)}`);
     } finally {
       await node.close();
@@ -170,7 +203,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   if (r1) lines.push(`accept R1: faasq ${r1.faasqAcceptRps} 202/s vs raw JetStream publish ${r1.rawPublishRps}/s (x${r1.ratio}, target >= 0.5)`);
   if (r3) lines.push(`R3: faasq ${r3.faasqAcceptRps} vs raw ${r3.rawPublishRps} (x${r3.ratio}, target >= 0.4)`);
-  if (drain) lines.push(`drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000)`);
+  if (drain) lines.push(`drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000; ${drain.steadyRps}/s after the first call)`);
   if (bull) lines.push(`BullMQ/Redis: add ${bull.addRps}/s, process ${bull.processRps}/s`);
   console.log(lines.join('; '));
   console.log(JSON.stringify(out));

@@ -82,8 +82,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       getSpec = (fn, ns) => local.getSpec(fn, ns);
       if (config.stackFile) {
         for (const spec of loadStackFile(config.stackFile)) {
-          await provider.deploy(spec, { upsert: true });
-          logger.info({ fn: spec.name, namespace: spec.namespace }, 'function deployed');
+          await provider.deploy(spec, { upsert: true }); // the provider logs 'function deployed'
         }
       }
     }

@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { CliEnv } from '../config/index.js';
 import { createGatewayClient, normaliseGatewayUrl, type Credentials, type GatewayClient } from './client.js';
 import { createCredentialsStore, type CredentialsStore } from './credentials-store.js';
+import { localGatewayCredentials } from './local-credentials.js';
 
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
 
@@ -44,7 +45,9 @@ export function createCliContext(options: { io: CliIo; env: CliEnv; version: str
     async client(credentials) {
       const baseUrl = gatewayUrl();
       const chosen = credentials
-        ?? (env.user !== undefined && env.password !== undefined ? { user: env.user, password: env.password } : await store().get(baseUrl));
+        ?? (env.user !== undefined && env.password !== undefined ? { user: env.user, password: env.password } : undefined)
+        ?? (await store().get(baseUrl))
+        ?? (await localGatewayCredentials(baseUrl, env.dataDir));
       const client = createGatewayClient({ baseUrl, credentials: chosen, userAgent: `faasq/${version} (${process.platform}; ${process.arch})` });
       clients.push(client);
       return client;

@@ -10,6 +10,8 @@ export interface CliEnv {
   readonly password?: string;
   /** FAASQ_CONFIG_DIR, else ~/.faasq. */
   readonly configDir: string;
+  /** FAASQ_DATA_DIR, else .faasq: where a local `faasq up` keeps the credentials it generated. */
+  readonly dataDir: string;
 }
 
 export function cliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
@@ -25,5 +27,6 @@ export function cliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     user: pick('FAASQ_USER'),
     password: pick('FAASQ_PASSWORD'),
     configDir: pick('FAASQ_CONFIG_DIR') ?? path.join(os.homedir(), '.faasq'),
+    dataDir: pick('FAASQ_DATA_DIR') ?? '.faasq',
   };
 }

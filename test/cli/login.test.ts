@@ -1,7 +1,7 @@
 // Login and stored credentials, gateway URL resolution, exit codes, and `faasq new`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -83,6 +83,19 @@ describe('cli login and exit codes', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
     assert.equal(noArgs.code, 2);
+  });
+
+  test('cli - next to a local faasq up, its generated credentials are used without a login', async () => {
+    const here = path.join(tmp.dir, 'local');
+    await mkdir(path.join(here, '.faasq'), { recursive: true });
+    await writeFile(path.join(here, '.faasq', 'credentials.json'), JSON.stringify({ user: 'admin', password: 'right' }));
+    const env = { FAASQ_CONFIG_DIR: path.join(tmp.dir, 'no-login') };
+    const list = await runCli(['list', '-q'], { env: { ...env, FAASQ_URL: gw.url }, cwd: here });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(gw.sent('GET', '/system/functions').at(-1)?.headers.authorization, `Basic ${Buffer.from('admin:right').toString('base64')}`);
+    // Elsewhere (no .faasq here) nothing is sent, and the gateway refuses.
+    const elsewhere = await runCli(['list', '-q'], { env: { ...env, FAASQ_URL: gw.url }, cwd: tmp.dir });
+    assert.equal(elsewhere.code, 4);
   });
 
   test('cli - up with an unusable data dir fails at start with a clear error and a non-zero exit', async () => {

@@ -84,6 +84,8 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
         'X-Call-Id': result.record.callId,
         'X-Start-Time': startTimeNs,
         Location: `/async-function/${result.record.callId}`,
+        // An empty body said with a length, not as a chunked stream of nothing.
+        'Content-Length': '0',
       };
       if (result.isDuplicate) headers['X-Duplicate'] = 'true';
       res.writeHead(202, headers);

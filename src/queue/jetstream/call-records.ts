@@ -5,7 +5,7 @@
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
 import type { CallMessage, CallRecord, CallState } from '../queue.js';
-import { decodeRecord, encodeRecord } from './codec.js';
+import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
 import type { JetStreamNames } from './names.js';
 
@@ -42,8 +42,15 @@ export function newRecord(m: CallMessage): CallRecord {
   });
 }
 
+export interface StoredRecord {
+  readonly record: CallRecord;
+  readonly revision: number;
+  /** The encoded result stored in the record's entry (encodeResult), when it is there. */
+  readonly inlineResult?: Uint8Array;
+}
+
 export interface CallRecords {
-  read(callId: string): Promise<{ record: CallRecord; revision: number } | undefined>;
+  read(callId: string): Promise<StoredRecord | undefined>;
   /** Resolves with the revision; throws a wrong-last-sequence error when the key is live. */
   create(record: CallRecord): Promise<number>;
   /** Replaces the record at `revision` (or creates it when undefined). */
@@ -53,20 +60,17 @@ export interface CallRecords {
   known(callId: string): CallRecord | undefined;
   /** Removes the record only if still at `revision` (rollback of a failed enqueue). */
   remove(callId: string, revision: number): Promise<void>;
-  patch(callId: string, patch: Partial<CallRecord>, ifStateIn?: readonly CallState[]): Promise<CallRecord | undefined>;
-}
-
-interface Known {
-  readonly record: CallRecord;
-  readonly revision: number;
+  /** Kept inline results stay; `inlineResult` stores a new one with the patch in the same write. */
+  patch(callId: string, patch: Partial<CallRecord>, ifStateIn?: readonly CallState[], inlineResult?: Uint8Array): Promise<CallRecord | undefined>;
 }
 
 export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
   // Insertion-ordered: re-inserting on every write keeps the busiest records, drops the oldest.
-  const known = new Map<string, Known>();
-  const remember = (record: CallRecord, revision: number): void => {
+  // Inline result bytes are not kept in memory: a patch of a record known to carry one reads it first.
+  const known = new Map<string, { readonly record: CallRecord; readonly revision: number; readonly hasInlineResult: boolean }>();
+  const remember = (record: CallRecord, revision: number, inlineResult?: Uint8Array): void => {
     known.delete(record.callId);
-    known.set(record.callId, { record, revision });
+    known.set(record.callId, { record, revision, hasInlineResult: inlineResult !== undefined });
     if (known.size > MAX_KNOWN_RECORDS) {
       const oldest = known.keys().next();
       if (!oldest.done) known.delete(oldest.value);
@@ -79,9 +83,9 @@ export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
         known.delete(callId);
         return undefined;
       }
-      const found = { record: decodeRecord(entry.value), revision: entry.revision };
-      remember(found.record, found.revision);
-      return found;
+      const { record, inlineResult } = decodeRecordEntry(entry.value);
+      remember(record, entry.revision, inlineResult);
+      return { record, revision: entry.revision, inlineResult };
     },
     async create(record) {
       const revision = await kv.create(names.key(record.callId), encodeRecord(record));
@@ -101,17 +105,18 @@ export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
       await kv.delete(names.key(callId), { previousSeq: revision });
     },
     known: (callId) => known.get(callId)?.record,
-    async patch(callId, patch, ifStateIn) {
+    async patch(callId, patch, ifStateIn, inlineResult) {
       for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
         // The remembered revision first; when its state fails the guard it may be stale, so read.
         const cached = i === 0 ? known.get(callId) : undefined;
-        const isCachedUsable = cached !== undefined && (!ifStateIn || ifStateIn.includes(cached.record.state));
-        const current = isCachedUsable ? cached : await records.read(callId);
+        const isCachedUsable = cached !== undefined && (!ifStateIn || ifStateIn.includes(cached.record.state)) && (!cached.hasInlineResult || inlineResult !== undefined);
+        const current: StoredRecord | undefined = isCachedUsable ? cached : await records.read(callId);
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
         const next = plain({ ...current.record, ...patch, callId, updatedAt: new Date().toISOString() });
         try {
-          remember(next, await kv.update(names.key(callId), encodeRecord(next), current.revision));
+          const result = inlineResult ?? current.inlineResult;
+          remember(next, await kv.update(names.key(callId), encodeRecord(next, result), current.revision), result);
           return next;
         } catch (err) {
           if (!isWrongLastSequenceError(err)) {

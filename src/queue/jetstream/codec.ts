@@ -2,6 +2,8 @@
 // bytes, so bodies travel without base64 and NATS headers never carry user data.
 import type { CallMessage, CallRecord, CallResult, DeadLetter } from '../queue.js';
 
+const OPEN_BRACE = 0x7b;
+
 function frame(head: unknown, tail: Uint8Array): Uint8Array {
   const json = Buffer.from(JSON.stringify(head), 'utf8');
   const out = Buffer.allocUnsafe(4 + json.length + tail.length);
@@ -51,10 +53,19 @@ export function decodeDeadLetter(data: Uint8Array): DeadLetter {
   return { ...head, message: decodeMessage(tail) };
 }
 
-export function encodeRecord(record: CallRecord): Uint8Array {
-  return Buffer.from(JSON.stringify(record), 'utf8');
+/**
+ * A record is plain JSON, or, when it carries its call's (small) result inline, a frame whose head
+ * is the record and whose tail is the encoded result: the final record and the result are then one
+ * KV write. JSON starts with "{", a frame with its head length's high byte (0 below 16 MiB).
+ */
+export function encodeRecord(record: CallRecord, inlineResult?: Uint8Array): Uint8Array {
+  return inlineResult ? frame(record, inlineResult) : Buffer.from(JSON.stringify(record), 'utf8');
 }
 
-export function decodeRecord(data: Uint8Array): CallRecord {
-  return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as CallRecord;
+export function decodeRecordEntry(data: Uint8Array): { record: CallRecord; inlineResult?: Uint8Array } {
+  if (data.length > 0 && data[0] !== OPEN_BRACE) {
+    const { head, tail } = unframe<CallRecord>(data);
+    return { record: head, inlineResult: tail };
+  }
+  return { record: JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as CallRecord };
 }

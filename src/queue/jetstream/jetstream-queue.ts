@@ -18,8 +18,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../config/index.js';
 import { FaasqError, type Logger } from '../../shared/index.js';
-import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type Consumer, type DeadLetter, type Queue } from '../queue.js';
-import { encodeMessage } from './codec.js';
+import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Queue } from '../queue.js';
+import { decodeResult, encodeMessage, encodeResult } from './codec.js';
 import { createCallResults, type CallResults } from './call-results.js';
 import { CancelBroadcast } from './cancel-broadcast.js';
 import { connectNats } from './connect-nats.js';
@@ -46,6 +46,10 @@ const API_TIMEOUT_MS = 5000;
 const FRAME_OVERHEAD_BYTES = 1024;
 /** nats-server's default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Results up to this size (encoded) are stored inside the final call record instead of on their own. */
+const MAX_INLINE_RESULT_BYTES = 16 * 1024;
+/** Bound on results held between putResult and the final update (one per running call, normally). */
+const MAX_HELD_RESULTS = 4096;
 
 interface Connection {
   readonly nc: NatsConnection;
@@ -77,6 +81,8 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   const retryDelays = new RetryDelays();
   const noteDelayed = (message: CallMessage, dueAt: number): void => retryDelays.note(message.queue, message.callId, dueAt);
   const settling = new Set<Promise<void>>();
+  // Results of running calls waiting for the worker's final record update (see putResult).
+  const heldResults = new Map<string, { readonly result: CallResult; readonly frame: Uint8Array }>();
   const track = (promise: Promise<void>): Promise<void> => {
     settling.add(promise);
     const forget = (): void => {
@@ -278,20 +284,42 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
     getRecord: (callId) => guarded('get record', async (c) => (await c.records.read(callId))?.record),
 
-    updateRecord: (callId, patch, guard) => guarded('update record', (c) => c.records.patch(callId, patch, guard?.ifStateIn)),
+    updateRecord: (callId, patch, guard) =>
+      guarded('update record', async (c) => {
+        const held = patch.hasResult === true ? heldResults.get(callId) : undefined;
+        if (!held) return c.records.patch(callId, patch, guard?.ifStateIn);
+        heldResults.delete(callId);
+        const updated = await c.records.patch(callId, patch, guard?.ifStateIn, held.frame);
+        // The record left the worker's hands (cancelled): the result is still stored, on its own.
+        if (!updated) await c.results.put(callId, held.result);
+        return updated;
+      }),
 
     putResult: (callId, result) =>
       guarded('put result', async (c) => {
+        // A running call's result is announced by the worker's final record update (which sets
+        // hasResult), so it needs no patch of its own; a small one is held here and written inside
+        // that update: the outcome and the result become one KV write.
+        const isRunning = c.records.known(callId)?.state === 'running';
+        if (isRunning) {
+          const frame = encodeResult(result);
+          if (frame.length <= MAX_INLINE_RESULT_BYTES && heldResults.size < MAX_HELD_RESULTS) {
+            heldResults.set(callId, { result, frame });
+            return;
+          }
+        }
         await c.results.put(callId, result);
-        // A running call's result is announced by the worker's final record update (it sets
-        // hasResult with the outcome), so the separate patch, one more KV write per call, is skipped.
-        if (c.records.known(callId)?.state === 'running') return;
-        await c.records.patch(callId, { hasResult: true });
+        if (!isRunning) await c.records.patch(callId, { hasResult: true });
       }),
 
     getResult: (callId) =>
       guarded('get result', async (c) => {
-        return c.results.get(callId);
+        const held = heldResults.get(callId);
+        if (held) return held.result;
+        const stored = await c.results.get(callId);
+        if (stored) return stored;
+        const inline = (await c.records.read(callId))?.inlineResult;
+        return inline ? decodeResult(inline) : undefined;
       }),
 
     cancel: (callId) =>
