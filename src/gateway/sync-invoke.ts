@@ -102,6 +102,7 @@ class SyncCall implements ResponseSink {
   /** A reply (the function's or an error) has been started; later outcomes are dropped. */
   private isSettled = false;
   private isBodyDone = false;
+  private isKnown = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -120,13 +121,15 @@ class SyncCall implements ResponseSink {
   run(): void {
     const { deps } = this;
     this.res.on('close', this.onClose);
-    deps.events.emit('invocation.started', { fn: this.fn, namespace: this.namespace });
     let spec: FunctionSpec | undefined;
     try {
       spec = deps.provider.getSpec(this.fn, this.namespace);
     } catch {
       spec = undefined; // stream() below reports a missing function with the right error
     }
+    // Only deployed functions are counted: a metric series per random URL would grow without bound.
+    this.isKnown = spec !== undefined;
+    if (this.isKnown) deps.events.emit('invocation.started', { fn: this.fn, namespace: this.namespace });
     // Unknown names get no limiter, so random URLs cannot grow the limiter table.
     const limiter = spec ? deps.limits.limiterFor(`${this.namespace}/${this.fn}`, spec) : undefined;
     if (limiter && !limiter.tryAcquire()) {
@@ -263,7 +266,7 @@ class SyncCall implements ResponseSink {
     const durationMs = now - this.startedAt;
     // 499 (nginx's "client closed request") when the caller left before the reply was complete.
     const status = res.writableFinished ? res.statusCode : 499;
-    deps.events.emit('invocation.completed', { fn: this.fn, namespace: this.namespace, status, durationMs, callId: this.callId });
+    if (this.isKnown) deps.events.emit('invocation.completed', { fn: this.fn, namespace: this.namespace, status, durationMs, callId: this.callId });
     deps.logger.info({ function: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
   };
 }

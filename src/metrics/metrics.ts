@@ -21,6 +21,9 @@ export interface MetricsDeps {
   readonly isProcessMetrics?: boolean;
 }
 
+/** Rejections whose function name is not a deployed function. */
+const UNNAMED_CODES = new Set(['E_FUNCTION_NOT_FOUND', 'E_INVALID_FUNCTION_NAME']);
+
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -58,21 +61,43 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const stateGauges = queueGauges(registry, deps.queue);
   void stateGauges;
 
+  // The sync path emits two events per request: label children are looked up once per series,
+  // not hashed from a label object on every call.
+  const startedSeries = new Map<string, Counter.Internal>();
+  const startedOf = (fn: string, namespace: string): Counter.Internal => {
+    const key = `${fn}.${namespace}`;
+    let child = startedSeries.get(key);
+    if (!child) startedSeries.set(key, (child = invocationStarted.labels({ function_name: key })));
+    return child;
+  };
+  const completedSeries = new Map<string, { total: Counter.Internal; seconds: Histogram.Internal<string> }>();
+  const completedOf = (fn: string, namespace: string, status: number): { total: Counter.Internal; seconds: Histogram.Internal<string> } => {
+    const key = `${fn}.${namespace} ${status}`;
+    let series = completedSeries.get(key);
+    if (!series) {
+      const labels = { function_name: `${fn}.${namespace}`, code: String(status) };
+      series = { total: invocationTotal.labels(labels), seconds: functionSeconds.labels(labels) };
+      completedSeries.set(key, series);
+    }
+    return series;
+  };
+
   const ev = deps.events;
   // function_name is `name.namespace` everywhere, as the OpenFaaS gateway labels it.
   const fq = (e: { fn: string; namespace?: string }): string => (e.namespace ? `${e.fn}.${e.namespace}` : e.fn);
   const offs = [
-    ev.on('invocation.started', (e) => invocationStarted.inc({ function_name: fq(e) })),
+    ev.on('invocation.started', (e) => startedOf(e.fn, e.namespace).inc()),
     ev.on('invocation.completed', (e) => {
-      const labels = { function_name: fq(e), code: String(e.status) };
-      invocationTotal.inc(labels);
-      functionSeconds.observe(labels, e.durationMs / 1000);
+      const series = completedOf(e.fn, e.namespace, e.status);
+      series.total.inc();
+      series.seconds.observe(e.durationMs / 1000);
     }),
     ev.on('call.accepted', (e) => {
       if (!e.isDuplicate) submitted.inc({ queue_name: e.queue, function_name: fq(e) });
       acceptSeconds.observe({ queue_name: e.queue }, e.acceptMs / 1000);
     }),
-    ev.on('call.rejected', (e) => rejected.inc({ function_name: fq(e), code: e.code })),
+    // A name that is not deployed gets no series of its own: random URLs must not grow the label set.
+    ev.on('call.rejected', (e) => rejected.inc({ function_name: UNNAMED_CODES.has(e.code) ? '' : fq(e), code: e.code })),
     ev.on('call.started', (e) => queueWait.observe({ queue_name: e.queue }, e.queuedMs / 1000)),
     ev.on('call.attempt_failed', (e) => {
       attemptsFailed.inc({ queue_name: e.queue, function_name: fq(e) });

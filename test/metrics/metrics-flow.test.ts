@@ -64,6 +64,12 @@ test('metrics - a refused async call counts under faasq_calls_rejected_total wit
     assert.equal(moved({ function_name: 'ok.openfaas-fn' }), 1);
     assert.equal(moved({ code: 'E_FUNCTION_NOT_FOUND' }), 1);
     assert.equal(valueOf(after, 'queue_worker_messages_submitted_total'), 0);
+    // Names that are not deployed never become label values (sync or async).
+    const sync = await fetch(`${f.url}/function/no-such-fn-${Date.now()}`);
+    await sync.arrayBuffer();
+    assert.equal(sync.status, 404);
+    const latest = await f.scrape();
+    assert.doesNotMatch(latest, /function_name="(nope|no-such-fn)/);
   } finally {
     await f.close();
   }

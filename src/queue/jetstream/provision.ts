@@ -126,11 +126,13 @@ export async function provisionBuckets(js: JetStreamClient, jsm: JetStreamManage
       const stream = `KV_${bucket}`;
       const info = await jsm.streams.info(stream).catch(() => undefined);
       if (!info) throw err;
-      await jsm.streams.update(stream, { ...info.config, max_age: nanos(options.retentionMs), num_replicas: options.replicas });
+      // allow_direct off: a direct get may be answered by a follower that has not applied the
+      // latest write yet, and a worker reading a stale record would run a call twice.
+      await jsm.streams.update(stream, { ...info.config, max_age: nanos(options.retentionMs), num_replicas: options.replicas, allow_direct: false });
       return kvm.open(bucket, { timeout: options.timeoutMs });
     });
     const info = await jsm.streams.info(`KV_${bucket}`);
-    verify(`bucket ${bucket}`, info.config as unknown as Record<string, unknown>, { max_age: nanos(options.retentionMs), num_replicas: options.replicas, max_msgs_per_subject: 1 });
+    verify(`bucket ${bucket}`, info.config as unknown as Record<string, unknown>, { max_age: nanos(options.retentionMs), num_replicas: options.replicas, max_msgs_per_subject: 1, allow_direct: false });
     return kv;
   };
   return { records: await open(names.recordsBucket), results: await open(names.resultsBucket) };
