@@ -41,6 +41,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
   worker.option('--queue-name <name>', 'consume only this queue');
   worker.option('--max-inflight <n>', 'calls this worker runs at once', parseWholeNumber);
   worker.option('--functions-url <url>', 'gateway or faas-provider URL to invoke functions through');
+  worker.option('-f, --stack <file>', 'read function annotations (retry policy, concurrency) from this stack file instead of the gateway');
   worker.action((opts: ServerFlags) => start('worker', opts, ctx));
 }
 
