@@ -4,7 +4,8 @@
 // - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
 // - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
 // Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run;
-//   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default)
+//   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default; BENCH_CPU_PROF_DIR=<dir> makes
+//   every faasq process write a CPU profile there)
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -64,7 +65,9 @@ async function rawPublishRps(servers: string, replicas: number): Promise<number>
 }
 
 function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replicas: number, dataDir: string, env: Record<string, string> = {}): ChildProcess {
-  const prof = env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : [];
+  // BENCH_CPU_PROF_DIR: every faasq process writes a CPU profile (node --cpu-prof) there.
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const args = [...prof, '--import', 'tsx', path.join(ROOT, 'src/cli/main-bin.ts'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
     '--queue', queue, '--stream-replicas', String(replicas), '--data-dir', dataDir, '--log-level', 'warn'];
   if (role === 'up') args.push('--max-inflight', String(MAX_INFLIGHT));
@@ -132,8 +135,7 @@ async function drainRun(servers: string, monitorPort: number): Promise<{ drainCa
     await http.close();
     const queued = await depth(port);
     await stopProcess(faasq);
-    // BENCH_CPU_PROF_DIR: a CPU profile of the draining process (node --cpu-prof) lands there.
-    faasq = startFaasq('up', port, servers, 1, dataDir, process.env.BENCH_CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR } : {});
+    faasq = startFaasq('up', port, servers, 1, dataDir);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     // Timed from the worker's start: function process start-up is inside, as for BullMQ's worker.
     // Also timed from the first finished call: the steady rate, without process and function start-up.

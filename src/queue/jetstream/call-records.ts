@@ -25,21 +25,23 @@ export function plain<T>(value: T): T {
 }
 
 export function newRecord(m: CallMessage): CallRecord {
-  return plain({
+  // Built without undefined fields (what a reader gets back) and without plain()'s JSON round trip.
+  const record: CallRecord = {
     callId: m.callId,
     function: m.function,
     namespace: m.namespace,
     queue: m.queue,
     priority: m.priority,
-    state: 'queued' as const,
+    state: 'queued',
     attempts: 0,
     acceptedAt: new Date(m.enqueuedAt).toISOString(),
-    notBefore: iso(m.notBefore),
-    expiresAt: iso(m.expiresAt),
     updatedAt: new Date().toISOString(),
     hasResult: false,
-    callback: m.callbackUrl ? { url: m.callbackUrl, state: 'pending' as const, attempts: 0 } : undefined,
-  });
+  };
+  if (m.notBefore !== undefined) record.notBefore = iso(m.notBefore);
+  if (m.expiresAt !== undefined) record.expiresAt = iso(m.expiresAt);
+  if (m.callbackUrl) record.callback = { url: m.callbackUrl, state: 'pending', attempts: 0 };
+  return record;
 }
 
 export interface StoredRecord {
@@ -65,15 +67,25 @@ export interface CallRecords {
 }
 
 export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
-  // Insertion-ordered: re-inserting on every write keeps the busiest records, drops the oldest.
+  // Two generations: lookups try both, writes go to the young one, and when it is full the old one
+  // is dropped whole (O(1); evicting single oldest entries from a Map degrades with its holes).
   // Inline result bytes are not kept in memory: a patch of a record known to carry one reads it first.
-  const known = new Map<string, { readonly record: CallRecord; readonly revision: number; readonly hasInlineResult: boolean }>();
+  type Known = { readonly record: CallRecord; readonly revision: number; readonly hasInlineResult: boolean };
+  let young = new Map<string, Known>();
+  let old = new Map<string, Known>();
+  const known = {
+    get: (callId: string): Known | undefined => young.get(callId) ?? old.get(callId),
+    delete(callId: string): void {
+      young.delete(callId);
+      old.delete(callId);
+    },
+  };
   const remember = (record: CallRecord, revision: number, inlineResult?: Uint8Array): void => {
-    known.delete(record.callId);
-    known.set(record.callId, { record, revision, hasInlineResult: inlineResult !== undefined });
-    if (known.size > MAX_KNOWN_RECORDS) {
-      const oldest = known.keys().next();
-      if (!oldest.done) known.delete(oldest.value);
+    old.delete(record.callId);
+    young.set(record.callId, { record, revision, hasInlineResult: inlineResult !== undefined });
+    if (young.size >= MAX_KNOWN_RECORDS / 2) {
+      old = young;
+      young = new Map();
     }
   };
   const records: CallRecords = {

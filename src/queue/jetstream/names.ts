@@ -3,7 +3,11 @@
 import { MAX_PRIORITY, MIN_PRIORITY } from '../queue.js';
 
 /** Subject tokens and KV keys allow few characters: keep [A-Za-z0-9-], escape the rest as _XX (UTF-8 bytes). */
+const SAFE_TOKEN = /^[A-Za-z0-9-]*$/;
+
 export function encodeToken(value: string): string {
+  // Call ids (UUIDs) and most queue names need no escaping: one regex test on the hot path.
+  if (SAFE_TOKEN.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const ch = String.fromCharCode(byte);
