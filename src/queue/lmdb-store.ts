@@ -63,7 +63,7 @@ export class LmdbStore implements QueueStore {
     return this.db(table).getKeysCount({ start: options.start as Key, end: options.end as Key, limit: options.limit });
   }
 
-  async write(writes: readonly StoreWrite[]): Promise<void> {
+  async write(writes: readonly StoreWrite[], options: { isVisibleOnly?: boolean } = {}): Promise<void> {
     const root = this.root;
     if (!root) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue store is closed');
     // batch() keeps the writes in one transaction; lmdb batches concurrent batches into one commit.
@@ -75,7 +75,7 @@ export class LmdbStore implements QueueStore {
       }
     }) as Promise<boolean> & { flushed?: PromiseLike<void> };
     await committed;
-    await (committed.flushed ?? root.flushed);
+    if (!options.isVisibleOnly) await (committed.flushed ?? root.flushed);
   }
 
   async close(): Promise<void> {

@@ -163,7 +163,9 @@ export class LocalQueue implements Queue {
       const nowIso = new Date().toISOString();
       const next: CallRecord = compact({ ...current, ...patch, callId, updatedAt: patch.updatedAt ?? nowIso });
       if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
-      await this.store.write([{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)]);
+      // Progress (running, retrying) need not wait for the disk: a crash before the next durable
+      // write only loses the progress, and the call is delivered again. Final states do wait.
+      await this.store.write([{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)], { isVisibleOnly: !isFinalState(next.state) });
       return { ...next };
     });
   }
@@ -175,7 +177,8 @@ export class LocalQueue implements Queue {
       const writes: StoreWrite[] = [{ table: 'results', key: callId, value: stored }];
       const record = this.store.get<CallRecord>('records', callId);
       if (record && !record.hasResult) writes.push({ table: 'records', key: callId, value: { ...record, hasResult: true } });
-      await this.store.write(writes);
+      // A running call's result is made durable by the final record update that follows it.
+      await this.store.write(writes, { isVisibleOnly: record !== undefined && !isFinalState(record.state) });
     });
   }
 

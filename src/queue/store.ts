@@ -32,7 +32,12 @@ export interface QueueStore {
   /** Number of keys in the range, without decoding them (stats). */
   count(table: TableName, options: RangeOptions): number;
   /** Applies every write atomically; resolves only once the batch is durable. */
-  write(writes: readonly StoreWrite[]): Promise<void>;
+  /**
+   * Applies the writes atomically. Resolves once they are durable, or, with `isVisibleOnly`, once
+   * they are committed and visible to reads but maybe not yet flushed: such a write becomes durable
+   * with any later durable write (commits are flushed in order).
+   */
+  write(writes: readonly StoreWrite[], options?: { isVisibleOnly?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
