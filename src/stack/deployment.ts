@@ -69,28 +69,9 @@ export interface FunctionDeployment {
   readOnlyRootFilesystem?: boolean;
 }
 
-/** The inverse of deploymentToSpec: what `faasq deploy -f` sends for a stack function. */
-export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
+/** The fields FunctionDeployment and FunctionStatus share, copied from a spec (unset ones left out). */
+function wireFields(spec: FunctionSpec): Omit<FunctionStatus, 'name' | 'replicas' | 'availableReplicas' | 'invocationCount' | 'createdAt'> {
   return {
-    service: spec.name,
-    image: spec.image,
-    namespace: spec.namespace,
-    envProcess: spec.fprocess,
-    envVars: { ...spec.environment },
-    labels: { ...spec.labels },
-    // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
-    annotations: spec.workingDir ? { ...spec.annotations, [WORKDIR_ANNOTATION]: spec.workingDir } : { ...spec.annotations },
-    secrets: [...spec.secrets],
-    constraints: [...spec.constraints],
-    limits: spec.limits,
-    requests: spec.requests,
-    readOnlyRootFilesystem: spec.readOnlyRootFilesystem,
-  };
-}
-
-export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
-  return {
-    name: spec.name,
     namespace: spec.namespace,
     image: spec.image,
     envProcess: spec.fprocess,
@@ -102,6 +83,21 @@ export function specToStatus(spec: FunctionSpec, replicas: number, available: nu
     ...(spec.limits ? { limits: { ...spec.limits } } : {}),
     ...(spec.requests ? { requests: { ...spec.requests } } : {}),
     ...(spec.readOnlyRootFilesystem !== undefined ? { readOnlyRootFilesystem: spec.readOnlyRootFilesystem } : {}),
+  };
+}
+
+/** The inverse of deploymentToSpec: what `faasq deploy -f` sends for a stack function. */
+export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
+  const fields = wireFields(spec);
+  // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
+  if (spec.workingDir) fields.annotations[WORKDIR_ANNOTATION] = spec.workingDir;
+  return { service: spec.name, ...fields };
+}
+
+export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
+  return {
+    name: spec.name,
+    ...wireFields(spec),
     replicas,
     availableReplicas: available,
     invocationCount,

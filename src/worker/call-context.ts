@@ -23,13 +23,17 @@ export interface FinishedCall {
   readonly deadReason?: DeadReason;
 }
 
-export interface CallContext {
+/** What the worker is built from, and every call processed with. */
+export interface CallDeps {
   readonly config: Config;
   readonly queue: Queue;
   readonly invoker: Invoker;
   readonly getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
   readonly events: EventBus;
   readonly logger: Logger;
+}
+
+export interface CallContext extends CallDeps {
   readonly running: Map<string, RunningCall>;
   readonly fnInflight: Map<string, number>;
   readonly onInvalidAnnotation: InvalidAnnotation;

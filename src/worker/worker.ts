@@ -3,21 +3,12 @@
 // settled, cancel requests turned into aborts, and a shutdown that drains to a deadline then hands
 // calls (and unfinished callbacks) back for redelivery.
 import { createRequire } from 'node:module';
-import type { Config } from '../config/index.js';
-import type { FunctionSpec, Invoker } from '../provider/index.js';
-import { DEFAULT_QUEUE, type Consumer, type Delivery, type Queue } from '../queue/index.js';
-import type { EventBus, Logger } from '../shared/index.js';
-import type { CallContext, RunningCall } from './call-context.js';
+import { DEFAULT_QUEUE, type Consumer, type Delivery } from '../queue/index.js';
+import type { CallContext, CallDeps, RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
 
-export interface WorkerDeps {
-  readonly config: Config;
-  readonly queue: Queue;
-  readonly invoker: Invoker;
-  readonly getSpec: (fn: string, ns: string) => FunctionSpec | undefined;
-  readonly events: EventBus;
-  readonly logger: Logger;
+export interface WorkerDeps extends CallDeps {
   /** Consume only these queues (default: config.worker.queueName, else every queue). */
   readonly queues?: readonly string[];
   /** How often the list of queues is re-read when consuming every queue. */
