@@ -35,6 +35,12 @@ export class LocalQueue implements Queue {
   private readonly locks = new KeyLock();
   private readonly queues = new Map<string, QueueState>();
   private readonly cancelListeners = new Set<(callId: string) => void>();
+  /**
+   * Results of running calls, written with the call's next record update (the worker's final one)
+   * instead of in a transaction of their own. Lost in a crash together with that update, so the
+   * call is not final and runs again.
+   */
+  private readonly heldResults = new Map<string, CallResult>();
   private readonly dispatcher: Dispatcher;
   private readonly deadLetters: DeadLetterBook;
   private isOpen = false;
@@ -158,14 +164,32 @@ export class LocalQueue implements Queue {
     this.assertOpen();
     return this.locks.run(callId, async () => {
       const current = this.store.get<CallRecord>('records', callId);
-      if (!current) return undefined;
-      if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) return undefined;
+      if (!current) {
+        this.heldResults.delete(callId);
+        return undefined;
+      }
+      if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) {
+        // The record left the worker's hands (cancelled): its held result is still kept.
+        const held = this.heldResults.get(callId);
+        if (held) {
+          this.heldResults.delete(callId);
+          await this.store.write([{ table: 'results', key: callId, value: held }, { table: 'records', key: callId, value: { ...current, hasResult: true } }]);
+        }
+        return undefined;
+      }
       const nowIso = new Date().toISOString();
       const next: CallRecord = compact({ ...current, ...patch, callId, updatedAt: patch.updatedAt ?? nowIso });
       if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
       // Progress (running, retrying) need not wait for the disk: a crash before the next durable
       // write only loses the progress, and the call is delivered again. Final states do wait.
-      await this.store.write([{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)], { isVisibleOnly: !isFinalState(next.state) });
+      const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
+      const held = this.heldResults.get(callId);
+      if (held) {
+        writes.push({ table: 'results', key: callId, value: held });
+        next.hasResult = true;
+      }
+      await this.store.write(writes, { isVisibleOnly: !isFinalState(next.state) });
+      if (held) this.heldResults.delete(callId);
       return { ...next };
     });
   }
@@ -174,16 +198,20 @@ export class LocalQueue implements Queue {
     this.assertOpen();
     await this.locks.run(callId, async () => {
       const stored: CallResult = { status: result.status, headers: result.headers, body: asBuffer(result.body), isTruncated: result.isTruncated };
-      const writes: StoreWrite[] = [{ table: 'results', key: callId, value: stored }];
       const record = this.store.get<CallRecord>('records', callId);
+      if (record?.state === 'running') {
+        // The worker's final update follows: the result goes into that write.
+        this.heldResults.set(callId, stored);
+        return;
+      }
+      const writes: StoreWrite[] = [{ table: 'results', key: callId, value: stored }];
       if (record && !record.hasResult) writes.push({ table: 'records', key: callId, value: { ...record, hasResult: true } });
-      // A running call's result is made durable by the final record update that follows it.
-      await this.store.write(writes, { isVisibleOnly: record !== undefined && !isFinalState(record.state) });
+      await this.store.write(writes);
     });
   }
 
   async getResult(callId: string): Promise<CallResult | undefined> {
-    const result = this.store.get<CallResult>('results', callId);
+    const result = this.heldResults.get(callId) ?? this.store.get<CallResult>('results', callId);
     return result ? { ...result, body: asBuffer(result.body) } : undefined;
   }
 
