@@ -383,6 +383,30 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(result?.isTruncated, false);
   });
 
+  test(`${name} queue - a running call's result survives its final update, and a cancel`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const done = makeMessage(qname);
+    const cancelled = makeMessage(qname);
+    await queue.enqueue(done);
+    await queue.enqueue(cancelled);
+    const result = { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok'), isTruncated: false };
+    for (const m of [done, cancelled]) {
+      assert.ok(await queue.updateRecord(m.callId, { state: 'running', attempts: 1 }, { ifStateIn: ['queued'] }));
+      await queue.putResult(m.callId, result);
+      assert.deepEqual((await queue.getResult(m.callId))?.body, result.body, 'readable while the call runs');
+    }
+    const final = await queue.updateRecord(done.callId, { state: 'succeeded', lastStatus: 200, hasResult: true }, { ifStateIn: ['running'] });
+    assert.equal(final?.state, 'succeeded');
+    assert.equal((await queue.getRecord(done.callId))?.hasResult, true);
+    assert.deepEqual((await queue.getResult(done.callId))?.body, result.body);
+
+    await queue.cancel(cancelled.callId);
+    assert.equal(await queue.updateRecord(cancelled.callId, { state: 'succeeded', hasResult: true }, { ifStateIn: ['running'] }), undefined, 'the guard refuses a cancelled call');
+    assert.equal((await queue.getRecord(cancelled.callId))?.state, 'cancelled');
+    assert.deepEqual((await queue.getResult(cancelled.callId))?.body, result.body, 'the result is kept');
+  });
+
   test(`${name} queue - enqueue beyond maxDepth fails with E_QUEUE_FULL and Retry-After`, async (t) => {
     const queue = await open(t, { maxDepth: 3 });
     const qname = newName('q');
