@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { freePort } from '../shared/free-port.js';
 
 export interface NatsSupervisorOptions {
   readonly bin: string;
@@ -92,7 +92,7 @@ export async function startNatsSupervisor(options: NatsSupervisorOptions): Promi
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (!isClosing) {
-      last = await health(monitorPort);
+      last = await natsHealth(monitorPort);
       if (last === 'ok') return;
       if (Date.now() >= deadline) {
         throw new FaasqError('E_QUEUE_UNAVAILABLE', `nats-server did not become ready within ${timeoutMs}ms (last /healthz: ${last}; log: ${logFile})`);
@@ -138,7 +138,7 @@ function serverConfig(o: { port: number; monitorPort: number; storeDir: string }
 }
 
 /** 'ok' when /healthz answers 200 (JetStream included), else what it said. */
-async function health(monitorPort: number): Promise<string> {
+export async function natsHealth(monitorPort: number): Promise<string> {
   try {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1000) });
     const body = await res.text();
@@ -148,13 +148,3 @@ async function health(monitorPort: number): Promise<string> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

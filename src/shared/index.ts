@@ -10,3 +10,4 @@ export { EventBus } from './events.js';
 export type { FaasqEvents, EventName } from './events.js';
 export { HOP_BY_HOP, forwardableHeaders, createCallIdGenerator, nowNs, readBody, firstHeader } from './http.js';
 export { ANNOTATIONS } from './annotations.js';
+export { freePort } from './free-port.js';

@@ -4,11 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait-for.js';
+import { freePort } from '../../src/shared/free-port.js';
+import { natsHealth } from '../../src/app/nats-supervisor.js';
 
 export type NatsServerVersion = '2.10' | '2.15';
 
@@ -38,16 +39,7 @@ export function natsSkipReason(version: NatsServerVersion = '2.10'): string | un
   return why;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface NatsServerOptions {
   readonly version?: NatsServerVersion;
@@ -211,7 +203,7 @@ function createNode(setup: NodeSetup): NatsNode {
       let lastHealth = 'no answer';
       await waitFor(async () => {
         if (!node.isRunning()) throw new Error(`nats-server ${setup.name} exited (log: ${setup.dir})`);
-        lastHealth = await health(setup.monitorPort);
+        lastHealth = await natsHealth(setup.monitorPort);
         return lastHealth === 'ok';
       }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, message: `nats-server ${setup.name} healthy` }).catch((err: unknown) => {
         throw new Error(`${(err as Error).message}; last /healthz: ${lastHealth}`, { cause: err });
@@ -227,16 +219,6 @@ function createNode(setup: NodeSetup): NatsNode {
   return node;
 }
 
-/** 'ok' when /healthz answers 200, else what it said (for the error when it never does). */
-async function health(monitorPort: number): Promise<string> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1000) });
-    const body = await res.text();
-    return res.status === 200 ? 'ok' : `${res.status} ${body}`;
-  } catch (err) {
-    return `no answer (${(err as Error).message})`;
-  }
-}
 
 interface JszReply {
   account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];

@@ -6,7 +6,7 @@
 import { FaasqError } from '../../shared/errors.js';
 import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import type { Command } from './command.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../shared/free-port.js';
 import { proxyRequest } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import { Replica } from './replica.js';

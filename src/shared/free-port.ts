@@ -1,5 +1,5 @@
-// Picks a free loopback port for a replica by briefly binding port 0. Another process could
-// take it before the replica binds; the replica then fails readiness and is restarted on a new port.
+// Picks a free loopback port by briefly binding port 0. Another process could take it before the
+// caller binds (a replica then fails readiness and is restarted on a new port).
 import net from 'node:net';
 
 export function freePort(): Promise<number> {
