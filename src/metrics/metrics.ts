@@ -134,14 +134,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 /** Queue state read at scrape time: one stats() call feeds every queue gauge. */
 function queueGauges(registry: Registry, queue: Queue | undefined): void {
   if (!queue) return;
-  const reg = [registry];
-  const pending = new Gauge({ name: 'queue_worker_pending_messages', help: 'Async calls waiting or running per queue', labelNames: ['queue_name'], registers: reg });
-  const delayed = new Gauge({ name: 'faasq_queue_delayed', help: 'Async calls waiting for their not-before time', labelNames: ['queue_name'], registers: reg });
-  const inflight = new Gauge({ name: 'faasq_queue_inflight', help: 'Async calls leased to a worker', labelNames: ['queue_name'], registers: reg });
-  const oldest = new Gauge({ name: 'faasq_queue_oldest_age_seconds', help: 'Age of the oldest call waiting to start', labelNames: ['queue_name'], registers: reg });
-  const dead = new Gauge({ name: 'faasq_queue_dead_letters', help: 'Calls in the dead-letter store', labelNames: ['queue_name'], registers: reg });
-  const byPriority = new Gauge({ name: 'faasq_queue_depth', help: 'Unfinished async calls per queue and priority', labelNames: ['queue_name', 'priority'], registers: reg });
-  // prom-client calls collect() per metric; refresh all gauges from one stats() read on the first.
+  // prom-client calls collect() per metric; one stats() read, shared by every gauge of a scrape.
   let pendingRead: Promise<void> | undefined;
   const refresh = (): Promise<void> => {
     pendingRead ??= (async () => {
@@ -163,7 +156,12 @@ function queueGauges(registry: Registry, queue: Queue | undefined): void {
     })();
     return pendingRead;
   };
-  for (const g of [pending, delayed, inflight, oldest, dead, byPriority]) {
-    (g as unknown as { collect: () => Promise<void> }).collect = refresh;
-  }
+  const gauge = (name: string, help: string, labelNames: string[] = ['queue_name']): Gauge =>
+    new Gauge({ name, help, labelNames, registers: [registry], collect: refresh });
+  const pending = gauge('queue_worker_pending_messages', 'Async calls waiting or running per queue');
+  const delayed = gauge('faasq_queue_delayed', 'Async calls waiting for their not-before time');
+  const inflight = gauge('faasq_queue_inflight', 'Async calls leased to a worker');
+  const oldest = gauge('faasq_queue_oldest_age_seconds', 'Age of the oldest call waiting to start');
+  const dead = gauge('faasq_queue_dead_letters', 'Calls in the dead-letter store');
+  const byPriority = gauge('faasq_queue_depth', 'Unfinished async calls per queue and priority', ['queue_name', 'priority']);
 }
