@@ -4,7 +4,7 @@
 // leased call stays in the ready index until settled, so after a crash it is simply ready again.
 import type { Logger } from '../shared/logger.js';
 import { FaasqError } from '../shared/errors.js';
-import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type Consumer, type DeadLetter, type Delivery } from './queue.js';
+import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from './queue.js';
 import { asBuffer, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import type { KeyLock } from './key-lock.js';
 import type { ConsumerState, Lease, QueueState } from './queue-state.js';
@@ -25,7 +25,18 @@ export interface DispatcherDeps {
   nextSeq(): number;
   /** Applies a committed change of unfinished calls to the counters. */
   addDepth(state: QueueState, priority: number, delta: number): void;
+  /** The writes of a call's final record and result (Delivery.complete); run under the call's lock. */
+  finalWrites(callId: string, patch: Partial<CallRecord>, result: CallResult | undefined, guard: RecordGuard | undefined): FinalWrites;
 }
+
+export interface FinalWrites {
+  readonly writes: readonly StoreWrite[];
+  /** The new record; undefined when the guard failed. */
+  readonly record?: CallRecord;
+}
+
+/** Extra writes committed in the same batch as a settlement, computed under the call's lock. */
+type ExtraWrites = () => readonly StoreWrite[];
 
 export class Dispatcher {
   /** Delivery counts of calls whose lease expired, until they are settled (rare, so small). */
@@ -124,6 +135,18 @@ export class Dispatcher {
       retry: (delayMs) => this.settle(lease, { kind: 'retry', delayMs }),
       deadLetter: (info) => this.settle(lease, { kind: 'deadLetter', status: info.status, error: info.error }),
       release: () => this.settle(lease, { kind: 'release' }),
+      record: async () => {
+        const record = this.deps.store.get<CallRecord>('records', callId);
+        return record ? { ...record } : undefined;
+      },
+      complete: async (patch, result, guard) => {
+        let final: FinalWrites | undefined;
+        await this.settle(lease, { kind: 'ack' }, () => {
+          final = this.deps.finalWrites(callId, patch, result, guard);
+          return final.writes;
+        });
+        return final?.record ? { ...final.record } : undefined;
+      },
     };
     try {
       consumer.handler(delivery);
@@ -147,8 +170,8 @@ export class Dispatcher {
     lease.consumer.active--;
   }
 
-  private async settle(lease: Lease, settlement: Settlement): Promise<void> {
-    if (lease.isSettled) return;
+  private async settle(lease: Lease, settlement: Settlement, extra?: ExtraWrites): Promise<void> {
+    if (lease.isSettled) return this.writeAlone(lease.callId, extra);
     if (!this.deps.isOpen()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is closed');
     lease.isSettled = true;
     if (lease.timer) clearTimeout(lease.timer);
@@ -157,27 +180,39 @@ export class Dispatcher {
     const holder = state.leases.get(callId);
     this.freeSlot(lease);
     // A late settlement of an expired lease still counts unless the call went to someone else.
-    if (holder !== undefined && holder !== lease) return;
+    if (holder !== undefined && holder !== lease) return this.writeAlone(callId, extra);
     if (lease.isCancelled) {
       state.leases.delete(callId);
       this.schedulePump(state);
-      return;
+      return this.writeAlone(callId, extra);
     }
     state.leases.set(callId, lease);
     try {
-      await this.deps.locks.run(callId, () => this.writeSettlement(state, lease, settlement));
+      await this.deps.locks.run(callId, () => this.writeSettlement(state, lease, settlement, extra));
     } finally {
       if (state.leases.get(callId) === lease) state.leases.delete(callId);
       this.schedulePump(state);
     }
   }
 
-  private async writeSettlement(state: QueueState, lease: Lease, settlement: Settlement): Promise<void> {
+  /** Extra writes of a settlement that has nothing left to settle (settled, cancelled, or taken over). */
+  private async writeAlone(callId: string, extra: ExtraWrites | undefined): Promise<void> {
+    if (!extra) return;
+    await this.deps.locks.run(callId, async () => {
+      const writes = extra();
+      if (writes.length > 0) await this.deps.store.write(writes);
+    });
+  }
+
+  private async writeSettlement(state: QueueState, lease: Lease, settlement: Settlement, extra: ExtraWrites | undefined): Promise<void> {
     const row = this.deps.store.get<StoredMessage>('messages', lease.callId);
-    if (!row || lease.isCancelled) return;
+    const writes: StoreWrite[] = extra ? [...extra()] : [];
+    if (!row || lease.isCancelled) {
+      if (writes.length > 0) await this.deps.store.write(writes);
+      return;
+    }
     const oldKey = readyKey(row);
     const { priority } = row.message;
-    const writes: StoreWrite[] = [];
     let depthDelta = 0;
     let isDead = false;
     if (settlement.kind === 'ack' || settlement.kind === 'deadLetter') {

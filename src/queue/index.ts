@@ -5,5 +5,5 @@ export type { LocalQueue } from './local-queue.js';
 export { DEFAULT_QUEUE, FINAL_STATES, MAX_PRIORITY, MIN_PRIORITY } from './queue.js';
 export type {
   CallbackOutcome, CallMessage, CallRecord, CallResult, CallState, Consumer, ConsumeOptions, DeadLetter, DeadLetterFilter,
-  Delivery, EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
+  Delivery, EnqueueOptions, EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
 } from './queue.js';

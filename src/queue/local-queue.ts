@@ -5,17 +5,21 @@ import type { Logger } from '../shared/logger.js';
 import { FaasqError } from '../shared/errors.js';
 import type {
   CallMessage, CallRecord, CallResult, Consumer, ConsumeOptions, DeadLetter, DeadLetterFilter, Delivery,
-  EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
+  EnqueueOptions, EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
 } from './queue.js';
 import { MAX_PRIORITY } from './queue.js';
 import { asBuffer, clampPriority, compact, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type FinalWrites } from './dispatcher.js';
 import { KeyLock } from './key-lock.js';
 import { newQueueState, type QueueState } from './queue-state.js';
 import { queueStats } from './queue-stats.js';
 import type { QueueStore, StoreWrite } from './store.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { sweepExpired } from './retention-sweep.js';
+
+function storedResult(result: CallResult): CallResult {
+  return { status: result.status, headers: result.headers, body: asBuffer(result.body), isTruncated: result.isTruncated };
+}
 
 const MAX_SWEEP_INTERVAL_MS = 60_000;
 const MIN_SWEEP_INTERVAL_MS = 1_000;
@@ -64,6 +68,7 @@ export class LocalQueue implements Queue {
       isOpen: () => this.isOpen,
       nextSeq: () => this.seq++,
       addDepth: (state, priority, delta) => this.addDepth(state, priority, delta),
+      finalWrites: (callId, patch, result, guard) => this.finalWrites(callId, patch, result, guard),
     });
     this.deadLetters = new DeadLetterBook({
       store: this.store,
@@ -110,7 +115,8 @@ export class LocalQueue implements Queue {
     return this.isOpen;
   }
 
-  async enqueue(input: CallMessage): Promise<EnqueueResult> {
+  // Dedupes every callId, generated or not: the record lookup is one local read.
+  async enqueue(input: CallMessage, _options?: EnqueueOptions): Promise<EnqueueResult> {
     this.assertOpen();
     const message: CallMessage = compact({ ...input, priority: clampPriority(input.priority), body: asBuffer(input.body) });
     return this.locks.run(message.callId, async () => {
@@ -194,10 +200,31 @@ export class LocalQueue implements Queue {
     });
   }
 
+  /** Delivery.complete's record and result writes (the dispatcher adds the ack's and commits them as one batch). */
+  private finalWrites(callId: string, patch: Partial<CallRecord>, input: CallResult | undefined, guard: RecordGuard | undefined): FinalWrites {
+    const current = this.store.get<CallRecord>('records', callId);
+    const result = input ? storedResult(input) : this.heldResults.get(callId);
+    this.heldResults.delete(callId);
+    if (!current) return { writes: [] };
+    if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) {
+      // The record left the worker's hands (cancelled): the result is still kept.
+      return { writes: result ? [{ table: 'results', key: callId, value: result }, { table: 'records', key: callId, value: { ...current, hasResult: true } }] : [] };
+    }
+    const nowIso = new Date().toISOString();
+    const next: CallRecord = compact({ ...current, ...patch, callId, updatedAt: patch.updatedAt ?? nowIso });
+    if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
+    const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
+    if (result) {
+      writes.push({ table: 'results', key: callId, value: result });
+      next.hasResult = true;
+    }
+    return { writes, record: next };
+  }
+
   async putResult(callId: string, result: CallResult): Promise<void> {
     this.assertOpen();
     await this.locks.run(callId, async () => {
-      const stored: CallResult = { status: result.status, headers: result.headers, body: asBuffer(result.body), isTruncated: result.isTruncated };
+      const stored = storedResult(result);
       const record = this.store.get<CallRecord>('records', callId);
       if (record?.state === 'running') {
         // The worker's final update follows: the result goes into that write.

@@ -3,16 +3,21 @@
 //
 // In the contract:
 // - enqueue() resolves only once the call is durably stored (the gateway answers 202 after it);
-//   it creates the call record atomically with the message and dedupes by callId: a second
-//   enqueue of a callId whose record is younger than the dedupe window stores nothing and
-//   returns the existing record with isDuplicate = true. Capacity: E_QUEUE_FULL (429);
+//   from then on getRecord() finds the call (state queued), whether the backend stored a record
+//   or derives it from the queued message. A callId the caller chose (hasCallerId) is an
+//   idempotency key: a second enqueue of it whose record is younger than the dedupe window
+//   stores nothing and returns the existing record with isDuplicate = true. A generated callId
+//   is unique, so a backend may skip that check for it. Capacity: E_QUEUE_FULL (429);
 //   backend down: E_QUEUE_UNAVAILABLE (503).
 // - consume() hands deliveries of one queue to a handler, at most maxInflight unsettled at once,
 //   higher priority first, then oldest first, never before notBefore. A delivery is leased:
 //   unsettled and not extended for leaseMs, it is delivered again (at least once).
 // - Delivery settles exactly once: ack (done, message removed), retry(delayMs) (redelivered
 //   after the delay), deadLetter (moved to the dead-letter store), release (immediate
-//   redelivery, for shutdown). extend() keeps the lease alive while the function runs.
+//   redelivery, for shutdown), complete (final record and result written, then acked: one write
+//   where the backend can). extend() keeps the lease alive while the function runs. record() is
+//   the call's record as the delivery starts; a backend may derive it from the message on a
+//   first delivery, so the first guarded update of it is what detects a concurrent change.
 // - Call records and results: get/update with an optional state guard, kept for the retention.
 // - cancel(): marks a not-yet-final record cancelled, removes a queued message where the
 //   backend can, and tells every consumer (in any process) through onCancel listeners.
@@ -109,6 +114,20 @@ export interface Delivery {
   retry(delayMs: number): Promise<void>;
   deadLetter(info: { status?: number; error?: string }): Promise<void>;
   release(): Promise<void>;
+  /** The call's record at the start of this delivery (derived from the message when none is stored). */
+  record(): Promise<CallRecord | undefined>;
+  /**
+   * Applies the final patch (when the record's state passes the guard) with the result stored
+   * alongside, then acks: durably together where the backend can. Returns the new record, or
+   * undefined when the guard failed; the delivery is acked either way, and a result whose record
+   * left the worker's hands (cancelled) is still stored.
+   */
+  complete(patch: Partial<CallRecord>, result: CallResult | undefined, guard?: RecordGuard): Promise<CallRecord | undefined>;
+}
+
+export interface EnqueueOptions {
+  /** The caller chose the callId (X-Call-Id): dedupe on it. Generated ids are unique and need not be checked. */
+  readonly hasCallerId?: boolean;
 }
 
 export interface ConsumeOptions {
@@ -163,7 +182,7 @@ export interface Queue {
   /** Cheap liveness check for /healthz and intake (false: answer 503). */
   isHealthy(): boolean;
 
-  enqueue(message: CallMessage): Promise<EnqueueResult>;
+  enqueue(message: CallMessage, options?: EnqueueOptions): Promise<EnqueueResult>;
   consume(options: ConsumeOptions, handler: (delivery: Delivery) => void): Consumer;
 
   getRecord(callId: string): Promise<CallRecord | undefined>;

@@ -15,9 +15,9 @@ const CONCURRENCY_RETRY_MS = 250;
 
 export async function processDelivery(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
   const m = delivery.message;
-  const { queue, logger } = ctx;
+  const { logger } = ctx;
   const base = { callId: m.callId, function: m.function, queue: queueName };
-  const record = await queue.getRecord(m.callId);
+  const record = await delivery.record();
   if (!record) {
     // Never drop a call: without its record (retention passed) it is parked with the dead letters.
     logger.warn(base, 'call record missing; dead-lettering');
@@ -135,16 +135,21 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     await delivery.retry(decision.delayMs);
     return;
   }
-  if (result) await queue.putResult(m.callId, result);
   if (decision.kind === 'dead') {
+    if (result) await queue.putResult(m.callId, result);
     await finishDead(ctx, delivery, queueName, started, decision.reason, { status, error: lastError, hasResult: result !== undefined, result }, durationMs);
     return;
   }
-  const final = await queue.updateRecord(
-    m.callId,
-    { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) },
-    { ifStateIn: ['running'] },
-  );
+  const patch: Partial<CallRecord> = { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) };
+  // Without a callback the outcome, its result and the ack are one write; a callback goes out
+  // between the final record (which says it is owed) and the ack.
+  let final: CallRecord | undefined;
+  if (m.callbackUrl) {
+    if (result) await queue.putResult(m.callId, result);
+    final = await queue.updateRecord(m.callId, patch, { ifStateIn: ['running'] });
+  } else {
+    final = await delivery.complete(patch, result, { ifStateIn: ['running'] });
+  }
   if (!final) return settleCancelled(ctx, delivery, queueName);
   if (decision.state === 'succeeded') {
     events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
@@ -153,7 +158,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     events.emit('call.failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call failed');
   }
-  await settleAfterCallback(ctx, delivery, { message: m, record: final, status, result, durationMs }, () => delivery.ack());
+  if (m.callbackUrl) await settleAfterCallback(ctx, delivery, { message: m, record: final, status, result, durationMs }, () => delivery.ack());
 }
 
 function errorStatus(kind: 'transport' | 'timeout'): number {

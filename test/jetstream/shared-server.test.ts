@@ -72,24 +72,27 @@ test('jetstream queue - provisioning is idempotent and adopts a new lease', { sk
   assert.deepEqual(await second.listQueues(), ['faas-request', 'q'], 'the default queue exists from start()');
 });
 
-test('jetstream queue - the same callId after the dedupe window is a new call, inside it a duplicate', { skip: skipReason }, async (t) => {
+test('jetstream queue - the same callId after the dedupe window is a new call, inside it (or while still queued) a duplicate', { skip: skipReason }, async (t) => {
   const prefix = randomPrefix();
   const queue = makeJetStreamQueue(server!.url, { leaseMs: 2000, dedupeWindowMs: 300 }, prefix);
   t.after(() => queue.close());
   await queue.start();
   const message = makeMessage('window');
-  assert.equal((await queue.enqueue(message)).isDuplicate, false);
-  assert.equal((await queue.enqueue(message)).isDuplicate, true);
+  const keyed = { hasCallerId: true };
+  assert.equal((await queue.enqueue(message, keyed)).isDuplicate, false);
+  assert.equal((await queue.enqueue(message, keyed)).isDuplicate, true);
   // The window is time: let it pass (well inside the server's own 2-minute msgID window).
   await new Promise((resolve) => setTimeout(resolve, 400));
-  assert.equal((await queue.enqueue({ ...message, enqueuedAt: Date.now() })).isDuplicate, false);
+  assert.equal((await queue.enqueue({ ...message, enqueuedAt: Date.now() }, keyed)).isDuplicate, true, 'still queued: the same call');
   const got: Delivery[] = [];
   const consumer = queue.consume({ queue: 'window', maxInflight: 4 }, (d) => {
     got.push(d);
-    void d.ack();
+    void d.complete({ state: 'succeeded', lastStatus: 200 }, undefined);
   });
   t.after(() => consumer.close());
-  await waitFor(() => got.length === 2, { message: 'both calls delivered' });
+  await waitFor(async () => got.length === 1 && (await queue.getRecord(message.callId))?.state === 'succeeded', { message: 'the first call done' });
+  assert.equal((await queue.enqueue({ ...message, enqueuedAt: Date.now() }, keyed)).isDuplicate, false);
+  await waitFor(() => got.length === 2, { message: 'the second call delivered' });
   assert.ok(got.every((d) => d.message.callId === message.callId));
 });
 

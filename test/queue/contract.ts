@@ -109,8 +109,8 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     const queue = await open(t);
     const qname = newName('q');
     const message = makeMessage(qname);
-    const first = await queue.enqueue(message);
-    const second = await queue.enqueue({ ...message, body: Buffer.from('other') });
+    const first = await queue.enqueue(message, { hasCallerId: true });
+    const second = await queue.enqueue({ ...message, body: Buffer.from('other') }, { hasCallerId: true });
     assert.equal(second.isDuplicate, true);
     assert.equal(second.record.callId, first.record.callId);
     assert.equal(second.record.acceptedAt, first.record.acceptedAt);
@@ -120,6 +120,92 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     await quietFor(lease * 2);
     assert.equal(c.got.length, 1);
     assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
+  });
+
+  test(`${name} queue - a caller resubmitting a queued call's generated id gets a duplicate`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    const first = await queue.enqueue(message);
+    assert.equal(first.isDuplicate, false);
+    const again = await queue.enqueue({ ...message, body: Buffer.from('other'), enqueuedAt: Date.now() + 5 }, { hasCallerId: true });
+    assert.equal(again.isDuplicate, true);
+    assert.equal(again.record.callId, message.callId);
+    const c = collect(queue, qname, 5, (d) => void d.ack());
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'first delivery' });
+    await quietFor(lease * 2);
+    assert.equal(c.got.length, 1);
+    assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
+  });
+
+  test(`${name} queue - delivery.record() is the queued record and complete() stores the outcome, the result and the ack`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message);
+    const c = collect(queue, qname, 5);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const delivery = c.got[0].delivery;
+    const record = await delivery.record();
+    assert.equal(record?.state, 'queued');
+    assert.equal(record?.attempts, 0);
+    const running = await queue.updateRecord(message.callId, { state: 'running', attempts: 1 }, { ifStateIn: ['queued'] });
+    assert.equal(running?.state, 'running');
+    const result = { status: 201, headers: { 'x-out': 'yes' }, body: Buffer.from('done'), isTruncated: false };
+    const final = await delivery.complete({ state: 'succeeded', lastStatus: 201, durationMs: 3 }, result, { ifStateIn: ['running'] });
+    assert.equal(final?.state, 'succeeded');
+    assert.equal(final?.hasResult, true);
+    assert.ok(final?.finishedAt);
+    const stored = await queue.getRecord(message.callId);
+    assert.equal(stored?.state, 'succeeded');
+    assert.equal(stored?.attempts, 1);
+    assert.equal(stored?.lastStatus, 201);
+    const got = await queue.getResult(message.callId);
+    assert.equal(got?.status, 201);
+    assert.equal(got?.body.toString(), 'done');
+    assert.equal(got?.headers['x-out'], 'yes');
+    await quietFor(lease * 2);
+    assert.equal(c.got.length, 1, 'acked: not delivered again');
+    const [stats] = (await queue.stats()).filter((s) => s.name === qname);
+    assert.equal(stats?.depth ?? 0, 0);
+  });
+
+  test(`${name} queue - complete() after a cancel acks, keeps the result and leaves the record cancelled`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message);
+    const c = collect(queue, qname, 5);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const delivery = c.got[0].delivery;
+    await queue.updateRecord(message.callId, { state: 'running', attempts: 1 }, { ifStateIn: ['queued'] });
+    assert.equal((await queue.cancel(message.callId))?.state, 'cancelled');
+    const final = await delivery.complete({ state: 'succeeded', lastStatus: 200 }, { status: 200, headers: {}, body: Buffer.from('late'), isTruncated: false }, { ifStateIn: ['running'] });
+    assert.equal(final, undefined);
+    assert.equal((await queue.getRecord(message.callId))?.state, 'cancelled');
+    assert.equal((await queue.getResult(message.callId))?.body.toString(), 'late');
+    await quietFor(lease * 2);
+    assert.equal(c.got.length, 1, 'acked: not delivered again');
+  });
+
+  test(`${name} queue - the first guarded update of a delivered call loses to a cancel that came first`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message);
+    const c = collect(queue, qname, 5);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const record = await c.got[0].delivery.record();
+    assert.equal(record?.state, 'queued');
+    await queue.cancel(message.callId);
+    const running = await queue.updateRecord(message.callId, { state: 'running', attempts: 1 }, { ifStateIn: ['queued', 'retrying', 'running'] });
+    assert.equal(running, undefined);
+    assert.equal((await queue.getRecord(message.callId))?.state, 'cancelled');
+    await c.got[0].delivery.ack();
   });
 
   test(`${name} queue - higher priority is delivered first`, async (t) => {

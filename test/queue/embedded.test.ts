@@ -64,7 +64,7 @@ test('embedded queue - close and reopen delivers every unacked call and keeps re
   assert.equal((await second.getRecord(messages[3].callId))?.state, 'queued');
   assert.equal((await second.getResult(messages[0].callId))?.body.toString(), 'ok');
   assert.equal((await second.getDeadLetter(held.got[5].message.callId))?.lastError, 'boom');
-  const dup = await second.enqueue(messages[0]);
+  const dup = await second.enqueue(messages[0], { hasCallerId: true });
   assert.equal(dup.isDuplicate, true);
 });
 

@@ -76,7 +76,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       };
       let result;
       try {
-        result = await queue.enqueue(message);
+        result = await queue.enqueue(message, { hasCallerId: typeof callIdHeader === 'string' });
       } catch (err) {
         throw asQueueError(err);
       }

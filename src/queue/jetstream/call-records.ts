@@ -2,9 +2,12 @@
 // compare-and-set on the entry's revision so concurrent workers and cancels never lose a patch.
 // The last revision this process read or wrote is remembered, so a patch is one KV request (the
 // compare-and-set) instead of a read plus the update; a stale one only costs a failed CAS and a read.
+// A call accepted with a generated id has no entry until its first update: its record is derived
+// from its queued message (state queued) at "revision" 0 (or the revision of a delete marker), so
+// that first update is a create-if-absent and loses to anyone who wrote the record first.
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
-import type { CallMessage, CallRecord, CallState } from '../queue.js';
+import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from '../queue.js';
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
 import type { JetStreamNames } from './names.js';
@@ -52,7 +55,12 @@ export interface StoredRecord {
 }
 
 export interface CallRecords {
+  /** The stored record, else the one derived from the queued message (found by derive()). */
   read(callId: string): Promise<StoredRecord | undefined>;
+  /** The stored record, else the one derived from this message (no search). */
+  readFor(message: CallMessage): Promise<StoredRecord>;
+  /** Without I/O: the remembered record, else the one derived from the message (a first delivery). */
+  assume(message: CallMessage): CallRecord;
   /** Resolves with the revision; throws a wrong-last-sequence error when the key is live. */
   create(record: CallRecord): Promise<number>;
   /** Replaces the record at `revision` (or creates it when undefined). */
@@ -66,7 +74,10 @@ export interface CallRecords {
   patch(callId: string, patch: Partial<CallRecord>, ifStateIn?: readonly CallState[], inlineResult?: Uint8Array): Promise<CallRecord | undefined>;
 }
 
-export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
+/** Finds a queued call's message by id (any queue, any priority); undefined when none is queued. */
+export type FindQueued = (callId: string) => Promise<CallMessage | undefined>;
+
+export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: FindQueued): CallRecords {
   // Two generations: lookups try both, writes go to the young one, and when it is full the old one
   // is dropped whole (O(1); evicting single oldest entries from a Map degrades with its holes).
   // Inline result bytes are not kept in memory: a patch of a record known to carry one reads it first.
@@ -88,16 +99,38 @@ export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
       young = new Map();
     }
   };
+  /** The KV entry; a missing one is undefined, a delete marker its revision (what a create must expect). */
+  const readStored = async (callId: string): Promise<StoredRecord | number | undefined> => {
+    const entry = await kv.get(names.key(callId));
+    if (!entry) return undefined;
+    if (entry.operation !== 'PUT') return entry.revision;
+    const { record, inlineResult } = decodeRecordEntry(entry.value);
+    remember(record, entry.revision, inlineResult);
+    return { record, revision: entry.revision, inlineResult };
+  };
+  const derived = (message: CallMessage, revision: number | undefined): StoredRecord => {
+    const record = newRecord(message);
+    remember(record, revision ?? 0);
+    return { record, revision: revision ?? 0 };
+  };
   const records: CallRecords = {
     async read(callId) {
-      const entry = await kv.get(names.key(callId));
-      if (!entry || entry.operation !== 'PUT') {
-        known.delete(callId);
-        return undefined;
-      }
-      const { record, inlineResult } = decodeRecordEntry(entry.value);
-      remember(record, entry.revision, inlineResult);
-      return { record, revision: entry.revision, inlineResult };
+      const stored = await readStored(callId);
+      if (typeof stored === 'object') return stored;
+      const message = await findQueued(callId);
+      if (message) return derived(message, stored);
+      known.delete(callId);
+      return undefined;
+    },
+    async readFor(message) {
+      const stored = await readStored(message.callId);
+      return typeof stored === 'object' ? stored : derived(message, stored);
+    },
+    assume(message) {
+      // A remembered queued record (accepted by this process) keeps its revision; anything else may
+      // be a previous call under the same id, so the derived one goes first and the CAS decides.
+      const remembered = known.get(message.callId);
+      return remembered?.record.state === 'queued' ? remembered.record : derived(message, 0).record;
     },
     async create(record) {
       const revision = await kv.create(names.key(record.callId), encodeRecord(record));
@@ -105,7 +138,8 @@ export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
       return revision;
     },
     async replace(record, revision) {
-      const next = revision === undefined ? await kv.create(names.key(record.callId), encodeRecord(record)) : await kv.update(names.key(record.callId), encodeRecord(record), revision);
+      // Revision 0 (or none) is a record derived from its message: nothing stored yet.
+      const next = revision ? await kv.put(names.key(record.callId), encodeRecord(record), { previousSeq: revision }) : await kv.create(names.key(record.callId), encodeRecord(record));
       remember(record, next);
       return next;
     },
@@ -125,10 +159,12 @@ export function createCallRecords(kv: KV, names: JetStreamNames): CallRecords {
         const current: StoredRecord | undefined = isCachedUsable ? cached : await records.read(callId);
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
-        const next = plain({ ...current.record, ...patch, callId, updatedAt: new Date().toISOString() });
+        const nowIso = new Date().toISOString();
+        const next = plain({ ...current.record, ...patch, callId, updatedAt: nowIso });
+        if (next.finishedAt === undefined && FINAL_STATES.includes(next.state)) next.finishedAt = nowIso;
         try {
           const result = inlineResult ?? current.inlineResult;
-          remember(next, await kv.update(names.key(callId), encodeRecord(next, result), current.revision), result);
+          remember(next, await kv.put(names.key(callId), encodeRecord(next, result), { previousSeq: current.revision }), result);
           return next;
         } catch (err) {
           if (!isWrongLastSequenceError(err)) {

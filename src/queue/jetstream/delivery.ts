@@ -4,7 +4,7 @@
 // is already final, so an ack lost with a dead server means one redelivery that the worker acks
 // again without running the call. A dead-letter move still waits for its ack.
 import type { JsMsg } from '@nats-io/jetstream';
-import type { CallMessage, Delivery } from '../queue.js';
+import type { CallMessage, CallRecord, CallResult, Delivery, RecordGuard } from '../queue.js';
 import { toQueueError } from './jetstream-errors.js';
 
 export interface DeliveryContext {
@@ -15,6 +15,10 @@ export interface DeliveryContext {
   onDelayed(message: CallMessage, dueAt: number): void;
   /** Registers a settle in progress, so close() lets it finish before the connection goes. */
   track(settling: Promise<void>): Promise<void>;
+  /** The record at the start of a delivery (derived from the message when none is stored). */
+  record(message: CallMessage, deliveryCount: number): Promise<CallRecord>;
+  /** Writes the final record with its result (not the ack). */
+  complete(message: CallMessage, patch: Partial<CallRecord>, result: CallResult | undefined, guard: RecordGuard | undefined): Promise<CallRecord | undefined>;
 }
 
 export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMessage, onSettled: () => void): Delivery {
@@ -59,5 +63,14 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
         await ackAck();
       }),
     release: () => settle('release', () => msg.nak()),
+    record: () => ctx.record(message, msg.info.deliveryCount),
+    async complete(patch, result, guard) {
+      let final: CallRecord | undefined;
+      await settle('complete', async () => {
+        final = await ctx.complete(message, patch, result, guard);
+        msg.ack();
+      });
+      return final;
+    },
   };
 }

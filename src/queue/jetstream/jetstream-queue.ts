@@ -8,9 +8,13 @@
 //   max_deliver -1 (attempts are counted by the worker on the record, not by deliveryCount),
 //   max_ack_pending -1 (retries wait as naked messages); plus a "delayed" consumer (delay-mover.ts);
 // - dead letters in the FAASQ_DLQ stream, subjects faasq.dlq.<queue>.<callId>;
-// - records and results in KV buckets FAASQ_records / FAASQ_results, bucket TTL = retentionMs;
-//   kv.create(callId) is the first-writer-wins dedupe beyond the msgID window; a running call's
-//   small result is held until the worker's final record update and stored inside it (one write);
+// - records and results in KV buckets FAASQ_records / FAASQ_results, bucket TTL = retentionMs.
+//   An accept is one publish: the queued message is the record until the worker's first update
+//   creates its entry (call-records.ts derives it; getRecord finds the message by subject). Only a
+//   caller-chosen X-Call-Id also gets kv.create(callId) first, the first-writer-wins dedupe beyond
+//   the msgID window. A first delivery reads nothing (its record is derived from the message and
+//   the `running` update is a create-if-absent); a call's small result goes inside its final
+//   record update (one write), then the ack;
 // - cancel broadcast on core subject faasq.cancel so onCancel fires in every process.
 // Consumption and priorities: priority-consumer.ts. Retries: nak(delay). Stats: consumer info
 // (num_pending + num_ack_pending per level), stream subject counts for delayed calls and dead
@@ -19,8 +23,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../config/index.js';
 import { FaasqError, type Logger } from '../../shared/index.js';
-import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Queue } from '../queue.js';
-import { decodeResult, encodeMessage, encodeResult } from './codec.js';
+import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Queue, type RecordGuard } from '../queue.js';
+import { decodeMessage, decodeResult, encodeMessage, encodeResult } from './codec.js';
 import { createCallResults, type CallResults } from './call-results.js';
 import { CancelBroadcast } from './cancel-broadcast.js';
 import { connectNats } from './connect-nats.js';
@@ -131,7 +135,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const buckets = await provisionBuckets(js, jsm, names, { ...provisionOptions, timeoutMs: PUBLISH_TIMEOUT_MS });
       await provisionDeadLetters(jsm, names, provisionOptions);
       const deadLetters = createDeadLetterStore({ js, jsm, names, publishTimeoutMs: PUBLISH_TIMEOUT_MS, subjectFor, ensureQueue: (q) => queue.ensureQueue(q), requeueRecord });
-      conn = { nc, js, jsm, records: createCallRecords(buckets.records, names), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
+      conn = { nc, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId)), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
       cancels.attach(nc);
       warnOnSmallPayload(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     } catch (err) {
@@ -148,6 +152,13 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     logger.warn({ maxPayload, needed }, 'nats-server max_payload is below the async body limit; larger calls get 413 (set max_payload: 8MB in the server config)');
   }
 
+  /** A first delivery reads nothing: its record is the message's, and the first update's CAS checks it. */
+  async function readDeliveryRecord(message: CallMessage, deliveryCount: number): Promise<CallRecord> {
+    const c = need();
+    if (deliveryCount <= 1) return c.records.assume(message);
+    return (await c.records.readFor(message)).record;
+  }
+
   async function requeueRecord(message: CallMessage): Promise<CallRecord> {
     const c = need();
     const reset: Partial<CallRecord> = { state: 'queued', attempts: 0, finishedAt: undefined, startedAt: undefined, nextAttemptAt: undefined, lastError: undefined, lastStatus: undefined, durationMs: undefined };
@@ -160,7 +171,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
   async function deadLetterDelivery(message: CallMessage, msg: JsMsg, info: { status?: number; error?: string }): Promise<void> {
     const c = need();
-    const current = await c.records.read(message.callId);
+    const current = await c.records.readFor(message);
     // plain() drops undefined fields; the message (with its Buffer body) is added afterwards.
     const head = plain({
       callId: message.callId,
@@ -168,9 +179,9 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       function: message.function,
       namespace: message.namespace,
       deadAt: new Date().toISOString(),
-      attempts: current?.record.attempts ?? msg.info.deliveryCount,
-      lastStatus: info.status ?? current?.record.lastStatus,
-      lastError: info.error ?? current?.record.lastError,
+      attempts: current.record.attempts || msg.info.deliveryCount,
+      lastStatus: info.status ?? current.record.lastStatus,
+      lastError: info.error ?? current.record.lastError,
     });
     const deadLetter: DeadLetter = { ...head, message };
     await c.deadLetters.add(deadLetter, `dlq.${message.callId}.${msg.seq}.${msg.info.deliveryCount}`);
@@ -218,7 +229,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
     isHealthy: () => conn !== undefined && !isClosed && isConnected && !conn.nc.isClosed(),
 
-    async enqueue(message) {
+    async enqueue(message, options) {
       await queue.ensureQueue(message.queue);
       return guarded('enqueue', async (c) => {
         const frame = encodeMessage(message);
@@ -227,6 +238,11 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
           throw new FaasqError('E_BODY_TOO_LARGE', `call of ${frame.length} bytes exceeds the NATS server's max_payload (${maxPayload} bytes)`);
         }
         const record = newRecord(message);
+        // A generated id is unique: the stored message is the whole accept.
+        if (!options?.hasCallerId) {
+          await publishCall(c, message, frame, record);
+          return { record, isDuplicate: false };
+        }
         let revision: number;
         try {
           revision = await c.records.create(record);
@@ -242,12 +258,15 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         // Record first, then the message, in series: writing both at once measured no faster (the
         // process is CPU-bound on the NATS client, not waiting) and would let a worker meet a
         // message before its record.
+        // The id may be one faasq generated for a call still queued (a client resubmitting with the
+        // id it got back): that call is the original, so this is a duplicate.
+        const queued = await findQueuedIn(c.jsm, message.queue, message.callId);
+        if (queued) {
+          await c.records.remove(message.callId, revision).catch(() => undefined);
+          return { record: newRecord(queued), isDuplicate: true };
+        }
         try {
-          await c.js.publish(subjectFor(message), frame, {
-            msgID: msgIdOf(record),
-            expect: { streamName: names.queueStream(message.queue) },
-            timeout: PUBLISH_TIMEOUT_MS,
-          });
+          await publishCall(c, message, frame, record);
         } catch (err) {
           // Refused (full, too large): roll the record back. Timed out or unreachable: the message
           // may be stored, so the record stays and a retry of the same callId publishes again
@@ -272,7 +291,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         handler,
         ready: () => queue.ensureQueue(options.queue),
         createDelivery: (msg, message, onSettled) =>
-          createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track }, msg, message, onSettled),
+          createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track, record: readDeliveryRecord, complete: completeCall }, msg, message, onSettled),
         onDelayed: noteDelayed,
       });
       const mover = startDelayMover({ js: c.js, names, queue: options.queue, publishTimeoutMs: PUBLISH_TIMEOUT_MS, logger, ready: () => queue.ensureQueue(options.queue) });
@@ -378,6 +397,47 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         return Promise.all(queueNames.map((name) => readQueueStats(c.jsm, names, name, deadLetters.get(name) ?? 0, retryDelays)));
       }),
   };
+
+  async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, record: CallRecord): Promise<void> {
+    await c.js.publish(subjectFor(message), frame, {
+      msgID: msgIdOf(record),
+      expect: { streamName: names.queueStream(message.queue) },
+      timeout: PUBLISH_TIMEOUT_MS,
+    });
+  }
+
+  /** A queued (ready or delayed) call's message in one queue, looked up by subject. */
+  async function findQueuedIn(jsm: JetStreamManager, queueName: string, callId: string): Promise<CallMessage | undefined> {
+    const stream = names.queueStream(queueName);
+    const found = await Promise.all(names.callFilters(queueName, callId).map((filter) => jsm.streams.getMessage(stream, { last_by_subj: filter }).catch(() => null)));
+    const stored = found.find((m) => m !== null && m !== undefined);
+    return stored ? decodeMessage(stored.data) : undefined;
+  }
+
+  /** A queued call's message in any queue (GET and cancel of a call that has no stored record yet). */
+  async function findQueued(jsm: JetStreamManager, callId: string): Promise<CallMessage | undefined> {
+    for (const name of await queue.listQueues()) {
+      const message = await findQueuedIn(jsm, name, callId);
+      if (message) return message;
+    }
+    return undefined;
+  }
+
+  /** Delivery.complete without the ack: the final record carrying a small result, or a big one stored first. */
+  async function completeCall(message: CallMessage, patch: Partial<CallRecord>, result: CallResult | undefined, guard: RecordGuard | undefined): Promise<CallRecord | undefined> {
+    const c = need();
+    const { callId } = message;
+    const input = result ?? heldResults.get(callId)?.result;
+    heldResults.delete(callId);
+    if (!input) return c.records.patch(callId, patch, guard?.ifStateIn);
+    const frame = encodeResult(input);
+    const inline = frame.length <= MAX_INLINE_RESULT_BYTES ? frame : undefined;
+    if (!inline) await c.results.put(callId, input);
+    const updated = await c.records.patch(callId, { ...patch, hasResult: true }, guard?.ifStateIn, inline);
+    // The record left the worker's hands (cancelled): the result is still stored, on its own.
+    if (!updated && inline) await c.results.put(callId, input);
+    return updated;
+  }
 
   /**
    * A duplicate whose first enqueue may have died between the record and the publish (or whose

@@ -44,6 +44,8 @@ export interface JetStreamNames {
   /** Calls accepted with a notBefore ahead wait here, one subject space for the queue. */
   delayedSubject(queue: string, priority: number, callId: string): string;
   delayedFilter(queue: string): string;
+  /** Filters matching one call's message in a queue, ready (any priority) or delayed. */
+  callFilters(queue: string, callId: string): string[];
   /** The priority a delayed subject carries. */
   priorityOfDelayedSubject(subject: string): number;
   durable(priority: number): string;
@@ -72,6 +74,7 @@ export function createNames(prefix = 'faasq'): JetStreamNames {
     priorityFilter: (queue, priority) => `${subj}.q.${encodeToken(queue)}.p${priority}.*`,
     delayedSubject: (queue, priority, callId) => `${subj}.q.${encodeToken(queue)}.d.${priority}.${encodeToken(callId)}`,
     delayedFilter: (queue) => `${subj}.q.${encodeToken(queue)}.d.>`,
+    callFilters: (queue, callId) => [`${subj}.q.${encodeToken(queue)}.*.${encodeToken(callId)}`, `${subj}.q.${encodeToken(queue)}.d.*.${encodeToken(callId)}`],
     priorityOfDelayedSubject: (subject) => Number(subject.split('.').at(-2)),
     durable: (priority) => `p${priority}`,
     delayedDurable: 'delayed',

@@ -134,6 +134,8 @@ export function startPriorityConsumer(deps: PriorityConsumerDeps): Consumer {
       retry: (delayMs) => inner.retry(delayMs),
       deadLetter: (info) => inner.deadLetter(info),
       release: () => inner.release(),
+      record: () => inner.record(),
+      complete: (patch, result, guard) => inner.complete(patch, result, guard),
     };
     try {
       deps.handler(delivery);
