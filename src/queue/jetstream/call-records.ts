@@ -11,6 +11,7 @@ import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from 
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
 import type { JetStreamNames } from './names.js';
+import type { WriteBatcher } from './write-batcher.js';
 
 const MAX_UPDATE_TRIES = 20;
 /** Records whose revision is remembered; the oldest is forgotten first (a miss costs one read). */
@@ -77,7 +78,7 @@ export interface CallRecords {
 /** Finds a queued call's message by id (any queue, any priority); undefined when none is queued. */
 export type FindQueued = (callId: string) => Promise<CallMessage | undefined>;
 
-export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: FindQueued): CallRecords {
+export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: FindQueued, batch: WriteBatcher): CallRecords {
   // Two generations: lookups try both, writes go to the young one, and when it is full the old one
   // is dropped whole (O(1); evicting single oldest entries from a Map degrades with its holes).
   // Inline result bytes are not kept in memory: a patch of a record known to carry one reads it first.
@@ -101,7 +102,7 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
   };
   /** The KV entry; a missing one is undefined, a delete marker its revision (what a create must expect). */
   const readStored = async (callId: string): Promise<StoredRecord | number | undefined> => {
-    const entry = await kv.get(names.key(callId));
+    const entry = await batch(() => kv.get(names.key(callId)));
     if (!entry) return undefined;
     if (entry.operation !== 'PUT') return entry.revision;
     const { record, inlineResult } = decodeRecordEntry(entry.value);
@@ -133,7 +134,7 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
       return remembered?.record.state === 'queued' ? remembered.record : derived(message, 0).record;
     },
     async create(record) {
-      const revision = await kv.create(names.key(record.callId), encodeRecord(record));
+      const revision = await batch(() => kv.create(names.key(record.callId), encodeRecord(record)));
       remember(record, revision);
       return revision;
     },
@@ -164,7 +165,8 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
         if (next.finishedAt === undefined && FINAL_STATES.includes(next.state)) next.finishedAt = nowIso;
         try {
           const result = inlineResult ?? current.inlineResult;
-          remember(next, await kv.put(names.key(callId), encodeRecord(next, result), { previousSeq: current.revision }), result);
+          const data = encodeRecord(next, result);
+          remember(next, await batch(() => kv.put(names.key(callId), data, { previousSeq: current.revision })), result);
           return next;
         } catch (err) {
           if (!isWrongLastSequenceError(err)) {

@@ -6,6 +6,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { CallMessage, CallRecord, CallResult, Delivery, RecordGuard } from '../queue.js';
 import { toQueueError } from './jetstream-errors.js';
+import type { WriteBatcher } from './write-batcher.js';
 
 export interface DeliveryContext {
   readonly ackTimeoutMs: number;
@@ -15,6 +16,8 @@ export interface DeliveryContext {
   onDelayed(message: CallMessage, dueAt: number): void;
   /** Registers a settle in progress, so close() lets it finish before the connection goes. */
   track(settling: Promise<void>): Promise<void>;
+  /** Coalesces the ack with the loop turn's other writes. */
+  readonly batch: WriteBatcher;
   /** The record at the start of a delivery (derived from the message when none is stored). */
   record(message: CallMessage, deliveryCount: number): Promise<CallRecord>;
   /** Writes the final record with its result (not the ack). */
@@ -46,7 +49,7 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
     extend() {
       if (!isSettled) msg.working();
     },
-    ack: () => settle('ack', () => msg.ack()),
+    ack: () => settle('ack', () => ctx.batch(() => msg.ack())),
     retry: (delayMs) =>
       settle('retry', () => {
         const delay = Math.max(0, Math.round(delayMs));
@@ -68,7 +71,7 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
       let final: CallRecord | undefined;
       await settle('complete', async () => {
         final = await ctx.complete(message, patch, result, guard);
-        msg.ack();
+        await ctx.batch(() => msg.ack());
       });
       return final;
     },

@@ -33,6 +33,7 @@ import { createDeadLetterStore, type DeadLetterStore } from './dead-letters.js';
 import { createDelivery } from './delivery.js';
 import { isUnavailableError, isWrongLastSequenceError, toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
+import { createWriteBatcher } from './write-batcher.js';
 import { startDelayMover } from './delay-mover.js';
 import { startPriorityConsumer } from './priority-consumer.js';
 import { readQueueStats, RetryDelays } from './queue-stats.js';
@@ -86,6 +87,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   const retryDelays = new RetryDelays();
   const noteDelayed = (message: CallMessage, dueAt: number): void => retryDelays.note(message.queue, message.callId, dueAt);
   const settling = new Set<Promise<void>>();
+  const batch = createWriteBatcher();
   // Results of running calls waiting for the worker's final record update (see putResult).
   const heldResults = new Map<string, { readonly result: CallResult; readonly frame: Uint8Array }>();
   const track = (promise: Promise<void>): Promise<void> => {
@@ -135,7 +137,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const buckets = await provisionBuckets(js, jsm, names, { ...provisionOptions, timeoutMs: PUBLISH_TIMEOUT_MS });
       await provisionDeadLetters(jsm, names, provisionOptions);
       const deadLetters = createDeadLetterStore({ js, jsm, names, publishTimeoutMs: PUBLISH_TIMEOUT_MS, subjectFor, ensureQueue: (q) => queue.ensureQueue(q), requeueRecord });
-      conn = { nc, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId)), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
+      conn = { nc, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId), batch), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
       cancels.attach(nc);
       warnOnSmallPayload(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     } catch (err) {
@@ -291,7 +293,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         handler,
         ready: () => queue.ensureQueue(options.queue),
         createDelivery: (msg, message, onSettled) =>
-          createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track, record: readDeliveryRecord, complete: completeCall }, msg, message, onSettled),
+          createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track, batch, record: readDeliveryRecord, complete: completeCall }, msg, message, onSettled),
         onDelayed: noteDelayed,
       });
       const mover = startDelayMover({ js: c.js, names, queue: options.queue, publishTimeoutMs: PUBLISH_TIMEOUT_MS, logger, ready: () => queue.ensureQueue(options.queue) });
@@ -399,11 +401,12 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   };
 
   async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, record: CallRecord): Promise<void> {
-    await c.js.publish(subjectFor(message), frame, {
+    const subject = subjectFor(message);
+    await batch(() => c.js.publish(subject, frame, {
       msgID: msgIdOf(record),
       expect: { streamName: names.queueStream(message.queue) },
       timeout: PUBLISH_TIMEOUT_MS,
-    });
+    }));
   }
 
   /** A queued (ready or delayed) call's message in one queue, looked up by subject. */
