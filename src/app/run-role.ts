@@ -11,7 +11,7 @@ import { loadStackFile } from '../stack/index.js';
 import type { Queue } from '../queue/index.js';
 import { createGateway, resolveCredentials } from '../gateway/index.js';
 import { createWorker } from '../worker/index.js';
-import { createMetrics } from '../metrics/index.js';
+import { createMetrics, createMetricsServer } from '../metrics/index.js';
 import { ensureDataDir } from './data-dir.js';
 import { createHealth } from './health.js';
 import { uiDir } from './ui-dir.js';
@@ -98,6 +98,16 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
 
     const metrics = createMetrics({ events, provider, queue });
     closers.push({ name: 'metrics', close: () => metrics.close() });
+    if (role === 'worker' && config.worker.metricsPort > 0) {
+      // No gateway here to serve /metrics; opened before the worker so it closes after the drain.
+      const metricsServer = createMetricsServer({
+        host: config.host, port: config.worker.metricsPort, metrics,
+        health: createHealth({ queue, role }),
+        logger: logger.child({ component: 'metrics' }),
+      });
+      closers.push({ name: 'metrics-server', close: () => metricsServer.close() });
+      await metricsServer.start();
+    }
 
     let port = 0;
     let stopIntake = (): void => {};

@@ -38,6 +38,8 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Base URL of a gateway or faas-provider to invoke through when no local runtime runs (faasq worker). */
     readonly functionsUrl?: string;
+    /** Fork mode buffers a call's stdout (the exit code decides the status); beyond this the process is killed, 502. */
+    readonly maxForkOutputBytes: number;
   };
   readonly queue: {
     /** embedded | memory | nats://host:port[,nats://...] */
@@ -58,6 +60,8 @@ export interface Config {
     readonly retry: { readonly attempts: number; readonly codes: readonly number[]; readonly minWaitMs: number; readonly maxWaitMs: number; readonly jitter: JitterMode };
     readonly callback: { readonly secret?: string; readonly attempts: number; readonly minWaitMs: number; readonly maxWaitMs: number; readonly timeoutMs: number };
     readonly shutdownGraceMs: number;
+    /** Port of the worker's own /metrics and /healthz listener on `host` (faasq worker only; 0 = none). */
+    readonly metricsPort: number;
   };
 }
 
@@ -171,6 +175,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'worker.callback.maxWaitMs', env: 'FAASQ_CALLBACK_MAX_WAIT', default: '30s', parse: ms },
   { path: 'worker.callback.timeoutMs', env: 'FAASQ_CALLBACK_TIMEOUT', default: '10s', parse: ms },
   { path: 'worker.shutdownGraceMs', env: 'FAASQ_WORKER_GRACE', default: '30s', parse: ms },
+  { path: 'provider.maxForkOutputBytes', env: 'FAASQ_MAX_FORK_OUTPUT', default: '64MiB', parse: bytes },
+  { path: 'worker.metricsPort', env: 'FAASQ_METRICS_PORT', default: 0, parse: port },
 ];
 
 export type ConfigOverrides = Readonly<Record<string, string | number | boolean | undefined>>;

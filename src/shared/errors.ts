@@ -42,6 +42,8 @@ export const ERRORS = {
   E_DATA_DIR: { status: 500, isRetryable: false },
   E_STACK_FILE: { status: 400, isRetryable: false },
   E_INTERNAL: { status: 500, isRetryable: false },
+  // function side: a fork-mode function wrote more stdout than FAASQ_MAX_FORK_OUTPUT (it would again)
+  E_FUNCTION_OUTPUT_TOO_LARGE: { status: 502, isRetryable: false },
 } as const satisfies Record<string, { status: number; isRetryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -22,6 +22,7 @@ interface ServerFlags {
   queueName?: string;
   functionsUrl?: string;
   streamReplicas?: number;
+  metricsPort?: number;
   config?: string;
 }
 
@@ -42,6 +43,8 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
   worker.option('--max-inflight <n>', 'calls this worker runs at once', parseWholeNumber);
   worker.option('--functions-url <url>', 'gateway or faas-provider URL to invoke functions through');
   worker.option('-f, --stack <file>', 'read function annotations (retry policy, concurrency) from this stack file instead of the gateway');
+  worker.option('--metrics-port <port>', 'serve GET /metrics and /healthz on this port (default: off)', parseWholeNumber);
+  worker.option('--host <host>', 'address the metrics port listens on (default 127.0.0.1)');
   worker.action((opts: ServerFlags) => start('worker', opts, ctx));
 }
 
@@ -81,6 +84,7 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
     'worker.maxInflight': opts.maxInflight,
     'worker.queueName': opts.queueName,
     'provider.functionsUrl': opts.functionsUrl,
+    'worker.metricsPort': opts.metricsPort,
   };
   let config = loadConfig({ flags: flags as ConfigOverrides, configFile: opts.config });
   if (role !== 'worker' && config.stackFile === undefined) {
@@ -92,5 +96,8 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
   const { runRole } = await import('../../app/index.js');
   const running = await runRole(role, config, { startNats: Boolean(opts.nats), handleSignals: true });
   if (running.port > 0) ctx.io.stderr.write(`faasq ${role}: listening on http://${config.host}:${running.port}\n`);
-  else ctx.io.stderr.write(`faasq ${role}: consuming ${config.worker.queueName ?? 'every queue'} from ${config.queue.url}\n`);
+  else {
+    const metricsAt = config.worker.metricsPort > 0 ? `; metrics on http://${config.host}:${config.worker.metricsPort}/metrics` : '';
+    ctx.io.stderr.write(`faasq ${role}: consuming ${config.worker.queueName ?? 'every queue'} from ${config.queue.url}${metricsAt}\n`);
+  }
 }

@@ -1,17 +1,14 @@
-// Turns a watchdog `fprocess` into something spawn() can run without a shell: split on
-// spaces like the classic watchdog, and resolve the executable up front so a deploy of a
-// missing command fails at deploy time instead of on the first request.
+// Turns a watchdog `fprocess` into something spawn() can run without a shell: split into words
+// with shell-like quoting (split-command.ts), and resolve the executable up front so a deploy of
+// a missing command fails at deploy time instead of on the first request.
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { FaasqError } from '../../shared/errors.js';
+import { splitCommand } from './split-command.js';
 
 export interface Command {
   readonly file: string;
   readonly args: readonly string[];
-}
-
-export function splitCommand(fprocess: string): string[] {
-  return fprocess.split(' ').filter((part) => part.length > 0);
 }
 
 /** Resolves `fprocess` against `cwd` (when it has a slash) or PATH; E_DEPLOY_FAILED when absent. */

@@ -3,8 +3,10 @@
 // to the function log. Exit 0 -> 200, other exits -> 500 with the output and the exit reason.
 // The exec timeout kills the process and fails E_FUNCTION_TIMEOUT (504) — the same as http mode
 // and the of-watchdog; the classic watchdog's 408 would tell clients *they* were too slow.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Readable } from 'node:stream';
+// Stdout beyond maxForkOutputBytes kills it too (502), so one call cannot exhaust the gateway's
+// memory; a command that cannot be spawned (ENOENT, EACCES) fails the call at once with 502.
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { Readable, type Writable } from 'node:stream';
 import { FaasqError } from '../../shared/errors.js';
 import type { InvocationRequest, InvocationResponse } from '../provider.js';
 import { cgiEnv } from './cgi-env.js';
@@ -53,17 +55,41 @@ export class ForkRuntime implements FunctionRuntime {
     if (this.desired === 0) return Promise.reject(new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" is scaled to zero replicas`));
     const { name, command, cwd, env, limits, log } = this.options;
     return new Promise((resolve, reject) => {
-      const child = spawn(command.file, [...command.args], { cwd, env: { ...env, ...cgiEnv(request) }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let child: ChildProcessByStdio<Writable, Readable, Readable>;
+      try {
+        child = spawn(command.file, [...command.args], { cwd, env: { ...env, ...cgiEnv(request) }, stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (err) {
+        // spawn() throws at once for arguments it cannot pass (a NUL byte, say).
+        return reject(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${name}" could not start ${command.file}: ${(err as Error).message}`, { cause: err }));
+      }
       this.children.add(child);
       const instance = `${name}-fork`;
       const chunks: Buffer[] = [];
-      let isTimedOut = false;
+      let outputBytes = 0;
+      let killedFor: 'timeout' | 'output' | 'abort' | undefined;
       let spawnError: NodeJS.ErrnoException | undefined;
-      const timer = limits.execTimeoutMs > 0 ? setTimeout(() => { isTimedOut = true; child.kill('SIGKILL'); }, limits.execTimeoutMs) : undefined;
-      const onAbort = (): void => { child.kill('SIGKILL'); };
+      // Destroying the pipes too makes 'close' fire even when a grandchild still holds them open.
+      const killFor = (why: 'timeout' | 'output' | 'abort'): void => {
+        if (killedFor) return;
+        killedFor = why;
+        child.kill('SIGKILL');
+        child.stdout.destroy();
+        child.stderr.destroy();
+      };
+      const timer = limits.execTimeoutMs > 0 ? setTimeout(() => killFor('timeout'), limits.execTimeoutMs) : undefined;
+      const onAbort = (): void => killFor('abort');
       request.signal?.addEventListener('abort', onAbort, { once: true });
       const stderr = lineSplitter((text) => log(instance, text));
-      child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const maxBytes = limits.maxForkOutputBytes;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (killedFor) return;
+        outputBytes += chunk.length;
+        if (maxBytes > 0 && outputBytes > maxBytes) {
+          chunks.length = 0; // the partial output is not sent; let it go now
+          return killFor('output');
+        }
+        chunks.push(chunk);
+      });
       child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
       child.once('error', (err: NodeJS.ErrnoException) => { spawnError = err; });
       // A function that exits without reading stdin closes the pipe; that is not an error.
@@ -82,8 +108,11 @@ export class ForkRuntime implements FunctionRuntime {
           body.resume();
         }
         if (request.signal?.aborted) return reject(request.signal.reason);
-        if (isTimedOut) return reject(new FaasqError('E_FUNCTION_TIMEOUT', `function "${name}" exceeded its exec timeout of ${limits.execTimeoutMs}ms; process killed`));
-        if (spawnError) return reject(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${name}" could not start: ${spawnError.code ?? spawnError.message}`, { cause: spawnError }));
+        if (killedFor === 'timeout') return reject(new FaasqError('E_FUNCTION_TIMEOUT', `function "${name}" exceeded its exec timeout of ${limits.execTimeoutMs}ms; process killed`));
+        if (killedFor === 'output') {
+          return reject(new FaasqError('E_FUNCTION_OUTPUT_TOO_LARGE', `function "${name}" wrote more than ${maxBytes} bytes to stdout, the fork-mode limit (FAASQ_MAX_FORK_OUTPUT); process killed`, { detail: { maxBytes } }));
+        }
+        if (spawnError) return reject(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${name}" could not start ${command.file}: ${spawnFailure(spawnError)}`, { cause: spawnError }));
         if (code !== 0) chunks.push(Buffer.from(`${chunks.length > 0 ? '\n' : ''}${signal ? `killed by ${signal}` : `exit status ${code}`}\n`));
         const output = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
         const contentType = this.options.contentType ?? request.headers['content-type'];
@@ -101,8 +130,19 @@ export class ForkRuntime implements FunctionRuntime {
     const closing = [...this.children].map((child) => new Promise<void>((done) => {
       if (child.exitCode !== null || child.signalCode !== null) return done();
       child.once('close', () => done());
-      setTimeout(() => child.kill('SIGKILL'), this.options.limits.shutdownGraceMs).unref();
+      setTimeout(() => {
+        child.kill('SIGKILL');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, this.options.limits.shutdownGraceMs).unref();
     }));
     await Promise.all(closing);
   }
+}
+
+/** Why spawn() failed, in words an operator reads at a glance, with the errno for searching. */
+function spawnFailure(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return 'command not found (ENOENT)';
+  if (err.code === 'EACCES') return 'permission denied (EACCES)';
+  return err.code ?? err.message;
 }

@@ -2,7 +2,9 @@
 // server running, restarts crashed ones with exponential backoff, and balances requests to
 // the least busy ready replica (round-robin among equals). With no ready replica a request
 // waits up to readyTimeoutMs, then fails E_FUNCTION_NOT_READY (503, retryable) — also when the
-// function keeps crashing, so callers see one "not ready" signal and the worker retries it.
+// function keeps crashing, so callers see one "not ready" signal and the worker retries it. When
+// every replica's last process exited before it was ever ready (a bad fprocess, a missing binary
+// behind `sh -c`), waiting cannot help: that same 503 comes at once, naming the exit.
 import { FaasqError } from '../../shared/errors.js';
 import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import type { Command } from './command.js';
@@ -28,6 +30,8 @@ interface Slot {
   failures: number;
   readyAt: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** Why the slot's last process exited before it was ready; cleared once one is ready. */
+  startFailure: string | undefined;
 }
 
 export class HttpRuntime implements FunctionRuntime {
@@ -45,7 +49,7 @@ export class HttpRuntime implements FunctionRuntime {
   async scale(replicas: number): Promise<void> {
     const adding: Promise<void>[] = [];
     while (this.slots.length < replicas) {
-      const slot: Slot = { index: this.slots.length, replica: undefined, failures: 0, readyAt: 0, restartTimer: undefined };
+      const slot: Slot = { index: this.slots.length, replica: undefined, failures: 0, readyAt: 0, restartTimer: undefined, startFailure: undefined };
       this.slots.push(slot);
       // A slot whose process cannot even be spawned is dropped, so no dead slot lingers.
       adding.push(this.launch(slot).catch((err: unknown) => {
@@ -132,6 +136,7 @@ export class HttpRuntime implements FunctionRuntime {
   private async waitForReplica(signal: AbortSignal | undefined): Promise<Replica> {
     const { readyTimeoutMs } = this.options.limits;
     if (this.slots.length === 0) throw new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" is scaled to zero replicas`);
+    this.throwIfNotStarting();
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       const remaining = deadline - Date.now();
@@ -150,9 +155,25 @@ export class HttpRuntime implements FunctionRuntime {
       });
       const replica = this.pick();
       if (replica) return replica;
+      this.throwIfNotStarting();
     }
     signal?.throwIfAborted();
     throw new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" has no ready replica after ${readyTimeoutMs}ms`, { headers: { 'Retry-After': '1' } });
+  }
+
+  /** Fails fast when no replica is ready and every slot's last process died before it was. */
+  private throwIfNotStarting(): void {
+    let reason: string | undefined;
+    for (const slot of this.slots) {
+      if (slot.startFailure === undefined || slot.replica?.state === 'ready') return;
+      reason = slot.startFailure;
+    }
+    if (reason === undefined) return;
+    const { name } = this.options;
+    throw new FaasqError('E_FUNCTION_NOT_READY', `function "${name}" is not ready: its process exited before it was ready (${reason}); restarting it, see \`faasq logs ${name}\``, {
+      headers: { 'Retry-After': '1' },
+      detail: { reason },
+    });
   }
 
   /** Starts a process in the slot; rejects only when spawning itself fails (command missing). */
@@ -172,6 +193,7 @@ export class HttpRuntime implements FunctionRuntime {
       onLine: log,
       onReady: () => {
         slot.readyAt = Date.now();
+        slot.startFailure = undefined;
         for (const wake of [...this.waiters]) wake();
       },
       onExit: (exited, reason) => this.onExit(slot, exited, reason),
@@ -186,7 +208,10 @@ export class HttpRuntime implements FunctionRuntime {
     // A replica that stayed up a long while earns a fresh backoff; a crash loop keeps doubling.
     if (slot.readyAt > 0 && Date.now() - slot.readyAt >= restartMaxMs) slot.failures = 0;
     slot.failures += 1;
+    slot.startFailure = slot.readyAt > 0 ? undefined : reason;
     slot.readyAt = 0;
+    // Requests waiting for a replica re-check: with every slot failing to start they fail now.
+    for (const wake of [...this.waiters]) wake();
     const delayMs = restartDelayMs(slot.failures, restartMinMs, restartMaxMs);
     this.options.log(replica.instance, `faasq: process ${replica.pid ?? '?'} exited (${reason}); restart ${slot.failures} in ${delayMs}ms`);
     slot.restartTimer = setTimeout(() => {

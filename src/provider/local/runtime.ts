@@ -17,7 +17,7 @@ export interface FunctionRuntime {
 }
 
 /** The provider settings a runtime obeys: its slice of Config. */
-export type RuntimeLimits = Pick<Config['provider'], 'execTimeoutMs' | 'readyTimeoutMs' | 'healthIntervalMs' | 'restartMinMs' | 'restartMaxMs' | 'shutdownGraceMs'>;
+export type RuntimeLimits = Pick<Config['provider'], 'execTimeoutMs' | 'readyTimeoutMs' | 'healthIntervalMs' | 'restartMinMs' | 'restartMaxMs' | 'shutdownGraceMs' | 'maxForkOutputBytes'>;
 
 /** Exponential restart delay: min, 2*min, 4*min, ... capped at max. Pure, so it is tested alone. */
 export function restartDelayMs(failures: number, minMs: number, maxMs: number): number {
