@@ -13,7 +13,7 @@ export function createHealth(deps: { provider?: Provider; queue?: Queue; role: s
     const queueOk = deps.queue ? deps.queue.isHealthy() : true;
     const runtime = deps.provider?.health();
     const components: Record<string, unknown> = {
-      gateway: { state: 'ok' },
+      gateway: { state: deps.role === 'worker' ? 'absent' : 'ok' },
       queue: deps.queue ? { state: queueOk ? 'ok' : 'unreachable', backend: deps.queue.backend } : { state: 'absent' },
       worker: { state: deps.role === 'gateway' ? 'absent' : 'ok' },
       runtime: runtime ? { state: runtime.isReady ? 'ok' : 'starting', functions: runtime.functions, availableReplicas: runtime.availableReplicas } : { state: 'absent' },

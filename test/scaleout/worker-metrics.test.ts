@@ -61,10 +61,11 @@ describe('scale-out - worker metrics port', { skip }, () => {
   test('worker metrics - /healthz answers 200 with the queue state; other paths 404', async () => {
     const health = await fetch(`${metricsUrl}/healthz`);
     assert.equal(health.status, 200);
-    const report = (await health.json()) as { status: string; isReady: boolean; components: { queue: { state: string } } };
+    const report = (await health.json()) as { status: string; isReady: boolean; components: { queue: { state: string }; gateway: { state: string } } };
     assert.equal(report.status, 'ok');
     assert.equal(report.isReady, true);
     assert.equal(report.components.queue.state, 'ok');
+    assert.equal(report.components.gateway.state, 'absent', 'a worker has no gateway');
     const other = await fetch(`${metricsUrl}/function/upper`);
     assert.equal(other.status, 404);
     await other.arrayBuffer();
