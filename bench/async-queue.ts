@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, rssMiB, sampleRss, startProcess, stopProcess, waitForHttp } from './support/processes.js';
+import { postExactly } from './support/post-exactly.js';
 import { wrk } from './support/wrk.js';
 
 const CONNECTIONS = 50;
@@ -18,8 +19,12 @@ const MAX_QUEUED = Number(process.env.BENCH_MAX_QUEUED ?? 1_000_000);
 const post1k = path.join(ROOT, 'bench/support/post-1k.lua');
 const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
 
+// BENCH_CPU_PROF_DIR=<dir>: the draining faasq process writes a CPU profile (node --cpu-prof) there.
+const profDir = process.env.BENCH_CPU_PROF_DIR;
+
 function startFaasq(port: number, dataDir: string, worker: boolean) {
-  return startProcess(process.execPath, [path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
+  const prof = worker && profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  return startProcess(process.execPath, [...prof, path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
     env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench', FAASQ_WORKER: String(worker), FAASQ_RETENTION: '1h' },
   });
 }
@@ -70,17 +75,28 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
     faasq = startFaasq(port, dataDir, false);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    await fillTo(port, DRAIN_CALLS);
+    await postExactly(`http://127.0.0.1:${port}`, '/async-function/noop', { count: DRAIN_CALLS, inFlight: CONNECTIONS });
     const queued = await depth(port);
     await stopProcess(faasq);
     faasq = startFaasq(port, dataDir, true);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000);
+    // Timed from the worker's start (function start-up and JIT warm-up inside), and from the first
+    // finished call (the steady rate).
     const t0 = Date.now();
+    let firstAt: number | undefined;
+    let leftAtFirst = queued;
     for (let guard = 0; guard < 100_000; guard++) {
-      if ((await depth(port)) === 0) break;
+      const left = await depth(port);
+      if (firstAt === undefined && left < queued) {
+        firstAt = Date.now();
+        leftAtFirst = left;
+      }
+      if (left === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const drainS = (Date.now() - t0) / 1000;
+    const end = Date.now();
+    const drainS = (end - t0) / 1000;
+    out.steadyDrainRps = Math.round(leftAtFirst / Math.max(0.001, (end - (firstAt ?? t0)) / 1000));
     const direct = await wrk(`http://127.0.0.1:${fnPort}/`, { connections: CONNECTIONS, durationS: 5, script: post1k });
     Object.assign(out, { drainCalls: queued, drainSeconds: +drainS.toFixed(2), drainRps: Math.round(queued / drainS), directFunctionRps: Math.round(direct.requestsPerSec), drainRatio: +(queued / drainS / direct.requestsPerSec).toFixed(3) });
 
@@ -99,7 +115,7 @@ async function main(): Promise<void> {
     const rssLarge = rssMiB(faasq.pid!);
     Object.assign(out, { rssAt10kMiB: Math.round(rssSmall), rssAtMaxMiB: Math.round(rssLarge), rssPeakWhileFillingMiB: Math.round(peak), maxQueued: await depth(port), rssRatio: +(rssLarge / rssSmall).toFixed(3) });
 
-    console.log(`async accept: ${out.acceptRps} 202/s p99 ${out.acceptP99Ms} ms (bare 202 server ${out.baselineAcceptRps}/s, ratio ${out.acceptRatio}); drain ${out.drainRps} calls/s (${out.drainCalls} in ${out.drainSeconds} s; function direct ${out.directFunctionRps}/s); RSS ${out.rssAt10kMiB} MiB at 10k queued vs ${out.rssAtMaxMiB} MiB at ${out.maxQueued} (x${out.rssRatio})`);
+    console.log(`async accept: ${out.acceptRps} 202/s p99 ${out.acceptP99Ms} ms (bare 202 server ${out.baselineAcceptRps}/s, ratio ${out.acceptRatio}); drain ${out.drainRps} calls/s (${out.drainCalls} in ${out.drainSeconds} s, ${out.steadyDrainRps}/s after the first call; function direct ${out.directFunctionRps}/s); RSS ${out.rssAt10kMiB} MiB at 10k queued vs ${out.rssAtMaxMiB} MiB at ${out.maxQueued} (x${out.rssRatio})`);
     console.log(JSON.stringify(out));
   } finally {
     await stopProcess(faasq);

@@ -3,7 +3,8 @@
 //   as faasq does) from one Node client, on R1 (one server) and R3 (three on loopback);
 // - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
 // - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
-// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run;
+// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run,
+//   BENCH_ROUNDS=3 alternating raw/faasq rounds, medians reported;
 //   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default; BENCH_CPU_PROF_DIR=<dir> makes
 //   every faasq process write a CPU profile there)
 import path from 'node:path';
@@ -12,23 +13,24 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
-import { Pool } from 'undici';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { startNatsCluster, startNatsServer } from '../test/support/nats-server.js';
 import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
-import { wrk } from './support/wrk.js';
+import { postExactly } from './support/post-exactly.js';
+import { wrk, type WrkResult } from './support/wrk.js';
 import { runBullmqBaseline, type BullmqResult } from './bullmq-baseline.js';
 
 const IN_FLIGHT = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const DRAIN_CALLS = Number(process.env.BENCH_DRAIN_CALLS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 50);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'r1,drain,r3,bullmq').split(',').map((p) => p.trim()));
 const post1k = path.join(ROOT, 'bench/support/post-1k.lua');
 const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' };
 const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
 
-interface AcceptResult { replicas: number; rawPublishRps: number; faasqAcceptRps: number; faasqP99Ms: number; faasqErrors: number; ratio: number }
+interface AcceptResult { replicas: number; rawPublishRps: number; faasqAcceptRps: number; faasqP99Ms: number; faasqErrors: number; ratio: number; rounds: { raw: number; faasq: number }[] }
 
 /** Raw acked publishes with a msgID, IN_FLIGHT at once, for DURATION_S. */
 async function rawPublishRps(servers: string, replicas: number): Promise<number> {
@@ -97,8 +99,11 @@ async function depth(port: number): Promise<number> {
   return queues.reduce((a, q) => a + q.depth, 0);
 }
 
+/**
+ * Raw publishes and faasq accepts alternate for ROUNDS rounds against the same servers (the raw
+ * rate swings with the machine's load), and each side's median is reported.
+ */
 async function acceptRun(servers: string, replicas: number): Promise<AcceptResult> {
-  const raw = await rawPublishRps(servers, replicas);
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-js-'));
   const faasq = startFaasq('gateway', port, servers, replicas, dataDir);
@@ -106,12 +111,26 @@ async function acceptRun(servers: string, replicas: number): Promise<AcceptResul
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     const url = `http://127.0.0.1:${port}/async-function/noop`;
     await wrk(url, { connections: IN_FLIGHT, durationS: 2, script: post1k });
-    const r = await wrk(url, { connections: IN_FLIGHT, durationS: DURATION_S, script: post1k });
-    return { replicas, rawPublishRps: raw, faasqAcceptRps: Math.round(r.requestsPerSec), faasqP99Ms: r.p99Ms, faasqErrors: r.errors + r.non2xx, ratio: +(r.requestsPerSec / raw).toFixed(3) };
+    const raws: number[] = [];
+    const runs: WrkResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      raws.push(await rawPublishRps(servers, replicas));
+      runs.push(await wrk(url, { connections: IN_FLIGHT, durationS: DURATION_S, script: post1k }));
+    }
+    const raw = median(raws);
+    const rps = median(runs.map((r) => r.requestsPerSec));
+    const errors = runs.reduce((a, r) => a + r.errors + r.non2xx, 0);
+    return { replicas, rawPublishRps: raw, faasqAcceptRps: Math.round(rps), faasqP99Ms: median(runs.map((r) => r.p99Ms)), faasqErrors: errors, ratio: +(rps / raw).toFixed(3), rounds: runs.map((r, i) => ({ raw: raws[i], faasq: Math.round(r.requestsPerSec) })) };
   } finally {
     await stopProcess(faasq);
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Fills DRAIN_CALLS with the worker off, then starts `faasq up` with the worker and times the drain. */
@@ -122,17 +141,7 @@ async function drainRun(servers: string, monitorPort: number): Promise<{ drainCa
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     // Exactly DRAIN_CALLS accepts (not timed), 50 in flight.
-    const http = new Pool(`http://127.0.0.1:${port}`, { connections: IN_FLIGHT });
-    const body = 'x'.repeat(1024);
-    let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (next++ < DRAIN_CALLS) {
-        const res = await http.request({ path: '/async-function/noop', method: 'POST', body });
-        await res.body.arrayBuffer();
-        if (res.statusCode !== 202) throw new Error(`fill: ${res.statusCode}`);
-      }
-    }));
-    await http.close();
+    await postExactly(`http://127.0.0.1:${port}`, '/async-function/noop', { count: DRAIN_CALLS, inFlight: IN_FLIGHT });
     const queued = await depth(port);
     await stopProcess(faasq);
     faasq = startFaasq('up', port, servers, 1, dataDir);
