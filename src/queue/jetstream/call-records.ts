@@ -78,7 +78,10 @@ export interface CallRecords {
 /** Finds a queued call's message by id (any queue, any priority); undefined when none is queued. */
 export type FindQueued = (callId: string) => Promise<CallMessage | undefined>;
 
-export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: FindQueued, batch: WriteBatcher): CallRecords {
+/** Writes one KV entry (a publish to the bucket's key subject), compare-and-set on the previous revision; resolves with the new one. */
+export type KvWrite = (key: string, data: Uint8Array, previousRevision: number) => Promise<number>;
+
+export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: FindQueued, batch: WriteBatcher, write: KvWrite): CallRecords {
   // Two generations: lookups try both, writes go to the young one, and when it is full the old one
   // is dropped whole (O(1); evicting single oldest entries from a Map degrades with its holes).
   // Inline result bytes are not kept in memory: a patch of a record known to carry one reads it first.
@@ -166,7 +169,7 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
         try {
           const result = inlineResult ?? current.inlineResult;
           const data = encodeRecord(next, result);
-          remember(next, await batch(() => kv.put(names.key(callId), data, { previousSeq: current.revision })), result);
+          remember(next, await batch(() => write(names.key(callId), data, current.revision)), result);
           return next;
         } catch (err) {
           if (!isWrongLastSequenceError(err)) {

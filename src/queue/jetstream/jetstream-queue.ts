@@ -34,6 +34,7 @@ import { createDelivery } from './delivery.js';
 import { isUnavailableError, isWrongLastSequenceError, toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
 import { createWriteBatcher } from './write-batcher.js';
+import { createAckedPublisher, type AckedPublisher } from './acked-publisher.js';
 import { startDelayMover } from './delay-mover.js';
 import { startPriorityConsumer } from './priority-consumer.js';
 import { readQueueStats, RetryDelays } from './queue-stats.js';
@@ -59,6 +60,7 @@ const MAX_HELD_RESULTS = 4096;
 
 interface Connection {
   readonly nc: NatsConnection;
+  readonly publisher: AckedPublisher;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly records: CallRecords;
@@ -137,7 +139,10 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const buckets = await provisionBuckets(js, jsm, names, { ...provisionOptions, timeoutMs: PUBLISH_TIMEOUT_MS });
       await provisionDeadLetters(jsm, names, provisionOptions);
       const deadLetters = createDeadLetterStore({ js, jsm, names, publishTimeoutMs: PUBLISH_TIMEOUT_MS, subjectFor, ensureQueue: (q) => queue.ensureQueue(q), requeueRecord });
-      conn = { nc, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId), batch), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
+      const publisher = createAckedPublisher(nc);
+      const writeRecord = async (key: string, data: Uint8Array, previousRevision: number): Promise<number> =>
+        (await publisher.publish(`$KV.${names.recordsBucket}.${key}`, data, { expectLastSubjectSequence: previousRevision, timeoutMs: PUBLISH_TIMEOUT_MS })).seq;
+      conn = { nc, publisher, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId), batch, writeRecord), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
       cancels.attach(nc);
       warnOnSmallPayload(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     } catch (err) {
@@ -203,6 +208,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
           conn = undefined;
           isConnected = false;
           cancels.detach();
+          opened?.publisher.close();
           await opened?.nc.close().catch(() => undefined);
           starting = undefined;
           throw err;
@@ -222,6 +228,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       isConnected = false;
       if (!c) return;
       cancels.detach();
+      c.publisher.close();
       let timer: NodeJS.Timeout | undefined;
       const drained = c.nc.drain().catch(() => undefined);
       await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, API_TIMEOUT_MS)))]);
@@ -402,11 +409,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
   async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, record: CallRecord): Promise<void> {
     const subject = subjectFor(message);
-    await batch(() => c.js.publish(subject, frame, {
-      msgID: msgIdOf(record),
-      expect: { streamName: names.queueStream(message.queue) },
-      timeout: PUBLISH_TIMEOUT_MS,
-    }));
+    await batch(() => c.publisher.publish(subject, frame, { msgID: msgIdOf(record), expectStream: names.queueStream(message.queue), timeoutMs: PUBLISH_TIMEOUT_MS }));
   }
 
   /** A queued (ready or delayed) call's message in one queue, looked up by subject. */
