@@ -3,7 +3,7 @@
 //   as faasq does) from one Node client, on R1 (one server) and R3 (three on loopback);
 // - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
 // - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
-// Run: node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run,
+// Run: npm run build && node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run,
 //   BENCH_ROUNDS=3 alternating raw/faasq rounds, medians reported;
 //   BENCH_PARTS=r1,drain,r3,bullmq picks the parts, all by default; BENCH_CPU_PROF_DIR=<dir> makes
 //   every faasq process write a CPU profile there)
@@ -70,7 +70,8 @@ function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replica
   // BENCH_CPU_PROF_DIR: every faasq process writes a CPU profile (node --cpu-prof) there.
   const profDir = process.env.BENCH_CPU_PROF_DIR;
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const args = [...prof, '--import', 'tsx', path.join(ROOT, 'src/cli/main-bin.ts'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
+  // The built CLI (npm run build), as users run it: no tsx transform in the measured process.
+  const args = [...prof, path.join(ROOT, 'bin/faasq.js'), role, '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port),
     '--queue', queue, '--stream-replicas', String(replicas), '--data-dir', dataDir, '--log-level', 'warn'];
   if (role === 'up') args.push('--max-inflight', String(MAX_INFLIGHT));
   return startProcess(process.execPath, args, { env: { ...CREDS, FAASQ_RETENTION: '1h', ...env } });

@@ -11,6 +11,8 @@ import type { InvalidAnnotation } from './policy.js';
 /** One running invocation; `reason` says why it was aborted, when it was. */
 export interface RunningCall {
   readonly controller: AbortController;
+  /** Kept leased by the worker's one lease timer while the function runs. */
+  readonly delivery: Delivery;
   reason?: 'cancel' | 'shutdown';
 }
 

@@ -66,7 +66,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const attempt = record.attempts + 1;
   const now = Date.now();
   // Registered before the record says 'running', so a cancel that lands meanwhile is not missed.
-  const run: RunningCall = { controller: new AbortController() };
+  const run: RunningCall = { controller: new AbortController(), delivery };
   ctx.running.set(m.callId, run);
   const started = await queue.updateRecord(
     m.callId,
@@ -83,7 +83,6 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   events.emit('call.started', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, queuedMs });
   events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: ns, delta: 1 });
   logger.info({ ...fields, queuedMs }, 'call started');
-  const extendTimer = setInterval(() => delivery.extend(), Math.max(50, Math.floor(config.queue.leaseMs / 3)));
   const t0 = performance.now();
   let outcome: Outcome;
   let result: CallResult | undefined;
@@ -107,7 +106,6 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
       ? { status: 404 }
       : { error: lastError, kind: isFaasqError(err, 'E_FUNCTION_TIMEOUT') ? 'timeout' : 'transport' };
   } finally {
-    clearInterval(extendTimer);
     ctx.running.delete(m.callId);
     events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: m.namespace, delta: -1 });
   }

@@ -31,6 +31,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const warned = new Set<string>();
   const userAgent = `faasq-worker/${packageVersion()}`;
   let rescanTimer: NodeJS.Timeout | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
   let stopCancelListener: (() => void) | undefined;
   let isClosing = false;
   let closing: Promise<void> | undefined;
@@ -84,6 +85,11 @@ export function createWorker(deps: WorkerDeps): Worker {
         run.reason = 'cancel';
         run.controller.abort(new Error('call cancelled'));
       });
+      // One timer keeps every running call leased (a timer per call cost more than the calls).
+      leaseTimer = setInterval(() => {
+        for (const run of ctx.running.values()) run.delivery.extend();
+      }, Math.max(50, Math.floor(config.queue.leaseMs / 3)));
+      leaseTimer.unref();
       await syncConsumers();
       deps.events.emit('worker.started', { queues: fixedQueues });
       if (!fixedQueues) {
@@ -109,6 +115,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           await Promise.allSettled([...inflight]);
         }
         stopCancelListener?.();
+        clearInterval(leaseTimer);
       })();
       return closing;
     },

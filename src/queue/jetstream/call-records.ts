@@ -7,6 +7,7 @@
 // that first update is a create-if-absent and loses to anyone who wrote the record first.
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
+import { compact } from '../call-rows.js';
 import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from '../queue.js';
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
@@ -164,7 +165,7 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
         const nowIso = new Date().toISOString();
-        const next = plain({ ...current.record, ...patch, callId, updatedAt: nowIso });
+        const next = compact({ ...current.record, ...patch, callId, updatedAt: nowIso });
         if (next.finishedAt === undefined && FINAL_STATES.includes(next.state)) next.finishedAt = nowIso;
         try {
           const result = inlineResult ?? current.inlineResult;
