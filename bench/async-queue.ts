@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, rssMiB, sampleRss, startProcess, stopProcess, waitForHttp } from './support/processes.js';
 import { postExactly } from './support/post-exactly.js';
+import { cpuMicros, machineBusyMicros, mainThreadCpuMicros } from './support/proc-cpu.js';
 import { wrk } from './support/wrk.js';
 
 const CONNECTIONS = 50;
@@ -25,7 +26,7 @@ const profDir = process.env.BENCH_CPU_PROF_DIR;
 function startFaasq(port: number, dataDir: string, worker: boolean) {
   const prof = worker && profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   return startProcess(process.execPath, [...prof, path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
-    env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench', FAASQ_WORKER: String(worker), FAASQ_RETENTION: '1h' },
+    env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench', FAASQ_WORKER: String(worker), FAASQ_RETENTION: '1h', ...(process.env.FAASQ_MAX_INFLIGHT ? { FAASQ_MAX_INFLIGHT: process.env.FAASQ_MAX_INFLIGHT } : {}) },
   });
 }
 
@@ -82,6 +83,9 @@ async function main(): Promise<void> {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000);
     // Timed from the worker's start (function start-up and JIT warm-up inside), and from the first
     // finished call (the steady rate).
+    const cpu0 = cpuMicros(faasq.pid!);
+    const main0 = mainThreadCpuMicros(faasq.pid!);
+    const busy0 = machineBusyMicros();
     const t0 = Date.now();
     let firstAt: number | undefined;
     let leftAtFirst = queued;
@@ -96,6 +100,10 @@ async function main(): Promise<void> {
     }
     const end = Date.now();
     const drainS = (end - t0) / 1000;
+    // Where the drain's time goes: faasq's CPU (all threads, main thread) and the machine's, per call.
+    out.drainCpuUsPerCall = Math.round((cpuMicros(faasq.pid!) - cpu0) / queued);
+    out.drainMainThreadUsPerCall = Math.round((mainThreadCpuMicros(faasq.pid!) - main0) / queued);
+    out.drainMachineBusyPct = Math.round((100 * (machineBusyMicros() - busy0)) / ((end - t0) * 1000 * os.cpus().length));
     out.steadyDrainRps = Math.round(leftAtFirst / Math.max(0.001, (end - (firstAt ?? t0)) / 1000));
     const direct = await wrk(`http://127.0.0.1:${fnPort}/`, { connections: CONNECTIONS, durationS: 5, script: post1k });
     Object.assign(out, { drainCalls: queued, drainSeconds: +drainS.toFixed(2), drainRps: Math.round(queued / drainS), directFunctionRps: Math.round(direct.requestsPerSec), drainRatio: +(queued / drainS / direct.requestsPerSec).toFixed(3) });

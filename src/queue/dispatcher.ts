@@ -88,6 +88,8 @@ export class Dispatcher {
     const now = Date.now();
     const picked: { key: StoreKey; callId: string }[] = [];
     for (let p = MAX_PRIORITY; p >= MIN_PRIORITY && picked.length < free; p--) {
+      // A priority with no unfinished call has no index entries: no range to open (most pumps).
+      if (state.depthByPriority[p] <= 0) continue;
       const band = MAX_PRIORITY - p;
       for (const { key, value } of this.deps.store.range<string>('ready', { start: [state.name, band], end: [state.name, band, now + 1] })) {
         if (state.leases.has(value)) continue;
@@ -251,6 +253,7 @@ export class Dispatcher {
   private armWake(state: QueueState, now: number): void {
     let earliest = Infinity;
     for (let band = 0; band <= MAX_PRIORITY - MIN_PRIORITY; band++) {
+      if (state.depthByPriority[MAX_PRIORITY - band] <= 0) continue;
       for (const key of this.deps.store.keys('ready', { start: [state.name, band, now + 1], end: [state.name, band, Number.MAX_SAFE_INTEGER], limit: 1 })) {
         const readyAt = (key as readonly (string | number)[])[2] as number;
         if (readyAt < earliest) earliest = readyAt;

@@ -6,7 +6,7 @@ import { isFaasqError } from '../shared/index.js';
 import type { CallContext, RunningCall } from './call-context.js';
 import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
-import { readCapped } from './read-capped.js';
+import { collectResponse } from './collect-response.js';
 import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
@@ -88,7 +88,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   let result: CallResult | undefined;
   let lastError: string | undefined;
   try {
-    const res = await ctx.invoker.invoke(m.function, m.namespace, {
+    const res = await collectResponse(ctx.invoker, m.function, m.namespace, {
       method: m.method,
       path: m.path,
       query: m.query,
@@ -96,9 +96,8 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
       body: m.body,
       callId: m.callId,
       signal: run.controller.signal,
-    });
-    const { body, isTruncated } = await readCapped(res.body, config.queue.maxResultBytes);
-    result = { status: res.status, headers: res.headers, body, isTruncated };
+    }, config.queue.maxResultBytes);
+    result = { status: res.status, headers: res.headers, body: res.body, isTruncated: res.isTruncated };
     outcome = { status: res.status, headers: res.headers };
   } catch (err) {
     lastError = err instanceof Error ? err.message : String(err);
