@@ -121,7 +121,7 @@ export class Dispatcher {
   private deliver(state: QueueState, consumer: ConsumerState, row: StoredMessage): void {
     const callId = row.message.callId;
     const deliveryCount = Math.max(row.deliveries, this.expiredCounts.get(callId) ?? 0) + 1;
-    const lease: Lease = { callId, queue: state, consumer, deliveryCount, hasSlot: true, isSettled: false, isCancelled: false };
+    const lease: Lease = { callId, queue: state, consumer, deliveryCount, hasSlot: true, isSettled: false, isCancelled: false, row, hasExpired: false };
     lease.timer = setTimeout(() => this.expire(lease), this.deps.leaseMs);
     lease.timer.unref();
     state.leases.set(callId, lease);
@@ -161,6 +161,7 @@ export class Dispatcher {
     const state = lease.queue;
     if (lease.isSettled || state.leases.get(lease.callId) !== lease) return;
     state.leases.delete(lease.callId);
+    lease.hasExpired = true;
     this.freeSlot(lease);
     if (!lease.isCancelled) this.expiredCounts.set(lease.callId, lease.deliveryCount);
     this.schedulePump(state);
@@ -207,7 +208,9 @@ export class Dispatcher {
   }
 
   private async writeSettlement(state: QueueState, lease: Lease, settlement: Settlement, extra: ExtraWrites | undefined): Promise<void> {
-    const row = this.deps.store.get<StoredMessage>('messages', lease.callId);
+    // Only this lease's own settlement or a cancel (flagged) changes a leased row, so the delivered
+    // row is still the stored one unless the lease ran out and another delivery may have settled it.
+    const row = lease.hasExpired ? this.deps.store.get<StoredMessage>('messages', lease.callId) : lease.row;
     const writes: StoreWrite[] = extra ? [...extra()] : [];
     if (!row || lease.isCancelled) {
       if (writes.length > 0) await this.deps.store.write(writes);

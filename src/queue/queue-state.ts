@@ -2,6 +2,7 @@
 // start), live leases and consumers. Nothing here grows with the number of queued calls.
 import { MAX_PRIORITY } from './queue.js';
 import type { Delivery } from './queue.js';
+import type { StoredMessage } from './call-rows.js';
 
 export interface ConsumerState {
   readonly queue: QueueState;
@@ -23,6 +24,9 @@ export interface Lease {
   isSettled: boolean;
   /** Cancelled while leased: its message is gone, settling it writes nothing. */
   isCancelled: boolean;
+  /** The stored message row as delivered; still the stored one unless the lease expired meanwhile. */
+  readonly row: StoredMessage;
+  hasExpired: boolean;
 }
 
 export interface QueueState {
