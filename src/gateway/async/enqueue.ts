@@ -95,7 +95,8 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
         callId: result.record.callId, fn: ref.name, namespace: ref.namespace, queue: targetQueue,
         priority: result.record.priority, acceptMs, isDuplicate: result.isDuplicate,
       });
-      deps.logger.info({
+      // The line's fields are only built when it is written (the hot path runs at level warn too).
+      if (deps.logger.isLevelEnabled('info')) deps.logger.info({
         callId: result.record.callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority: result.record.priority,
         status: 202, durationMs: Math.round(acceptMs * 1000) / 1000, isDuplicate: result.isDuplicate, hasCallback: callbackUrl !== undefined,
       }, 'call accepted');

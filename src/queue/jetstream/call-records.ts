@@ -31,6 +31,8 @@ export function plain<T>(value: T): T {
 
 export function newRecord(m: CallMessage): CallRecord {
   // Built without undefined fields (what a reader gets back) and without plain()'s JSON round trip.
+  const now = Date.now();
+  const acceptedAt = new Date(m.enqueuedAt).toISOString();
   const record: CallRecord = {
     callId: m.callId,
     function: m.function,
@@ -39,8 +41,8 @@ export function newRecord(m: CallMessage): CallRecord {
     priority: m.priority,
     state: 'queued',
     attempts: 0,
-    acceptedAt: new Date(m.enqueuedAt).toISOString(),
-    updatedAt: new Date().toISOString(),
+    acceptedAt,
+    updatedAt: now - m.enqueuedAt < 1 ? acceptedAt : new Date(now).toISOString(),
     hasResult: false,
   };
   if (m.notBefore !== undefined) record.notBefore = iso(m.notBefore);
