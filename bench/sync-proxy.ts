@@ -2,13 +2,16 @@
 // kind of function process, side by side in one run (wrk, 50 connections, alternating rounds),
 // plus the gateway's RSS under that load; then the latency each path has at a fixed rate below
 // saturation (autocannon, 50 connections, BENCH_RATE req/s), whose p99 difference is what the
-// gateway adds. Run: npm run build && node --import tsx bench/sync-proxy.ts
+// gateway adds. It also reports the gateway's CPU µs per request (whole process and main thread,
+// from /proc), steadier than requests/s on a shared machine.
+// Run: npm run build && node --import tsx bench/sync-proxy.ts
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, sampleRss, startProcess, stopProcess, waitForHttp } from './support/processes.js';
 import { wrk, type WrkResult } from './support/wrk.js';
 import { fixedRate } from './support/fixed-rate.js';
+import { cpuMicros, loadAverage, mainThreadCpuMicros } from './support/proc-cpu.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -34,11 +37,19 @@ async function main(): Promise<void> {
     await wrk(gatewayUrl, { connections: CONNECTIONS, durationS: 2, script });
     const directRuns: WrkResult[] = [];
     const gatewayRuns: WrkResult[] = [];
+    const cpuPerRequest: number[] = [];
+    const mainThreadPerRequest: number[] = [];
     let peakRss = 0;
+    const load1Start = loadAverage();
     for (let i = 0; i < ROUNDS; i++) {
       directRuns.push(await wrk(directUrl, { connections: CONNECTIONS, durationS: DURATION_S, script }));
       const sampler = sampleRss(gateway.pid!);
-      gatewayRuns.push(await wrk(gatewayUrl, { connections: CONNECTIONS, durationS: DURATION_S, script }));
+      const cpuBefore = cpuMicros(gateway.pid!);
+      const mainBefore = mainThreadCpuMicros(gateway.pid!);
+      const run = await wrk(gatewayUrl, { connections: CONNECTIONS, durationS: DURATION_S, script });
+      cpuPerRequest.push((cpuMicros(gateway.pid!) - cpuBefore) / run.requests);
+      mainThreadPerRequest.push((mainThreadCpuMicros(gateway.pid!) - mainBefore) / run.requests);
+      gatewayRuns.push(run);
       peakRss = Math.max(peakRss, sampler.stop().peakMiB);
     }
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,10 +63,12 @@ async function main(): Promise<void> {
       directRps: Math.round(d.rps), gatewayRps: Math.round(g.rps), ratio: +(g.rps / d.rps).toFixed(3),
       directP99Ms: d.p99, gatewayP99Ms: g.p99, addedP99Ms: +(g.p99 - d.p99).toFixed(2), addedP50Ms: +(g.p50 - d.p50).toFixed(2),
       gatewayPeakRssMiB: Math.round(peakRss), errors,
+      gatewayCpuUsPerRequest: +med(cpuPerRequest).toFixed(1), gatewayMainThreadUsPerRequest: +med(mainThreadPerRequest).toFixed(1),
       fixedRate: RATE, fixedDirectP50Ms: fixedDirect.p50Ms, fixedDirectP99Ms: fixedDirect.p99Ms, fixedGatewayP50Ms: fixedGateway.p50Ms, fixedGatewayP99Ms: fixedGateway.p99Ms,
       fixedAddedP99Ms: +(fixedGateway.p99Ms - fixedDirect.p99Ms).toFixed(2), fixedErrors: fixedDirect.errors + fixedGateway.errors,
+      load: `${load1Start} -> ${loadAverage()}`,
     };
-    console.log(`sync proxy: gateway ${result.gatewayRps} req/s vs direct ${result.directRps} req/s = ${result.ratio}x; p99 ${g.p99} ms vs ${d.p99} ms (added ${result.addedP99Ms} ms); gateway RSS peak ${result.gatewayPeakRssMiB} MiB; errors ${errors}; at ${RATE} req/s p99 ${fixedGateway.p99Ms} ms vs ${fixedDirect.p99Ms} ms (added ${result.fixedAddedP99Ms} ms)`);
+    console.log(`sync proxy: gateway ${result.gatewayRps} req/s vs direct ${result.directRps} req/s = ${result.ratio}x; p99 ${g.p99} ms vs ${d.p99} ms (added ${result.addedP99Ms} ms); gateway RSS peak ${result.gatewayPeakRssMiB} MiB; gateway CPU ${result.gatewayCpuUsPerRequest} µs/request (main thread ${result.gatewayMainThreadUsPerRequest}); errors ${errors}; at ${RATE} req/s p99 ${fixedGateway.p99Ms} ms vs ${fixedDirect.p99Ms} ms (added ${result.fixedAddedP99Ms} ms)`);
     console.log(JSON.stringify(result));
   } finally {
     await stopProcess(gateway);

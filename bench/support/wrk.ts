@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export interface WrkResult {
+  /** Requests completed in the whole run ("N requests in ..."). */
+  requests: number;
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -24,7 +26,8 @@ export async function wrk(url: string, options: { connections: number; durationS
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
-  return { requestsPerSec: rps, p50Ms: p50, p99Ms: p99, errors, non2xx };
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
+  return { requests, requestsPerSec: rps, p50Ms: p50, p99Ms: p99, errors, non2xx };
 }
 
 function toMs(m: RegExpExecArray | null): number {
