@@ -3,6 +3,7 @@
 // are read from the provider and queue when Prometheus scrapes. Nothing else imports prom-client.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../shared/events.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.js';
 import type { Provider } from '../provider/provider.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -32,9 +33,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   if (deps.isProcessMetrics !== false) collectDefaultMetrics({ register: registry });
   const reg = [registry];
 
-  const invocationTotal = new Counter({ name: 'gateway_function_invocation_total', help: 'Function invocations by status code', labelNames: ['function_name', 'code'], registers: reg });
-  const functionSeconds = new Histogram({ name: 'gateway_functions_seconds', help: 'Function invocation time taken', labelNames: ['function_name', 'code'], buckets: DURATION_BUCKETS, registers: reg });
-  const invocationStarted = new Counter({ name: 'gateway_function_invocation_started', help: 'Function invocations started', labelNames: ['function_name'], registers: reg });
+  const invocationTotal = new SeriesCounter('gateway_function_invocation_total', 'Function invocations by status code', registry);
+  const functionSeconds = new SeriesHistogram('gateway_functions_seconds', 'Function invocation time taken', DURATION_BUCKETS, registry);
+  const invocationStarted = new SeriesCounter('gateway_function_invocation_started', 'Function invocations started', registry);
   const serviceCount = new Gauge({
     name: 'gateway_service_count', help: 'Current replica count per function', labelNames: ['function_name'], registers: reg,
     async collect() {
@@ -61,22 +62,22 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const stateGauges = queueGauges(registry, deps.queue);
   void stateGauges;
 
-  // The sync path emits two events per request: label children are looked up once per series,
-  // not hashed from a label object on every call.
-  const startedSeries = new Map<string, Counter.Internal>();
-  const startedOf = (fn: string, namespace: string): Counter.Internal => {
+  // The sync path emits two events per request: its series are resolved once per function (and
+  // status) and counted without a label hash (series-metrics.ts).
+  const startedSeries = new Map<string, CounterSeries>();
+  const startedOf = (fn: string, namespace: string): CounterSeries => {
     const key = `${fn}.${namespace}`;
     let child = startedSeries.get(key);
-    if (!child) startedSeries.set(key, (child = invocationStarted.labels({ function_name: key })));
+    if (!child) startedSeries.set(key, (child = invocationStarted.of(key, { function_name: key })));
     return child;
   };
-  const completedSeries = new Map<string, { total: Counter.Internal; seconds: Histogram.Internal<string> }>();
-  const completedOf = (fn: string, namespace: string, status: number): { total: Counter.Internal; seconds: Histogram.Internal<string> } => {
+  const completedSeries = new Map<string, { total: CounterSeries; seconds: HistogramSeries }>();
+  const completedOf = (fn: string, namespace: string, status: number): { total: CounterSeries; seconds: HistogramSeries } => {
     const key = `${fn}.${namespace} ${status}`;
     let series = completedSeries.get(key);
     if (!series) {
       const labels = { function_name: `${fn}.${namespace}`, code: String(status) };
-      series = { total: invocationTotal.labels(labels), seconds: functionSeconds.labels(labels) };
+      series = { total: invocationTotal.of(key, labels), seconds: functionSeconds.of(key, labels) };
       completedSeries.set(key, series);
     }
     return series;

@@ -1,0 +1,109 @@
+// A counter and a histogram for the sync hot path whose label series are resolved once, so that
+// counting a request is a few array writes. prom-client hashes and validates the label object on
+// every inc()/observe(), cached children included: ~4 µs of a ~50 µs proxied request. Both are
+// registered in the prom-client registry as ordinary metrics (get() returns prom-client's metric
+// shape), so the exposition and the other metrics are unchanged.
+import type { Registry } from 'prom-client';
+
+type Labels = Readonly<Record<string, string>>;
+
+interface MetricValue {
+  readonly value: number;
+  readonly labels: Record<string, string | number>;
+  readonly metricName?: string;
+}
+
+interface MetricObject {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: MetricValue[];
+}
+
+export interface CounterSeries {
+  inc(): void;
+}
+
+export interface HistogramSeries {
+  observe(value: number): void;
+}
+
+export class SeriesCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, { readonly labels: Labels; count: number }>();
+
+  constructor(readonly name: string, readonly help: string, registry: Registry) {
+    registry.registerMetric(this as never);
+  }
+
+  /** The series of these labels; keep it: counting through it costs no lookup. */
+  of(key: string, labels: Labels): CounterSeries {
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = { labels, count: 0 }));
+    const entry = s;
+    return { inc: () => void entry.count++ };
+  }
+
+  async get(): Promise<MetricObject> {
+    const values = [...this.series.values()].map((s) => ({ value: s.count, labels: { ...s.labels } }));
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const s of this.series.values()) s.count = 0;
+  }
+}
+
+export class SeriesHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, { readonly labels: Labels; readonly counts: number[]; sum: number; count: number }>();
+
+  constructor(readonly name: string, readonly help: string, private readonly upperBounds: readonly number[], registry: Registry) {
+    registry.registerMetric(this as never);
+  }
+
+  of(key: string, labels: Labels): HistogramSeries {
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = { labels, counts: new Array<number>(this.upperBounds.length).fill(0), sum: 0, count: 0 }));
+    const entry = s;
+    const bounds = this.upperBounds;
+    return {
+      observe: (value) => {
+        entry.sum += value;
+        entry.count++;
+        for (let i = 0; i < bounds.length; i++) {
+          if (value <= bounds[i]) {
+            entry.counts[i]++;
+            return;
+          }
+        }
+      },
+    };
+  }
+
+  async get(): Promise<MetricObject> {
+    const values: MetricValue[] = [];
+    for (const s of this.series.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < this.upperBounds.length; i++) {
+        cumulative += s.counts[i];
+        values.push({ value: cumulative, labels: { ...s.labels, le: this.upperBounds[i] }, metricName: `${this.name}_bucket` });
+      }
+      values.push({ value: s.count, labels: { ...s.labels, le: '+Inf' }, metricName: `${this.name}_bucket` });
+      values.push({ value: s.sum, labels: { ...s.labels }, metricName: `${this.name}_sum` });
+      values.push({ value: s.count, labels: { ...s.labels }, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const s of this.series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+}
