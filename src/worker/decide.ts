@@ -3,10 +3,13 @@
 import { backoffMs } from './backoff.js';
 import type { RetryPolicy } from './policy.js';
 
-/** What one attempt produced: an HTTP answer, or no answer at all (transport error, timeout). */
+/**
+ * What one attempt produced: an HTTP answer, or no answer at all (transport error, timeout), or an
+ * answer faasq refused and would refuse again (output over the cap): failed, not retried.
+ */
 export type Outcome =
   | { readonly status: number; readonly headers?: Readonly<Record<string, string | string[] | undefined>> }
-  | { readonly error: string; readonly kind: 'transport' | 'timeout' };
+  | { readonly error: string; readonly kind: 'transport' | 'timeout' | 'refused' };
 
 export type DeadReason = 'attempts' | 'max_age';
 
@@ -28,6 +31,8 @@ export function decide(outcome: Outcome, attempt: number, policy: RetryPolicy, n
     if (status >= 200 && status < 300) return { kind: 'ack', state: 'succeeded' };
     const isInternal = headerValue(outcome.headers, INTERNAL_HEADER) !== undefined;
     if (!policy.codes.has(status) && !isInternal) return { kind: 'ack', state: 'failed' };
+  } else if (outcome.kind === 'refused') {
+    return { kind: 'ack', state: 'failed' };
   }
   if (attempt >= policy.attempts) return { kind: 'dead', reason: 'attempts' };
   const retryAfter = 'status' in outcome && (outcome.status === 429 || outcome.status === 503)

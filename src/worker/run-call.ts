@@ -103,7 +103,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     lastError = err instanceof Error ? err.message : String(err);
     outcome = isFaasqError(err, 'E_FUNCTION_NOT_FOUND')
       ? { status: 404 }
-      : { error: lastError, kind: isFaasqError(err, 'E_FUNCTION_TIMEOUT') ? 'timeout' : 'transport' };
+      : { error: lastError, kind: isFaasqError(err, 'E_FUNCTION_TIMEOUT') ? 'timeout' : isFaasqError(err, 'E_FUNCTION_OUTPUT_TOO_LARGE') ? 'refused' : 'transport' };
   } finally {
     ctx.running.delete(m.callId);
     events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: m.namespace, delta: -1 });
@@ -158,7 +158,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (m.callbackUrl) await settleAfterCallback(ctx, delivery, { message: m, record: final, status, result, durationMs }, () => delivery.ack());
 }
 
-function errorStatus(kind: 'transport' | 'timeout'): number {
+function errorStatus(kind: 'transport' | 'timeout' | 'refused'): number {
   return kind === 'timeout' ? 504 : 502;
 }
 

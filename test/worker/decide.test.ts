@@ -19,6 +19,11 @@ describe('decide', () => {
     for (const status of [301, 400, 401, 404, 409, 422, 501]) assert.deepEqual(decide({ status }, 1, policy, NOW), { kind: 'ack', state: 'failed' });
   });
 
+  test('decide - an answer faasq refused (output over the cap) fails without retry; transport errors retry', () => {
+    assert.deepEqual(decide({ error: 'output too large', kind: 'refused' }, 1, policy, NOW), { kind: 'ack', state: 'failed' });
+    assert.deepEqual(decide({ error: 'reset', kind: 'transport' }, 1, policy, NOW), { kind: 'retry', delayMs: 1000 });
+  });
+
   test('decide - policy codes retry with exponential backoff', () => {
     for (const status of [408, 429, 500, 502, 503, 504]) assert.deepEqual(decide({ status }, 1, policy, NOW), { kind: 'retry', delayMs: 1000 });
     assert.deepEqual(decide({ status: 500 }, 2, policy, NOW), { kind: 'retry', delayMs: 2000 });
