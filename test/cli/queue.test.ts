@@ -5,8 +5,8 @@ import { startFakeGateway, type FakeGateway } from './support/fake-gateway.js';
 import { runCli } from './support/run-cli.js';
 
 const QUEUES = [
-  { name: 'faas-request', depth: 12, depthByPriority: { 0: 10, 5: 2 }, delayed: 3, inflight: 2, oldestAgeMs: 65_000, deadLetters: 1 },
-  { name: 'slow', depth: 0, depthByPriority: {}, delayed: 0, inflight: 0, oldestAgeMs: 0, deadLetters: 2 },
+  { name: 'faas-request', depth: 12, depthByPriority: { 0: 10, 5: 2 }, delayed: 3, inflight: 2, oldestAgeMs: 65_000, deadLetters: 1, ingestRate: 4.5, processRate: 3 },
+  { name: 'slow', depth: 0, depthByPriority: {}, delayed: 0, inflight: 0, oldestAgeMs: 0, deadLetters: 2, ingestRate: 0, processRate: null },
 ];
 
 describe('cli queue and logs', () => {
@@ -19,13 +19,13 @@ describe('cli queue and logs', () => {
   });
   after(() => gw.close());
 
-  test('cli - queue list prints depth, inflight, delayed, oldest age and dead letters; --watch --count refreshes', async () => {
+  test('cli - queue list prints depth, inflight, delayed, oldest age, dead letters and rates; --watch --count refreshes', async () => {
     const run = await cli(['queue', 'list']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
-    assert.match(lines[0], /^Queue\s+Depth\s+Inflight\s+Delayed\s+Oldest\s+Dead letters$/);
-    assert.match(lines[1], /^faas-request\s+12\s+2\s+3\s+1m5s\s+1$/);
-    assert.match(lines[2], /^slow\s+0\s+0\s+0\s+0s\s+2$/);
+    assert.match(lines[0], /^Queue\s+Depth\s+Inflight\s+Delayed\s+Oldest\s+Dead letters\s+In\/s\s+Done\/s$/);
+    assert.match(lines[1], /^faas-request\s+12\s+2\s+3\s+1m5s\s+1\s+4\.5\s+3$/);
+    assert.match(lines[2], /^slow\s+0\s+0\s+0\s+0s\s+2\s+0\s+-$/);
 
     const before = gw.sent('GET', '/system/queues').length;
     const watch = await cli(['queue', 'list', '--watch', '--count', '2', '--interval', '50ms', '--json']);

@@ -10,6 +10,11 @@ import { parseDuration, parseWholeNumber } from '../option-parsers.js';
 
 const WATCH_INTERVAL_MS = 2000;
 
+/** A rate column: "-" where the gateway cannot know it (no worker of the queue in that process). */
+function formatRate(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? '-' : String(rate);
+}
+
 interface QueueStatsJson {
   name: string;
   depth: number;
@@ -18,6 +23,9 @@ interface QueueStatsJson {
   inflight?: number;
   oldestAgeMs?: number;
   deadLetters?: number;
+  /** Calls/s over the gateway's rate window; processRate is null where the answering process runs no worker for the queue. */
+  ingestRate?: number;
+  processRate?: number | null;
 }
 
 interface DeadLetterJson {
@@ -37,7 +45,7 @@ export function registerQueueCommands(program: Command, ctx: CliContext): void {
   queue
     .command('list')
     .alias('ls')
-    .description('list queues: depth, in flight, delayed, oldest age, dead letters')
+    .description('list queues: depth, in flight, delayed, oldest age, dead letters, calls/s in and done')
     .option('--json', 'print JSON')
     .option('-w, --watch', 'refresh every 2s until Ctrl-C')
     .option('--interval <duration>', 'with --watch: refresh interval', parseDuration)
@@ -55,8 +63,8 @@ export function registerQueueCommands(program: Command, ctx: CliContext): void {
         }
         if (opts.watch) ctx.io.stdout.write(`${round > 0 ? '\n' : ''}${new Date().toISOString()}\n`);
         ctx.io.stdout.write(formatTable(
-          ['Queue', 'Depth', 'Inflight', 'Delayed', 'Oldest', 'Dead letters'],
-          queues.map((q) => [q.name, String(q.depth), String(q.inflight ?? 0), String(q.delayed ?? 0), formatDurationMs(q.oldestAgeMs ?? 0), String(q.deadLetters ?? 0)]),
+          ['Queue', 'Depth', 'Inflight', 'Delayed', 'Oldest', 'Dead letters', 'In/s', 'Done/s'],
+          queues.map((q) => [q.name, String(q.depth), String(q.inflight ?? 0), String(q.delayed ?? 0), formatDurationMs(q.oldestAgeMs ?? 0), String(q.deadLetters ?? 0), formatRate(q.ingestRate), formatRate(q.processRate)]),
         ));
       }
     });
