@@ -16,7 +16,7 @@ test('queue watch - list --watch --count 2 refreshes twice from the real gateway
     assert.equal(run.code, 0, run.stderr);
     const stamps = run.stdout.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/gm) ?? [];
     assert.equal(stamps.length, 2, run.stdout);
-    const rows = run.stdout.match(/^faas-request\s+1\s+0\s+1\s+\S+\s+0$/gm) ?? [];
+    const rows = run.stdout.match(/^faas-request\s+1\s+0\s+1\s+\S+\s+0\s+[\d.]+\s+[\d.]+$/gm) ?? [];
     assert.equal(rows.length, 2, run.stdout);
 
     const json = await runCli(['-g', f.url, 'queue', 'list', '--watch', '--count', '2', '--interval', '100ms', '--json'], { env });
