@@ -54,13 +54,15 @@ test('deploy - every Grafana query names metrics that /metrics exposes; the want
   assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
 });
 
-test('deploy - prometheus.yml scrapes /metrics over http without credentials', () => {
+test('deploy - prometheus.yml scrapes gateways and standalone workers on /metrics over http without credentials', () => {
   const doc = parse(readFileSync(new URL('prometheus.yml', DEPLOY), 'utf8')) as { scrape_configs: Array<Record<string, unknown>> };
-  const job = doc.scrape_configs.find((j) => j.job_name === 'faasq');
-  assert.ok(job, 'a faasq job');
-  assert.equal(job.metrics_path, '/metrics');
-  assert.equal(job.basic_auth, undefined);
-  assert.equal(job.authorization, undefined);
-  const targets = (job.static_configs as Array<{ targets: string[] }>).flatMap((s) => s.targets);
-  assert.ok(targets.length >= 1 && targets.every((t) => /^[\w.-]+:\d+$/.test(t)), `targets ${targets.join(', ')}`);
+  for (const name of ['faasq', 'faasq-worker']) {
+    const job = doc.scrape_configs.find((j) => j.job_name === name);
+    assert.ok(job, `a ${name} job`);
+    assert.equal(job.metrics_path, '/metrics');
+    assert.equal(job.basic_auth, undefined);
+    assert.equal(job.authorization, undefined);
+    const targets = (job.static_configs as Array<{ targets: string[] }>).flatMap((s) => s.targets);
+    assert.ok(targets.length >= 1 && targets.every((t) => /^[\w.-]+:\d+$/.test(t)), `targets ${targets.join(', ')}`);
+  }
 });
