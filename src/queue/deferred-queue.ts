@@ -3,7 +3,7 @@
 import { FaasqError } from '../shared/errors.js';
 import type {
   CallMessage, CallRecord, CallResult, Consumer, ConsumeOptions, DeadLetter, DeadLetterFilter, Delivery,
-  EnqueueResult, Queue, QueueStats, RecordGuard,
+  EnqueueOptions, EnqueueResult, Queue, QueueStats, RecordGuard,
 } from './queue.js';
 
 export class DeferredQueue implements Queue {
@@ -29,8 +29,8 @@ export class DeferredQueue implements Queue {
     return this.inner?.isHealthy() ?? false;
   }
 
-  enqueue(message: CallMessage): Promise<EnqueueResult> {
-    return this.q().enqueue(message);
+  enqueue(message: CallMessage, options?: EnqueueOptions): Promise<EnqueueResult> {
+    return this.q().enqueue(message, options);
   }
 
   consume(options: ConsumeOptions, handler: (delivery: Delivery) => void): Consumer {

@@ -11,7 +11,9 @@ import type { Delivery, Queue } from '../../src/queue/index.js';
 import { makeMessage } from '../queue/contract.js';
 import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
 import { waitFor } from '../support/wait-for.js';
-import { makeJetStreamQueue, randomPrefix } from './jetstream-support.js';
+import { createQueue } from '../../src/queue/index.js';
+import { silentLogger } from '../../src/shared/index.js';
+import { jetStreamConfig, makeJetStreamQueue, randomPrefix } from './jetstream-support.js';
 
 const skipReason = natsSkipReason();
 let server: NatsNode | undefined;
@@ -118,4 +120,17 @@ test('jetstream queue - a delayed call waits on its own subject, counts as delay
   assert.equal(got[0].delivery.deliveryCount, 1, 'waiting for notBefore is not a delivery');
   assert.equal(got[0].delivery.message.priority, 6);
   await waitFor(async () => (await queue.stats()).find((s) => s.name === 'later')?.depth === 0, { message: 'depth 0 after the ack' });
+});
+
+test('jetstream queue - createQueue passes a caller id on: the resubmission is a duplicate, not a second call', { skip: skipReason }, async (t) => {
+  // createQueue wraps the JetStream backend (imported on start); the enqueue options must reach it.
+  const queue = createQueue({ config: jetStreamConfig(server!.url, { leaseMs: 2000 }), logger: silentLogger() });
+  t.after(() => queue.close());
+  await queue.start();
+  const message = makeMessage(`wrapped-${randomPrefix()}`);
+  assert.equal((await queue.enqueue(message, { hasCallerId: true })).isDuplicate, false);
+  const again = await queue.enqueue({ ...message, enqueuedAt: Date.now() + 1 }, { hasCallerId: true });
+  assert.equal(again.isDuplicate, true);
+  const stats = (await queue.stats()).find((s) => s.name === message.queue);
+  assert.equal(stats?.depth, 1, 'one message queued');
 });
