@@ -68,11 +68,19 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   // Registered before the record says 'running', so a cancel that lands meanwhile is not missed.
   const run: RunningCall = { controller: new AbortController(), delivery };
   ctx.running.set(m.callId, run);
-  const started = await queue.updateRecord(
-    m.callId,
-    { state: 'running', attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts, nextAttemptAt: undefined },
-    { ifStateIn: RESUMABLE },
-  );
+  let started: CallRecord | undefined;
+  try {
+    started = await queue.updateRecord(
+      m.callId,
+      { state: 'running', attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts, nextAttemptAt: undefined },
+      { ifStateIn: RESUMABLE },
+    );
+  } catch (err) {
+    // Unregistered, so the worker's lease timer stops extending it: the lease runs out and the
+    // call is delivered again (a registered one would stay leased forever).
+    ctx.running.delete(m.callId);
+    throw err;
+  }
   if (!started || run.reason !== undefined) {
     ctx.running.delete(m.callId);
     return started && run.reason === 'shutdown' ? handBack(ctx, delivery, record) : settleCancelled(ctx, delivery, queueName);
