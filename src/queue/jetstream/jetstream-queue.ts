@@ -24,7 +24,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../config/index.js';
 import { FaasqError, type Logger } from '../../shared/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Queue, type RecordGuard } from '../queue.js';
-import { decodeMessage, decodeResult, encodeMessage, encodeResult } from './codec.js';
+import { decodeResult, encodeMessage, encodeResult } from './codec.js';
 import { createCallResults, type CallResults } from './call-results.js';
 import { CancelBroadcast } from './cancel-broadcast.js';
 import { connectNats } from './connect-nats.js';
@@ -34,6 +34,7 @@ import { createDelivery } from './delivery.js';
 import { isUnavailableError, isWrongLastSequenceError, toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
 import { createWriteBatcher } from './write-batcher.js';
+import { findQueued, findQueuedIn } from './queued-lookup.js';
 import { createAckedPublisher, type AckedPublisher } from './acked-publisher.js';
 import { startDelayMover } from './delay-mover.js';
 import { startPriorityConsumer } from './priority-consumer.js';
@@ -142,7 +143,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const publisher = createAckedPublisher(nc);
       const writeRecord = async (key: string, data: Uint8Array, previousRevision: number): Promise<number> =>
         (await publisher.publish(`$KV.${names.recordsBucket}.${key}`, data, { expectLastSubjectSequence: previousRevision, timeoutMs: PUBLISH_TIMEOUT_MS })).seq;
-      conn = { nc, publisher, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, callId), batch, writeRecord), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
+      conn = { nc, publisher, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, names, callId, () => queue.listQueues()), batch, writeRecord), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
       cancels.attach(nc);
       warnOnSmallPayload(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     } catch (err) {
@@ -269,7 +270,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         // message before its record.
         // The id may be one faasq generated for a call still queued (a client resubmitting with the
         // id it got back): that call is the original, so this is a duplicate.
-        const queued = await findQueuedIn(c.jsm, message.queue, message.callId);
+        const queued = await findQueuedIn(c.jsm, names, message.queue, message.callId);
         if (queued) {
           await c.records.remove(message.callId, revision).catch(() => undefined);
           return { record: newRecord(queued), isDuplicate: true };
@@ -410,23 +411,6 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, record: CallRecord): Promise<void> {
     const subject = subjectFor(message);
     await batch(() => c.publisher.publish(subject, frame, { msgID: msgIdOf(record), expectStream: names.queueStream(message.queue), timeoutMs: PUBLISH_TIMEOUT_MS }));
-  }
-
-  /** A queued (ready or delayed) call's message in one queue, looked up by subject. */
-  async function findQueuedIn(jsm: JetStreamManager, queueName: string, callId: string): Promise<CallMessage | undefined> {
-    const stream = names.queueStream(queueName);
-    const found = await Promise.all(names.callFilters(queueName, callId).map((filter) => jsm.streams.getMessage(stream, { last_by_subj: filter }).catch(() => null)));
-    const stored = found.find((m) => m !== null && m !== undefined);
-    return stored ? decodeMessage(stored.data) : undefined;
-  }
-
-  /** A queued call's message in any queue (GET and cancel of a call that has no stored record yet). */
-  async function findQueued(jsm: JetStreamManager, callId: string): Promise<CallMessage | undefined> {
-    for (const name of await queue.listQueues()) {
-      const message = await findQueuedIn(jsm, name, callId);
-      if (message) return message;
-    }
-    return undefined;
   }
 
   /** Delivery.complete without the ack: the final record carrying a small result, or a big one stored first. */
