@@ -10,7 +10,8 @@
 // - dead letters in the FAASQ_DLQ stream, subjects faasq.dlq.<queue>.<callId>;
 // - records and results in KV buckets FAASQ_records / FAASQ_results, bucket TTL = retentionMs.
 //   An accept is one publish: the queued message is the record until the worker's first update
-//   creates its entry (call-records.ts derives it; getRecord finds the message by subject). Only a
+//   creates its entry (call-records.ts derives it; getRecord finds the message by subject, see
+//   queued-lookup.ts; the accept itself is enqueue-call.ts). Only a
 //   caller-chosen X-Call-Id also gets kv.create(callId) first, the first-writer-wins dedupe beyond
 //   the msgID window. A first delivery reads nothing (its record is derived from the message and
 //   the `running` update is a create-if-absent); a call's small result goes inside its final
@@ -24,22 +25,23 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../config/index.js';
 import { FaasqError, type Logger } from '../../shared/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Queue, type RecordGuard } from '../queue.js';
-import { decodeResult, encodeMessage, encodeResult } from './codec.js';
+import { decodeResult, encodeResult } from './codec.js';
 import { createCallResults, type CallResults } from './call-results.js';
 import { CancelBroadcast } from './cancel-broadcast.js';
 import { connectNats } from './connect-nats.js';
 import { createCallRecords, LIVE_STATES, newRecord, plain, type CallRecords } from './call-records.js';
 import { createDeadLetterStore, type DeadLetterStore } from './dead-letters.js';
 import { createDelivery } from './delivery.js';
-import { isUnavailableError, isWrongLastSequenceError, toQueueError } from './jetstream-errors.js';
+import { toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
 import { createWriteBatcher } from './write-batcher.js';
-import { findQueued, findQueuedIn } from './queued-lookup.js';
+import { findQueued } from './queued-lookup.js';
+import { enqueueCall, FRAME_OVERHEAD_BYTES } from './enqueue-call.js';
 import { createAckedPublisher, type AckedPublisher } from './acked-publisher.js';
 import { startDelayMover } from './delay-mover.js';
 import { startPriorityConsumer } from './priority-consumer.js';
 import { readQueueStats, RetryDelays } from './queue-stats.js';
-import { DUPLICATE_WINDOW_MS, provisionBuckets, provisionDeadLetters, provisionQueue } from './provision.js';
+import { provisionBuckets, provisionDeadLetters, provisionQueue } from './provision.js';
 
 export interface JetStreamQueueDeps {
   readonly config: Config;
@@ -50,8 +52,6 @@ export interface JetStreamQueueDeps {
 
 const PUBLISH_TIMEOUT_MS = 2000;
 const API_TIMEOUT_MS = 5000;
-/** Bytes kept free under the server's max_payload for the frame head and NATS headers. */
-const FRAME_OVERHEAD_BYTES = 1024;
 /** nats-server's default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** Results up to this size (encoded) are stored inside the final call record instead of on their own. */
@@ -67,15 +67,6 @@ interface Connection {
   readonly records: CallRecords;
   readonly results: CallResults;
   readonly deadLetters: DeadLetterStore;
-}
-
-/**
- * The msgID of a call's publish: the call id plus its record's acceptance time, so retries of one
- * enqueue dedupe on the server while a new enqueue of the same id after faasq's dedupe window
- * (which may be shorter than the server's 2 minutes) is stored.
- */
-function msgIdOf(record: CallRecord): string {
-  return `${record.callId}@${Date.parse(record.acceptedAt)}`;
 }
 
 export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
@@ -241,51 +232,11 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
     async enqueue(message, options) {
       await queue.ensureQueue(message.queue);
-      return guarded('enqueue', async (c) => {
-        const frame = encodeMessage(message);
-        const maxPayload = c.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-        if (frame.length + FRAME_OVERHEAD_BYTES > maxPayload) {
-          throw new FaasqError('E_BODY_TOO_LARGE', `call of ${frame.length} bytes exceeds the NATS server's max_payload (${maxPayload} bytes)`);
-        }
-        const record = newRecord(message);
-        // A generated id is unique: the stored message is the whole accept.
-        if (!options?.hasCallerId) {
-          await publishCall(c, message, frame, record);
-          return { record, isDuplicate: false };
-        }
-        let revision: number;
-        try {
-          revision = await c.records.create(record);
-        } catch (err) {
-          if (!isWrongLastSequenceError(err)) throw err;
-          const existing = await c.records.read(message.callId);
-          if (existing && Date.now() - Date.parse(existing.record.acceptedAt) < queueConfig.dedupeWindowMs) {
-            await republishIfYoung(c, existing.record, message);
-            return { record: existing.record, isDuplicate: true };
-          }
-          revision = await c.records.replace(record, existing?.revision);
-        }
-        // Record first, then the message, in series: writing both at once measured no faster (the
-        // process is CPU-bound on the NATS client, not waiting) and would let a worker meet a
-        // message before its record.
-        // The id may be one faasq generated for a call still queued (a client resubmitting with the
-        // id it got back): that call is the original, so this is a duplicate.
-        const queued = await findQueuedIn(c.jsm, names, message.queue, message.callId);
-        if (queued) {
-          await c.records.remove(message.callId, revision).catch(() => undefined);
-          return { record: newRecord(queued), isDuplicate: true };
-        }
-        try {
-          await publishCall(c, message, frame, record);
-        } catch (err) {
-          // Refused (full, too large): roll the record back. Timed out or unreachable: the message
-          // may be stored, so the record stays and a retry of the same callId publishes again
-          // under the same msgID (republishIfYoung), which the server dedupes.
-          if (!isUnavailableError(err)) await c.records.remove(message.callId, revision).catch(() => undefined);
-          throw err;
-        }
-        return { record, isDuplicate: false };
-      });
+      return guarded('enqueue', (c) =>
+        enqueueCall({
+          names, jsm: c.jsm, records: c.records, dedupeWindowMs: queueConfig.dedupeWindowMs, maxPayload: c.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+          publish: (m, frame, msgID) => publishCall(c, m, frame, msgID),
+        }, message, options?.hasCallerId === true));
     },
 
     consume(options, handler) {
@@ -408,9 +359,9 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       }),
   };
 
-  async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, record: CallRecord): Promise<void> {
+  async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, msgID: string): Promise<void> {
     const subject = subjectFor(message);
-    await batch(() => c.publisher.publish(subject, frame, { msgID: msgIdOf(record), expectStream: names.queueStream(message.queue), timeoutMs: PUBLISH_TIMEOUT_MS }));
+    await batch(() => c.publisher.publish(subject, frame, { msgID, expectStream: names.queueStream(message.queue), timeoutMs: PUBLISH_TIMEOUT_MS }));
   }
 
   /** Delivery.complete without the ack: the final record carrying a small result, or a big one stored first. */
@@ -427,18 +378,6 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     // The record left the worker's hands (cancelled): the result is still stored, on its own.
     if (!updated && inline) await c.results.put(callId, input);
     return updated;
-  }
-
-  /**
-   * A duplicate whose first enqueue may have died between the record and the publish (or whose
-   * publish failed and whose record could not be rolled back): while the record is young, publish
-   * again under the same msgID; the server drops it when the first one was stored. It must
-   * succeed, or the caller would be told "accepted" for a call that may not be stored.
-   */
-  async function republishIfYoung(c: Connection, existing: CallRecord, message: CallMessage): Promise<void> {
-    if (existing.state !== 'queued' || Date.now() - Date.parse(existing.acceptedAt) > DUPLICATE_WINDOW_MS / 2) return;
-    const original = { ...message, queue: existing.queue, priority: existing.priority };
-    await c.js.publish(subjectFor(original), encodeMessage(original), { msgID: msgIdOf(existing), expect: { streamName: names.queueStream(existing.queue) }, timeout: PUBLISH_TIMEOUT_MS });
   }
 
   return queue;
