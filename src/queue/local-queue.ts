@@ -169,45 +169,31 @@ export class LocalQueue implements Queue {
   async updateRecord(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard): Promise<CallRecord | undefined> {
     this.assertOpen();
     return this.locks.run(callId, async () => {
-      const current = this.store.get<CallRecord>('records', callId);
-      if (!current) {
-        this.heldResults.delete(callId);
-        return undefined;
-      }
-      if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) {
-        // The record left the worker's hands (cancelled): its held result is still kept.
-        const held = this.heldResults.get(callId);
-        if (held) {
-          this.heldResults.delete(callId);
-          await this.store.write([{ table: 'results', key: callId, value: held }, { table: 'records', key: callId, value: { ...current, hasResult: true } }]);
-        }
-        return undefined;
-      }
-      const nowIso = new Date().toISOString();
-      const next: CallRecord = compact({ ...current, ...patch, callId, updatedAt: patch.updatedAt ?? nowIso });
-      if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
+      const { writes, record } = this.patchWrites(callId, patch, this.heldResults.get(callId), guard);
       // Progress (running, retrying) need not wait for the disk: a crash before the next durable
       // write only loses the progress, and the call is delivered again. Final states do wait.
-      const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
-      const held = this.heldResults.get(callId);
-      if (held) {
-        writes.push({ table: 'results', key: callId, value: held });
-        next.hasResult = true;
-      }
-      await this.store.write(writes, { isVisibleOnly: !isFinalState(next.state) });
-      if (held) this.heldResults.delete(callId);
-      return { ...next };
+      if (writes.length > 0) await this.store.write(writes, { isVisibleOnly: record !== undefined && !isFinalState(record.state) });
+      this.heldResults.delete(callId);
+      return record ? { ...record } : undefined;
     });
   }
 
   /** Delivery.complete's record and result writes (the dispatcher adds the ack's and commits them as one batch). */
   private finalWrites(callId: string, patch: Partial<CallRecord>, input: CallResult | undefined, guard: RecordGuard | undefined): FinalWrites {
-    const current = this.store.get<CallRecord>('records', callId);
     const result = input ? storedResult(input) : this.heldResults.get(callId);
     this.heldResults.delete(callId);
+    return this.patchWrites(callId, patch, result, guard);
+  }
+
+  /**
+   * The writes of a record patch under its state guard, with a result stored alongside (the record
+   * then says hasResult). A missing record writes nothing; a failed guard (the record left the
+   * worker's hands: cancelled) still keeps the result.
+   */
+  private patchWrites(callId: string, patch: Partial<CallRecord>, result: CallResult | undefined, guard: RecordGuard | undefined): FinalWrites {
+    const current = this.store.get<CallRecord>('records', callId);
     if (!current) return { writes: [] };
     if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) {
-      // The record left the worker's hands (cancelled): the result is still kept.
       return { writes: result ? [{ table: 'results', key: callId, value: result }, { table: 'records', key: callId, value: { ...current, hasResult: true } }] : [] };
     }
     const nowIso = new Date().toISOString();

@@ -273,10 +273,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         const held = patch.hasResult === true ? heldResults.get(callId) : undefined;
         if (!held) return c.records.patch(callId, patch, guard?.ifStateIn);
         heldResults.delete(callId);
-        const updated = await c.records.patch(callId, patch, guard?.ifStateIn, held.frame);
-        // The record left the worker's hands (cancelled): the result is still stored, on its own.
-        if (!updated) await c.results.put(callId, held.result);
-        return updated;
+        return patchWithResult(c, callId, patch, guard, held.result, held.frame);
       }),
 
     putResult: (callId, result) =>
@@ -368,15 +365,22 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   async function completeCall(message: CallMessage, patch: Partial<CallRecord>, result: CallResult | undefined, guard: RecordGuard | undefined): Promise<CallRecord | undefined> {
     const c = need();
     const { callId } = message;
-    const input = result ?? heldResults.get(callId)?.result;
+    const held = heldResults.get(callId);
     heldResults.delete(callId);
-    if (!input) return c.records.patch(callId, patch, guard?.ifStateIn);
-    const frame = encodeResult(input);
+    if (result) return patchWithResult(c, callId, patch, guard, result);
+    if (held) return patchWithResult(c, callId, patch, guard, held.result, held.frame);
+    return c.records.patch(callId, patch, guard?.ifStateIn);
+  }
+
+  /**
+   * A record patch that announces a result: a small one travels inside the record's write, a big
+   * one is stored first on its own. When the guard fails (cancelled) the result is still stored.
+   */
+  async function patchWithResult(c: Connection, callId: string, patch: Partial<CallRecord>, guard: RecordGuard | undefined, result: CallResult, frame = encodeResult(result)): Promise<CallRecord | undefined> {
     const inline = frame.length <= MAX_INLINE_RESULT_BYTES ? frame : undefined;
-    if (!inline) await c.results.put(callId, input);
+    if (!inline) await c.results.put(callId, result);
     const updated = await c.records.patch(callId, { ...patch, hasResult: true }, guard?.ifStateIn, inline);
-    // The record left the worker's hands (cancelled): the result is still stored, on its own.
-    if (!updated && inline) await c.results.put(callId, input);
+    if (!updated && inline) await c.results.put(callId, result);
     return updated;
   }
 
