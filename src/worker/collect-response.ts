@@ -3,7 +3,7 @@
 // instead of a Readable read by an async iterator, which is most of a no-op call's invoke cost.
 // Any other invoker (the remote one) goes through invoke() and readCapped().
 import type { InvocationRequest, Invoker, ResponseSink, StreamControl } from '../provider/index.js';
-import { readCapped } from './read-capped.js';
+import { CappedBody, readCapped } from './read-capped.js';
 
 export interface CollectedResponse {
   readonly status: number;
@@ -29,9 +29,7 @@ class CappedSink implements ResponseSink {
   private control: StreamControl | undefined;
   private status = 0;
   private headers: Record<string, string | string[]> = {};
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  private isTruncated = false;
+  private readonly body: CappedBody;
   private isDone = false;
   private readonly onAbort = (): void => {
     const reason = this.signal?.reason instanceof Error ? this.signal.reason : new Error('invocation aborted');
@@ -40,11 +38,12 @@ class CappedSink implements ResponseSink {
   };
 
   constructor(
-    private readonly maxBytes: number,
+    maxBytes: number,
     private readonly resolve: (response: CollectedResponse) => void,
     private readonly reject: (err: unknown) => void,
     private readonly signal: AbortSignal | undefined,
   ) {
+    this.body = new CappedBody(maxBytes);
     if (signal?.aborted) queueMicrotask(this.onAbort);
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -59,19 +58,7 @@ class CappedSink implements ResponseSink {
   }
 
   onData(chunk: Buffer): boolean {
-    const room = this.maxBytes - this.kept;
-    if (room <= 0) {
-      if (chunk.length > 0) this.isTruncated = true;
-      return true;
-    }
-    if (chunk.length > room) {
-      this.chunks.push(chunk.subarray(0, room));
-      this.kept += room;
-      this.isTruncated = true;
-    } else {
-      this.chunks.push(chunk);
-      this.kept += chunk.length;
-    }
+    this.body.push(chunk);
     return true;
   }
 
@@ -91,7 +78,6 @@ class CappedSink implements ResponseSink {
       this.reject(err);
       return;
     }
-    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.kept);
-    this.resolve({ status: this.status, headers: this.headers, body, isTruncated: this.isTruncated });
+    this.resolve({ status: this.status, headers: this.headers, ...this.body.take() });
   }
 }
