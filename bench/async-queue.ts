@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, rssMiB, sampleRss, startProcess, stopProcess, waitForHttp } from './support/processes.js';
 import { postExactly } from './support/post-exactly.js';
+import { timeDrain } from './support/time-drain.js';
 import { cpuMicros, machineBusyMicros, mainThreadCpuMicros } from './support/proc-cpu.js';
 import { wrk } from './support/wrk.js';
 
@@ -81,30 +82,16 @@ async function main(): Promise<void> {
     await stopProcess(faasq);
     faasq = startFaasq(port, dataDir, true);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000);
-    // Timed from the worker's start (function start-up and JIT warm-up inside), and from the first
-    // finished call (the steady rate).
     const cpu0 = cpuMicros(faasq.pid!);
     const main0 = mainThreadCpuMicros(faasq.pid!);
     const busy0 = machineBusyMicros();
-    const t0 = Date.now();
-    let firstAt: number | undefined;
-    let leftAtFirst = queued;
-    for (let guard = 0; guard < 100_000; guard++) {
-      const left = await depth(port);
-      if (firstAt === undefined && left < queued) {
-        firstAt = Date.now();
-        leftAtFirst = left;
-      }
-      if (left === 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const end = Date.now();
-    const drainS = (end - t0) / 1000;
+    const timing = await timeDrain(() => depth(port), queued, 50);
+    const drainS = timing.seconds;
     // Where the drain's time goes: faasq's CPU (all threads, main thread) and the machine's, per call.
     out.drainCpuUsPerCall = Math.round((cpuMicros(faasq.pid!) - cpu0) / queued);
     out.drainMainThreadUsPerCall = Math.round((mainThreadCpuMicros(faasq.pid!) - main0) / queued);
-    out.drainMachineBusyPct = Math.round((100 * (machineBusyMicros() - busy0)) / ((end - t0) * 1000 * os.cpus().length));
-    out.steadyDrainRps = Math.round(leftAtFirst / Math.max(0.001, (end - (firstAt ?? t0)) / 1000));
+    out.drainMachineBusyPct = Math.round((100 * (machineBusyMicros() - busy0)) / ((timing.endedAt - timing.startedAt) * 1000 * os.cpus().length));
+    out.steadyDrainRps = timing.steadyRps;
     const direct = await wrk(`http://127.0.0.1:${fnPort}/`, { connections: CONNECTIONS, durationS: 5, script: post1k });
     Object.assign(out, { drainCalls: queued, drainSeconds: +drainS.toFixed(2), drainRps: Math.round(queued / drainS), directFunctionRps: Math.round(direct.requestsPerSec), drainRatio: +(queued / drainS / direct.requestsPerSec).toFixed(3) });
 

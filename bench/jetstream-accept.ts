@@ -9,7 +9,6 @@
 //   every faasq process write a CPU profile there)
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
@@ -17,6 +16,8 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats
 import { startNatsCluster, startNatsServer } from '../test/support/nats-server.js';
 import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
 import { postExactly } from './support/post-exactly.js';
+import { cpuMicros } from './support/proc-cpu.js';
+import { timeDrain } from './support/time-drain.js';
 import { wrk, type WrkResult } from './support/wrk.js';
 import { runBullmqBaseline, type BullmqResult } from './bullmq-baseline.js';
 
@@ -75,17 +76,6 @@ function startFaasq(role: 'gateway' | 'up', port: number, queue: string, replica
     '--queue', queue, '--stream-replicas', String(replicas), '--data-dir', dataDir, '--log-level', 'warn'];
   if (role === 'up') args.push('--max-inflight', String(MAX_INFLIGHT));
   return startProcess(process.execPath, args, { env: { ...CREDS, FAASQ_RETENTION: '1h', ...env } });
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux; 0 elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** Messages the server received from its clients (NATS requests, publishes, acks), from /varz. */
@@ -149,27 +139,13 @@ async function drainRun(servers: string, monitorPort: number): Promise<{ drainCa
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
     // Timed from the worker's start: function process start-up is inside, as for BullMQ's worker.
     // Also timed from the first finished call: the steady rate, without process and function start-up.
-    const cpu0 = cpuSeconds(faasq.pid);
+    // Not polled faster: each poll is a dozen JetStream API requests in the process being measured.
+    const cpu0 = cpuMicros(faasq.pid!);
     const in0 = await natsInMsgs(monitorPort);
-    const t0 = Date.now();
-    let firstAt: number | undefined;
-    let leftAtFirst = queued;
-    for (let guard = 0; guard < 100_000; guard++) {
-      const left = await depth(port);
-      if (firstAt === undefined && left < queued) {
-        firstAt = Date.now();
-        leftAtFirst = left;
-      }
-      if (left === 0) break;
-      // Not faster: each poll is a dozen JetStream API requests in the process being measured.
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const end = Date.now();
-    const s = (end - t0) / 1000;
-    const steadyS = Math.max(0.001, (end - (firstAt ?? t0)) / 1000);
-    const cpuS = cpuSeconds(faasq.pid) - cpu0;
+    const timing = await timeDrain(() => depth(port), queued, 100);
+    const cpuS = (cpuMicros(faasq.pid!) - cpu0) / 1_000_000;
     const perCall = +(((await natsInMsgs(monitorPort)) - in0) / Math.max(1, queued)).toFixed(2);
-    return { natsInMsgsPerCall: perCall, drainCalls: queued, drainSeconds: +s.toFixed(2), drainRps: Math.round(queued / s), steadyRps: Math.round(leftAtFirst / steadyS), faasqCpuS: +cpuS.toFixed(2) };
+    return { natsInMsgsPerCall: perCall, drainCalls: queued, drainSeconds: +timing.seconds.toFixed(2), drainRps: Math.round(queued / timing.seconds), steadyRps: timing.steadyRps, faasqCpuS: +cpuS.toFixed(2) };
   } finally {
     await stopProcess(faasq);
     await rm(dataDir, { recursive: true, force: true });
