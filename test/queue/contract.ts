@@ -68,6 +68,18 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     return { got, close: () => consumer.close() };
   }
 
+  /** A fresh queue with one call enqueued and its first delivery held, unsettled, in `c.got[0]`. */
+  async function deliverOne(t: { after(fn: () => Promise<void>): void }): Promise<{ queue: Queue; message: CallMessage; c: { got: Got[] } }> {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message);
+    const c = collect(queue, qname, 5);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    return { queue, message, c };
+  }
+
   /** Keeps every delivery in `got` leased until stopped. */
   function keepAlive(got: Got[]): () => void {
     const timer = setInterval(() => got.forEach((g) => g.delivery.extend()), lease / 4);
@@ -140,13 +152,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
   });
 
   test(`${name} queue - delivery.record() is the queued record and complete() stores the outcome, the result and the ack`, async (t) => {
-    const queue = await open(t);
-    const qname = newName('q');
-    const message = makeMessage(qname);
-    await queue.enqueue(message);
-    const c = collect(queue, qname, 5);
-    t.after(() => c.close());
-    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const { queue, message, c } = await deliverOne(t);
     const delivery = c.got[0].delivery;
     const record = await delivery.record();
     assert.equal(record?.state, 'queued');
@@ -168,18 +174,12 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(got?.headers['x-out'], 'yes');
     await quietFor(lease * 2);
     assert.equal(c.got.length, 1, 'acked: not delivered again');
-    const [stats] = (await queue.stats()).filter((s) => s.name === qname);
+    const [stats] = (await queue.stats()).filter((s) => s.name === message.queue);
     assert.equal(stats?.depth ?? 0, 0);
   });
 
   test(`${name} queue - complete() after a cancel acks, keeps the result and leaves the record cancelled`, async (t) => {
-    const queue = await open(t);
-    const qname = newName('q');
-    const message = makeMessage(qname);
-    await queue.enqueue(message);
-    const c = collect(queue, qname, 5);
-    t.after(() => c.close());
-    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const { queue, message, c } = await deliverOne(t);
     const delivery = c.got[0].delivery;
     await queue.updateRecord(message.callId, { state: 'running', attempts: 1 }, { ifStateIn: ['queued'] });
     assert.equal((await queue.cancel(message.callId))?.state, 'cancelled');
@@ -192,13 +192,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
   });
 
   test(`${name} queue - the first guarded update of a delivered call loses to a cancel that came first`, async (t) => {
-    const queue = await open(t);
-    const qname = newName('q');
-    const message = makeMessage(qname);
-    await queue.enqueue(message);
-    const c = collect(queue, qname, 5);
-    t.after(() => c.close());
-    await waitFor(() => c.got.length >= 1, { message: 'delivery' });
+    const { queue, message, c } = await deliverOne(t);
     const record = await c.got[0].delivery.record();
     assert.equal(record?.state, 'queued');
     await queue.cancel(message.callId);
