@@ -1,12 +1,12 @@
 // How the sync path carries request bodies: small ones with a Content-Length are read whole before
 // the function is called, large ones stream, and a caller that leaves mid-body never reaches it.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { waitFor } from '../support/wait-for.js';
 import { startTestGateway, type TestGateway } from './support/start-gateway.js';
+import { streamThrough } from './support/stream-through.js';
 
 function patterned(size: number): Buffer {
   const body = Buffer.alloc(size);
@@ -38,38 +38,10 @@ describe('gateway sync bodies', () => {
   test('gateway - a large body with a Content-Length still streams', async () => {
     const total = 16 * 1024 * 1024;
     const chunk = patterned(256 * 1024);
-    const sentHash = createHash('sha256');
-    const gotHash = createHash('sha256');
-    let sent = 0;
-    let received = 0;
-    let receivedBeforeUploadDone = 0;
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request(`${t.url}/function/echo/echo`, { method: 'POST', headers: { 'content-length': String(total) } }, (res) => {
-        res.on('data', (c: Buffer) => {
-          received += c.length;
-          gotHash.update(c);
-          if (sent < total) receivedBeforeUploadDone += c.length;
-        });
-        res.on('end', resolve);
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      const pump = (): void => {
-        while (sent < total) {
-          sent += chunk.length;
-          sentHash.update(chunk);
-          if (!req.write(chunk)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    });
-    assert.equal(received, total);
-    assert.equal(gotHash.digest('hex'), sentHash.digest('hex'));
-    assert.ok(receivedBeforeUploadDone > 0, 'response bytes arrived while the upload was still running');
+    const echo = await streamThrough(`${t.url}/function/echo/echo`, total, chunk, { 'content-length': String(total) });
+    assert.equal(echo.received, total);
+    assert.equal(echo.gotSha256, echo.sentSha256);
+    assert.ok(echo.receivedBeforeUploadDone > 0, 'response bytes arrived while the upload was still running');
   });
 
   test('gateway - a caller that leaves in the middle of a small body never reaches the function', async () => {

@@ -1,11 +1,11 @@
 // The sync invocation path through a real gateway, provider connection and function server.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from './support/start-gateway.js';
+import { streamThrough } from './support/stream-through.js';
 
 describe('gateway sync path', () => {
   let t: TestGateway;
@@ -183,39 +183,11 @@ describe('gateway sync path', () => {
     const total = 100 * 1024 * 1024;
     const chunk = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
-    const sentHash = createHash('sha256');
-    const gotHash = createHash('sha256');
-    let received = 0;
-    let sent = 0;
-    let receivedBeforeUploadDone = 0;
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request(`${t.url}/function/echo/echo`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-        assert.equal(res.statusCode, 200);
-        res.on('data', (c: Buffer) => {
-          received += c.length;
-          gotHash.update(c);
-          if (sent < total) receivedBeforeUploadDone += c.length;
-        });
-        res.on('end', resolve);
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      const pump = (): void => {
-        while (sent < total) {
-          sent += chunk.length;
-          sentHash.update(chunk);
-          if (!req.write(chunk)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    });
-    assert.equal(received, total);
-    assert.equal(gotHash.digest('hex'), sentHash.digest('hex'));
-    assert.ok(receivedBeforeUploadDone > 0, 'response bytes arrived while the upload was still running (streamed, not buffered)');
+    const echo = await streamThrough(`${t.url}/function/echo/echo`, total, chunk, { 'content-type': 'application/octet-stream' });
+    assert.equal(echo.status, 200);
+    assert.equal(echo.received, total);
+    assert.equal(echo.gotSha256, echo.sentSha256);
+    assert.ok(echo.receivedBeforeUploadDone > 0, 'response bytes arrived while the upload was still running (streamed, not buffered)');
   });
 
   test('gateway - streams a large response', async () => {
