@@ -8,7 +8,7 @@ import type { Config } from '../config/index.js';
 import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
-import { createCallIdGenerator, HOP_BY_HOP, nowNs } from '../shared/http.js';
+import { createCallIdGenerator, forwardableHeaders, nowNs } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -100,25 +100,13 @@ function bodyModeOf(req: IncomingMessage): 'none' | 'buffer' | 'stream' {
   return req.headers['transfer-encoding'] !== undefined ? 'stream' : 'none';
 }
 
-/**
- * The headers the function gets: the caller's minus hop-by-hop ones (and those its Connection
- * header names), plus the call headers. forwardableHeaders() for the hot path: one pass over Node's
- * already lower-cased header object, without its entries array and Set per request.
- */
+/** The headers the function gets: the caller's forwardable ones plus the call headers. */
 function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string): Record<string, string | string[]> {
-  const given = req.headers;
-  const connection = given.connection;
-  const named = connection === undefined ? undefined : connection.toLowerCase().split(',').map((token) => token.trim());
-  const out: Record<string, string | string[]> = {};
-  for (const name in given) {
-    const value = given[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.includes(name)) continue;
-    out[name] = value;
-  }
+  const out = forwardableHeaders(req.headers);
   out['x-call-id'] = callId;
   out['x-start-time'] = startNs;
   if (out['x-forwarded-for'] === undefined && req.socket.remoteAddress) out['x-forwarded-for'] = req.socket.remoteAddress;
-  if (out['x-forwarded-host'] === undefined && given.host) out['x-forwarded-host'] = given.host;
+  if (out['x-forwarded-host'] === undefined && req.headers.host) out['x-forwarded-host'] = req.headers.host;
   return out;
 }
 

@@ -11,17 +11,18 @@ export const HOP_BY_HOP = new Set([
   'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade',
 ]);
 
-/** Copies headers without hop-by-hop ones (and those the Connection header names), lower-cased. */
-export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, drop: readonly string[] = []): Record<string, string | string[]> {
-  const extra = new Set(drop.map((h) => h.toLowerCase()));
+/**
+ * Copies Node's (already lower-cased) headers without the hop-by-hop ones and those the Connection
+ * header names. One pass and no Set or entries array per call: it runs on every sync and async call.
+ */
+export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const connection = headers.connection;
-  if (typeof connection === 'string') for (const token of connection.split(',')) extra.add(token.trim().toLowerCase());
+  const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((token) => token.trim()) : undefined;
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || extra.has(lower)) continue;
-    out[lower] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.includes(name)) continue;
+    out[name] = value;
   }
   return out;
 }
