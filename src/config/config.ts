@@ -60,6 +60,8 @@ export interface Config {
     readonly retry: { readonly attempts: number; readonly codes: readonly number[]; readonly minWaitMs: number; readonly maxWaitMs: number; readonly jitter: JitterMode };
     readonly callback: { readonly secret?: string; readonly attempts: number; readonly minWaitMs: number; readonly maxWaitMs: number; readonly timeoutMs: number };
     readonly shutdownGraceMs: number;
+    /** A call still running after this long gets its `running` record; quicker ones go straight to final (0 = before the call). */
+    readonly runningRecordDelayMs: number;
     /** Port of the worker's own /metrics and /healthz listener on `host` (faasq worker only; 0 = none). */
     readonly metricsPort: number;
   };
@@ -177,6 +179,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'worker.shutdownGraceMs', env: 'FAASQ_WORKER_GRACE', default: '30s', parse: ms },
   { path: 'provider.maxForkOutputBytes', env: 'FAASQ_MAX_FORK_OUTPUT', default: '64MiB', parse: bytes },
   { path: 'worker.metricsPort', env: 'FAASQ_METRICS_PORT', default: 0, parse: port },
+  { path: 'worker.runningRecordDelayMs', env: 'FAASQ_RUNNING_RECORD_DELAY', default: '100ms', parse: ms },
 ];
 
 export type ConfigOverrides = Readonly<Record<string, string | number | boolean | undefined>>;

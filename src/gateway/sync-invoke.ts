@@ -12,7 +12,7 @@ import { createCallIdGenerator, forwardableHeaders, nowNs } from '../shared/http
 import type { Logger } from '../shared/logger.js';
 import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { DeadlineQueue, type Deadline, type DeadlineOwner } from './deadline-queue.js';
+import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
 import { sendError } from './reply.js';
 

@@ -54,6 +54,8 @@ export interface CallMessage {
   readonly expiresAt?: number;
   /** X-Start-Time of the accepting request, Unix nanoseconds as a decimal string. */
   readonly startTimeNs: string;
+  /** Set by a backend whose stored message must say that the call id was the caller's (its record was written at accept). */
+  readonly hasCallerId?: boolean;
 }
 
 export interface CallbackOutcome {

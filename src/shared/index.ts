@@ -11,3 +11,5 @@ export type { FaasqEvents, EventName } from './events.js';
 export { HOP_BY_HOP, forwardableHeaders, createCallIdGenerator, nowNs, readBody, firstHeader } from './http.js';
 export { ANNOTATIONS } from './annotations.js';
 export { freePort } from './free-port.js';
+export { Deadline, DeadlineQueue } from './deadline-queue.js';
+export type { DeadlineOwner } from './deadline-queue.js';

@@ -3,7 +3,7 @@
 import type { Config } from '../config/index.js';
 import type { FunctionSpec, Invoker } from '../provider/index.js';
 import type { CallRecord, CallResult, Delivery, Queue } from '../queue/index.js';
-import type { EventBus, Logger } from '../shared/index.js';
+import type { DeadlineQueue, EventBus, Logger } from '../shared/index.js';
 import type { DeadReason } from './decide.js';
 import type { CallbackResult } from './callback.js';
 import type { InvalidAnnotation } from './policy.js';
@@ -38,6 +38,8 @@ export interface CallDeps {
 export interface CallContext extends CallDeps {
   readonly running: Map<string, RunningCall>;
   readonly fnInflight: Map<string, number>;
+  /** The one timer for every running call's deferred `running` record (worker.runningRecordDelayMs). */
+  readonly runningRecordTimers: DeadlineQueue;
   readonly onInvalidAnnotation: InvalidAnnotation;
   /** Posts a final outcome's callback (message.callbackUrl set); the delivery is settled after it. */
   readonly sendCallback: (call: FinishedCall) => Promise<CallbackResult>;

@@ -7,9 +7,11 @@ import type { CallContext, RunningCall } from './call-context.js';
 import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { collectResponse } from './collect-response.js';
+import { RunningRecord } from './running-record.js';
 import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
+const ONLY_RUNNING: readonly CallState[] = ['running'];
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
 
@@ -65,25 +67,28 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const { queue, events, logger, config } = ctx;
   const attempt = record.attempts + 1;
   const now = Date.now();
-  // Registered before the record says 'running', so a cancel that lands meanwhile is not missed.
+  // The attempt's fields: written by the `running` record, or by the attempt's next write when that was skipped.
+  const attemptFields: Partial<CallRecord> = { attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts };
+  // Registered before any record says 'running', so a cancel that lands meanwhile is not missed.
   const run: RunningCall = { controller: new AbortController(), delivery };
   ctx.running.set(m.callId, run);
-  let started: CallRecord | undefined;
-  try {
-    started = await queue.updateRecord(
-      m.callId,
-      { state: 'running', attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts, nextAttemptAt: undefined },
-      { ifStateIn: RESUMABLE },
-    );
-  } catch (err) {
-    // Unregistered, so the worker's lease timer stops extending it: the lease runs out and the
-    // call is delivered again (a registered one would stay leased forever).
-    ctx.running.delete(m.callId);
-    throw err;
-  }
-  if (!started || run.reason !== undefined) {
-    ctx.running.delete(m.callId);
-    return started && run.reason === 'shutdown' ? handBack(ctx, delivery, record) : settleCancelled(ctx, delivery, queueName);
+  const running = new RunningRecord(ctx.runningRecordTimers, () =>
+    queue.updateRecord(m.callId, { ...attemptFields, state: 'running', nextAttemptAt: undefined }, { ifStateIn: RESUMABLE }));
+  // A redelivery writes it first: a call that keeps killing its worker then still counts its attempts.
+  if (config.worker.runningRecordDelayMs > 0 && delivery.deliveryCount <= 1) {
+    running.schedule();
+  } else {
+    const first = await running.start();
+    if (first.kind === 'failed') {
+      // Unregistered, so the worker's lease timer stops extending it: the lease runs out and the
+      // call is delivered again (a registered one would stay leased forever).
+      ctx.running.delete(m.callId);
+      throw first.error;
+    }
+    if (first.kind !== 'written' || run.reason !== undefined) {
+      ctx.running.delete(m.callId);
+      return first.kind === 'written' && run.reason === 'shutdown' ? handBack(ctx, delivery, record, true) : settleCancelled(ctx, delivery, queueName);
+    }
   }
   const ns = m.namespace;
   const fields = { callId: m.callId, function: m.function, namespace: ns, queue: queueName, attempt };
@@ -117,12 +122,19 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: m.namespace, delta: -1 });
   }
   const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  const recorded = await running.settle();
+  if (recorded.kind === 'failed') logger.warn({ ...fields, err: recorded.error }, 'running record not written; the final record carries the attempt');
 
-  if (run.reason === 'cancel') return settleCancelled(ctx, delivery, queueName);
+  if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName);
   if (run.reason === 'shutdown') {
     logger.info({ ...fields, durationMs }, 'call released on shutdown');
-    return handBack(ctx, delivery, record);
+    return handBack(ctx, delivery, record, recorded.kind !== 'skipped');
   }
+  // After a `running` record the attempt's writes expect it; without one (or when its write may
+  // have failed) they carry the attempt's fields and accept any state a live call can be in.
+  const isRecorded = recorded.kind === 'written';
+  const carried = isRecorded ? {} : attemptFields;
+  const guard = { ifStateIn: isRecorded ? ONLY_RUNNING : RESUMABLE };
 
   const status = 'status' in outcome ? outcome.status : errorStatus(outcome.kind);
   const decision = decide(outcome, attempt, policy, Date.now());
@@ -133,7 +145,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   }
   if (decision.kind === 'retry') {
     const nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
-    const updated = await queue.updateRecord(m.callId, { state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, { ifStateIn: ['running'] });
+    const updated = await queue.updateRecord(m.callId, { ...carried, state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, guard);
     if (!updated) return settleCancelled(ctx, delivery, queueName);
     events.emit('call.retried', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, delayMs: decision.delayMs });
     logger.info({ ...logFields, delayMs: decision.delayMs, nextAttemptAt }, 'call retried');
@@ -142,18 +154,18 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   }
   if (decision.kind === 'dead') {
     if (result) await queue.putResult(m.callId, result);
-    await finishDead(ctx, delivery, queueName, started, decision.reason, { status, error: lastError, hasResult: result !== undefined, result }, durationMs);
+    await finishDead(ctx, delivery, queueName, isRecorded ? recorded.record : record, decision.reason, { status, error: lastError, hasResult: result !== undefined, result, fields: carried }, durationMs);
     return;
   }
-  const patch: Partial<CallRecord> = { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) };
+  const patch: Partial<CallRecord> = { ...carried, state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) };
   // Without a callback the outcome, its result and the ack are one write; a callback goes out
   // between the final record (which says it is owed) and the ack.
   let final: CallRecord | undefined;
   if (m.callbackUrl) {
     if (result) await queue.putResult(m.callId, result);
-    final = await queue.updateRecord(m.callId, patch, { ifStateIn: ['running'] });
+    final = await queue.updateRecord(m.callId, patch, guard);
   } else {
-    final = await delivery.complete(patch, result, { ifStateIn: ['running'] });
+    final = await delivery.complete(patch, result, guard);
   }
   if (!final) return settleCancelled(ctx, delivery, queueName);
   if (decision.state === 'succeeded') {
@@ -171,8 +183,11 @@ function errorStatus(kind: 'transport' | 'timeout' | 'refused'): number {
 }
 
 /** Interrupted by us (shutdown), not by the function: give the attempt back and release the call. */
-async function handBack(ctx: CallContext, delivery: Delivery, before: CallRecord): Promise<void> {
-  const state = before.state === 'running' ? 'queued' : before.state;
-  await ctx.queue.updateRecord(delivery.message.callId, { state, attempts: before.attempts }, { ifStateIn: ['running'] });
+async function handBack(ctx: CallContext, delivery: Delivery, before: CallRecord, isMaybeRunning: boolean): Promise<void> {
+  // Without a `running` record there is nothing to undo: the record still says what it said before.
+  if (isMaybeRunning) {
+    const state = before.state === 'running' ? 'queued' : before.state;
+    await ctx.queue.updateRecord(delivery.message.callId, { state, attempts: before.attempts }, { ifStateIn: ONLY_RUNNING });
+  }
   await delivery.release();
 }

@@ -14,13 +14,14 @@ export async function finishDead(
   queueName: string,
   record: CallRecord,
   reason: DeadReason,
-  last: { status?: number; error?: string; hasResult?: boolean; result?: CallResult; maxAttempts?: number },
+  /** `fields`: the attempt's own fields when no `running` record wrote them. */
+  last: { status?: number; error?: string; hasResult?: boolean; result?: CallResult; maxAttempts?: number; fields?: Partial<CallRecord> },
   durationMs: number,
 ): Promise<void> {
   const m = delivery.message;
   const dead = await ctx.queue.updateRecord(
     m.callId,
-    { state: 'dead', deadReason: reason, lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined,
+    { ...last.fields, state: 'dead', deadReason: reason, lastStatus: last.status, lastError: last.error, finishedAt: new Date().toISOString(), durationMs, hasResult: last.hasResult ?? record.hasResult, nextAttemptAt: undefined,
       ...pendingCallback(m.callbackUrl),
       ...(last.maxAttempts === undefined ? {} : { maxAttempts: last.maxAttempts }) },
     { ifStateIn: RESUMABLE },

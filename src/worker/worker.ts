@@ -4,6 +4,7 @@
 // calls (and unfinished callbacks) back for redelivery.
 import { createRequire } from 'node:module';
 import { DEFAULT_QUEUE, type Consumer, type Delivery } from '../queue/index.js';
+import { DeadlineQueue } from '../shared/index.js';
 import type { CallContext, CallDeps, RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
@@ -43,6 +44,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     events: deps.events,
     running: new Map<string, RunningCall>(),
     fnInflight: new Map<string, number>(),
+    runningRecordTimers: new DeadlineQueue(config.worker.runningRecordDelayMs),
     onInvalidAnnotation: (key, value) => {
       const id = `${key}=${value}`;
       if (warned.has(id)) return;

@@ -1,38 +1,76 @@
-// The worker when the queue fails under it: a call whose `running` update throws (the backend was
-// unreachable for a moment) must be let go, so its lease runs out and it is delivered again.
+// The worker when the queue fails under it. With the `running` record written before the call
+// (delay 0), a call whose `running` update throws (the backend was unreachable for a moment) must be
+// let go, so its lease runs out and it is delivered again. With the record deferred, a failed
+// `running` write must not cost the call: its final record carries the attempt.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { CallRecord, RecordGuard } from '../../src/queue/index.js';
 import { FaasqError } from '../../src/shared/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness({ 'queue.leaseMs': '300ms' });
-  h.deploy('echo');
-  h.fns.handle('echo', (_req, res, body) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`echo:${body}`);
-  });
-});
-after(() => h.close());
+type Updatable = { updateRecord(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard): Promise<CallRecord | undefined> };
 
-test('async worker - a call whose running update failed is delivered again after its lease and runs once', async () => {
-  // Fault injection at the seam: the first `running` update fails as an unreachable backend would.
-  const queue = h.queue as { updateRecord(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard): Promise<CallRecord | undefined> };
+/** Makes the queue's first `running` update throw as an unreachable backend would; returns how many did. */
+function failFirstRunningUpdate(h: Harness): { readonly count: number } {
+  const queue = h.queue as Updatable;
   const original = queue.updateRecord.bind(h.queue);
-  let failed = 0;
+  const failures = { count: 0 };
   queue.updateRecord = async (callId, patch, guard) => {
-    if (patch.state === 'running' && failed === 0) {
-      failed++;
+    if (patch.state === 'running' && failures.count === 0) {
+      failures.count++;
       throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: backend unreachable');
     }
     return original(callId, patch, guard);
   };
-  await h.startWorker();
-  const callId = (await h.submit('echo', { body: 'again' })).headers.get('x-call-id')!;
-  const record = await h.waitForState(callId, ['succeeded'], 10_000);
-  assert.equal(failed, 1, 'the injected failure happened');
-  assert.equal(record.attempts, 1, 'the failed start was no attempt');
-  assert.equal(h.fns.count('echo', callId), 1);
+  return failures;
+}
+
+describe('running record written before the call (delay 0)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ 'queue.leaseMs': '300ms', 'worker.runningRecordDelayMs': 0 });
+    h.deploy('echo');
+    h.fns.handle('echo', (_req, res, body) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`echo:${body}`);
+    });
+  });
+  after(() => h.close());
+
+  test('async worker - a call whose running update failed is delivered again after its lease and runs once', async () => {
+    const failures = failFirstRunningUpdate(h);
+    await h.startWorker();
+    const callId = (await h.submit('echo', { body: 'again' })).headers.get('x-call-id')!;
+    const record = await h.waitForState(callId, ['succeeded'], 10_000);
+    assert.equal(failures.count, 1, 'the injected failure happened');
+    assert.equal(record.attempts, 1, 'the failed start was no attempt');
+    assert.equal(h.fns.count('echo', callId), 1);
+  });
+});
+
+describe('running record deferred', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ 'queue.leaseMs': '2s', 'worker.runningRecordDelayMs': '30ms' });
+    h.deploy('slow');
+    h.fns.handle('slow', (_req, res, body) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`slow:${body}`);
+      }, 300);
+    });
+  });
+  after(() => h.close());
+
+  test('async worker - a running write that fails mid-call does not cost the call: it runs once and its final record counts the attempt', async () => {
+    const failures = failFirstRunningUpdate(h);
+    await h.startWorker();
+    const callId = (await h.submit('slow', { body: 'on' })).headers.get('x-call-id')!;
+    const record = await h.waitForState(callId, ['succeeded'], 10_000);
+    assert.equal(failures.count, 1, 'the injected failure happened');
+    assert.equal(record.attempts, 1);
+    assert.equal(record.maxAttempts, h.config.worker.retry.attempts);
+    assert.ok(record.startedAt, 'the final record carries startedAt');
+    assert.equal(h.fns.count('slow', callId), 1);
+  });
 });

@@ -94,6 +94,8 @@ describe('scale-out - worker crashes on JetStream', { skip }, () => {
     const first = workers[0] ?? await startWorker('wk-a');
     await accept('slow', 'crash-1');
     await waitFor(async () => (await readLedger(ledger)).starts.get('crash-1') === 1, { timeoutMs: 20_000, intervalMs: 50, message: 'crash-1 started' });
+    // An attempt counts once its record says running (worker.runningRecordDelayMs after the start).
+    await waitFor(async () => (await record('crash-1'))?.state === 'running', { timeoutMs: 10_000, intervalMs: 20, message: 'crash-1 running' });
     assert.ok(first.logs().some((l) => l.msg === 'call started' && l.callId === 'crash-1'));
     await first.kill9();
     const second = await startWorker('wk-b');

@@ -35,7 +35,9 @@ function msgIdOf(record: CallRecord): string {
   return `${record.callId}@${Date.parse(record.acceptedAt)}`;
 }
 
-export async function enqueueCall(ctx: EnqueueContext, message: CallMessage, hasCallerId: boolean): Promise<EnqueueResult> {
+export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, hasCallerId: boolean): Promise<EnqueueResult> {
+  // Marked, so a first delivery reads the record written here instead of deriving one from the message.
+  const message = hasCallerId ? { ...accepted, hasCallerId: true } : accepted;
   const frame = encodeMessage(message);
   if (frame.length + FRAME_OVERHEAD_BYTES > ctx.maxPayload) {
     throw new FaasqError('E_BODY_TOO_LARGE', `call of ${frame.length} bytes exceeds the NATS server's max_payload (${ctx.maxPayload} bytes)`);

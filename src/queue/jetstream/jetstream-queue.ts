@@ -151,10 +151,12 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     logger.warn({ maxPayload, needed }, 'nats-server max_payload is below the async body limit; larger calls get 413 (set max_payload: 8MB in the server config)');
   }
 
-  /** A first delivery reads nothing: its record is the message's, and the first update's CAS checks it. */
+  /** A generated id's first delivery reads nothing: its record is the message's, and the first write's CAS checks it. */
   async function readDeliveryRecord(message: CallMessage, deliveryCount: number): Promise<CallRecord> {
     const c = need();
-    if (deliveryCount <= 1) return c.records.assume(message);
+    // A first delivery of a generated id has no record to read (the message is its record); a
+    // caller's id had its record written at accept, and a redelivery's may say final: read those.
+    if (deliveryCount <= 1 && !message.hasCallerId) return c.records.assume(message);
     return (await c.records.readFor(message)).record;
   }
 

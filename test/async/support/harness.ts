@@ -30,6 +30,8 @@ const FAST: Record<string, string | number> = {
   'worker.callback.timeoutMs': '1s',
   'worker.shutdownGraceMs': '2s',
   'worker.maxInflight': 10,
+  // Short, so tests that wait for state running see it early; test/async/running-record.test.ts sets its own.
+  'worker.runningRecordDelayMs': '10ms',
 };
 
 export interface Harness {

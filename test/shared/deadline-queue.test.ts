@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
-import { DeadlineQueue } from '../../src/gateway/deadline-queue.js';
+import { DeadlineQueue } from '../../src/shared/deadline-queue.js';
 import { waitFor } from '../support/wait-for.js';
 
 function owner(name: string, fired: { name: string; afterMs: number }[], startedAt: number): { onDeadline(): void } {

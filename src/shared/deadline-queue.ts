@@ -1,8 +1,8 @@
-// One timer for many calls that share the same timeout (the sync path's upstream timeout). Calls
-// join in start order, so they also reach their deadlines in that order: a linked list and a timer
-// armed for its head replace a Timeout object and a setTimeout/clearTimeout pair per request
-// (~0.4 µs per pair in a microbenchmark; under load the gain is within run-to-run noise, see
-// bench/RESULTS.md).
+// One timer for many calls that share the same delay (the sync path's upstream timeout, the
+// worker's deferred `running` record). Calls join in start order, so they also reach their
+// deadlines in that order: a linked list and a timer armed for its head replace a Timeout object
+// and a setTimeout/clearTimeout pair per request (~0.4 µs per pair in a microbenchmark; under
+// load the gain is within run-to-run noise, see bench/RESULTS.md).
 import { performance } from 'node:perf_hooks';
 
 /** The longest delay setTimeout honours (2^31 - 1 ms, ~24.8 days). */
