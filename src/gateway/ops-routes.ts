@@ -1,5 +1,7 @@
 // Operational routes: /healthz and /metrics (open, for probes and Prometheus), / → /ui/, and the
 // dashboard's static files under /ui/ behind basic auth.
+import type { ServerResponse } from 'node:http';
+import { healthAnswer, metricsAnswer, type HealthReport, type OpsAnswer } from '../metrics/index.js';
 import type { RouteHandler } from './basic-auth.js';
 import { sendJson, sendText } from './reply.js';
 import { route } from './route.js';
@@ -9,7 +11,7 @@ import type { Router } from './system-routes.js';
 export interface OpsRoutesDeps {
   readonly protect: (handler: RouteHandler) => RouteHandler;
   readonly metrics?: { contentType: string; render(): Promise<string> };
-  readonly health?: () => Promise<{ isReady: boolean; components: Record<string, unknown> }>;
+  readonly health?: () => Promise<HealthReport>;
   readonly uiDir?: string;
   readonly isAccepting: () => boolean;
 }
@@ -22,17 +24,10 @@ export function registerOpsRoutes(router: Router, deps: OpsRoutesDeps): void {
       sendJson(res, deps.isAccepting() ? 200 : 503, { status: deps.isAccepting() ? 'ok' : 'shutting down' });
       return;
     }
-    const report = await health();
-    const isReady = report.isReady && deps.isAccepting();
-    sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ok' : 'unavailable', ...report, isReady });
+    send(res, await healthAnswer(health, deps.isAccepting()));
   }));
 
-  if (metrics) {
-    router.get('/metrics', route(async (_req, res) => {
-      const text = await metrics.render();
-      sendText(res, 200, text, { 'Content-Type': metrics.contentType });
-    }));
-  }
+  if (metrics) router.get('/metrics', route(async (_req, res) => send(res, await metricsAnswer(metrics))));
 
   router.get('/', (_req, res) => {
     res.statusCode = 307;
@@ -50,4 +45,8 @@ export function registerOpsRoutes(router: Router, deps: OpsRoutesDeps): void {
     router.get('/ui/*', serve);
     router.head('/ui/*', serve);
   }
+}
+
+function send(res: ServerResponse, answer: OpsAnswer): void {
+  sendText(res, answer.status, answer.body, { 'Content-Type': answer.contentType });
 }

@@ -6,3 +6,5 @@ export { createQueueRates } from './queue-rates.js';
 export type { QueueRates, QueueRateSnapshot, QueueRatesOptions } from './queue-rates.js';
 export { createMetricsServer } from './metrics-server.js';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
+export { healthAnswer, metricsAnswer } from './ops-answers.js';
+export type { HealthReport, OpsAnswer } from './ops-answers.js';

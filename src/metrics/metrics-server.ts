@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from './metrics.js';
+import { healthAnswer, metricsAnswer, type HealthReport, type OpsAnswer } from './ops-answers.js';
 
 export interface MetricsServerOptions {
   readonly host: string;
   /** 0 picks a free port (tests); start() reports the one bound. */
   readonly port: number;
   readonly metrics: Pick<Metrics, 'contentType' | 'render'>;
-  readonly health: () => Promise<{ isReady: boolean; components: Record<string, unknown> }>;
+  readonly health: () => Promise<HealthReport>;
   readonly logger: Logger;
 }
 
@@ -27,22 +28,20 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     handle(req, res).catch((err: unknown) => {
       logger.error({ err, path: req.url }, 'metrics request failed');
       if (res.headersSent) res.destroy();
-      else reply(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else send(res, { status: 500, contentType: TEXT, body: 'internal error\n' });
     });
   });
   let closed: Promise<void> | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics' && path !== '/healthz') return reply(res, 404, 'text/plain; charset=utf-8', 'not found: this port serves /metrics and /healthz\n');
+    if (path !== '/metrics' && path !== '/healthz') return send(res, { status: 404, contentType: TEXT, body: 'not found: this port serves /metrics and /healthz\n' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      return reply(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+      return send(res, { status: 405, contentType: TEXT, body: 'method not allowed\n' });
     }
-    if (path === '/metrics') return reply(res, 200, metrics.contentType, await metrics.render(), req.method === 'HEAD');
-    const report = await health();
-    const body = JSON.stringify({ status: report.isReady ? 'ok' : 'unavailable', ...report });
-    return reply(res, report.isReady ? 200 : 503, 'application/json', body, req.method === 'HEAD');
+    const answer = path === '/metrics' ? await metricsAnswer(metrics) : await healthAnswer(health);
+    return send(res, answer, req.method === 'HEAD');
   };
 
   return {
@@ -69,9 +68,11 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
   };
 }
 
-function reply(res: ServerResponse, status: number, contentType: string, body: string, isHead = false): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(isHead ? undefined : body);
+const TEXT = 'text/plain; charset=utf-8';
+
+function send(res: ServerResponse, answer: OpsAnswer, isHead = false): void {
+  res.statusCode = answer.status;
+  res.setHeader('Content-Type', answer.contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.end(isHead ? undefined : answer.body);
 }
