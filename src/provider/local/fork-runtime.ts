@@ -14,6 +14,7 @@ import type { Command } from './command.js';
 import { durationSeconds } from './http-proxy.js';
 import { lineSplitter } from './log-ring.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+import { CountedReplicas } from './counted-replicas.js';
 
 export interface ForkRuntimeOptions {
   readonly name: string;
@@ -26,33 +27,16 @@ export interface ForkRuntimeOptions {
   readonly log: (instance: string, text: string) => void;
 }
 
-export class ForkRuntime implements FunctionRuntime {
-  private desired: number;
+export class ForkRuntime extends CountedReplicas implements FunctionRuntime {
   private readonly children = new Set<ChildProcess>();
-  private isStopped = false;
 
   constructor(private readonly options: ForkRuntimeOptions) {
-    this.desired = options.replicas;
-  }
-
-  async start(): Promise<void> {}
-
-  async scale(replicas: number): Promise<void> {
-    this.desired = replicas;
-  }
-
-  replicas(): number {
-    return this.desired;
-  }
-
-  /** Nothing runs between requests, so every desired replica is available. */
-  availableReplicas(): number {
-    return this.isStopped ? 0 : this.desired;
+    super(options.name, options.replicas);
   }
 
   invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse> {
-    if (this.isStopped) return Promise.reject(new FaasqError('E_SHUTTING_DOWN', `function "${this.options.name}" is stopping`));
-    if (this.desired === 0) return Promise.reject(new FaasqError('E_FUNCTION_NOT_READY', `function "${this.options.name}" is scaled to zero replicas`));
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
     const { name, command, cwd, env, limits, log } = this.options;
     return new Promise((resolve, reject) => {
       let child: ChildProcessByStdio<Writable, Readable, Readable>;
