@@ -98,3 +98,41 @@ describe('provider http mode', () => {
     await assert.rejects(provider.get('missing', 'openfaas-fn'), (err) => isFaasqError(err, 'E_FUNCTION_NOT_FOUND'));
   });
 });
+
+describe('provider http mode, X-Timeout', () => {
+  let provider: Provider;
+  let cleanup: () => Promise<void>;
+
+  before(async () => {
+    const tmp = await makeTempDir();
+    cleanup = tmp.cleanup;
+    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.execTimeoutMs': '2s' }), logger: silentLogger(), events: new EventBus() });
+    await provider.start();
+    await provider.deploy(fixtureSpec('never', { fprocess: nodeFixture('never-answers.mjs') }));
+    await waitFor(async () => (await provider.get('never', 'openfaas-fn')).availableReplicas === 1);
+  });
+
+  after(async () => {
+    await provider.close();
+    await cleanup();
+  });
+
+  /** How long a call to the never-answering function took to fail with E_FUNCTION_TIMEOUT. */
+  const timed = async (headers: Record<string, string>): Promise<number> => {
+    const t0 = performance.now();
+    await assert.rejects(provider.invoke('never', 'openfaas-fn', request({ headers })), (err) => isFaasqError(err, 'E_FUNCTION_TIMEOUT'));
+    return performance.now() - t0;
+  };
+
+  // The HTTP client's timers tick about every half second, so a short X-Timeout ends within ~1 s.
+  test('provider - http mode: an X-Timeout header shortens the exec timeout (2 s) for that request', async () => {
+    const ms = await timed({ 'x-timeout': '200ms' });
+    assert.ok(ms < 1500, `X-Timeout 200ms took ${Math.round(ms)} ms`);
+  });
+
+  test('provider - http mode: an X-Timeout longer than the exec timeout, or one that does not parse, changes nothing', async () => {
+    const [longer, unparsable] = await Promise.all([timed({ 'x-timeout': '1m' }), timed({ 'x-timeout': 'soon' })]);
+    assert.ok(longer >= 1900 && longer < 10_000, `X-Timeout 1m took ${Math.round(longer)} ms`);
+    assert.ok(unparsable >= 1900 && unparsable < 10_000, `X-Timeout "soon" took ${Math.round(unparsable)} ms`);
+  });
+});

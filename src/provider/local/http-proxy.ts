@@ -3,6 +3,7 @@
 // faasq codes at this edge (by error code, never by message).
 import type { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
+import { parseDurationMs } from '../../shared/durations.js';
 import { HOP_BY_HOP } from '../../shared/http.js';
 import type { InvocationRequest, InvocationResponse } from '../provider.js';
 
@@ -26,6 +27,23 @@ export function isUnreachableError(err: unknown): boolean {
 
 export function isAbortError(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'AbortError';
+}
+
+/**
+ * The of-watchdog's `X-Timeout` request header: a duration ("500ms", "2s", "1m30s") that shortens,
+ * never lengthens, the function's exec timeout for this request. One that does not parse is ignored.
+ */
+export function requestTimeoutMs(request: InvocationRequest, execTimeoutMs: number): number {
+  const raw = request.headers['x-timeout'];
+  if (typeof raw !== 'string') return execTimeoutMs;
+  let ms: number;
+  try {
+    ms = parseDurationMs(raw);
+  } catch {
+    return execTimeoutMs;
+  }
+  if (ms <= 0) return execTimeoutMs;
+  return execTimeoutMs > 0 ? Math.min(ms, execTimeoutMs) : ms;
 }
 
 export function durationSeconds(startedAt: number): string {

@@ -9,7 +9,7 @@ import { FaasqError } from '../../shared/errors.js';
 import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import type { Command } from './command.js';
 import { freePort } from '../../shared/free-port.js';
-import { proxyRequest } from './http-proxy.js';
+import { proxyRequest, requestTimeoutMs } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import { Replica } from './replica.js';
 import { restartDelayMs, type FunctionRuntime, type RuntimeLimits } from './runtime.js';
@@ -79,7 +79,7 @@ export class HttpRuntime implements FunctionRuntime {
     replica.inflight += 1;
     let res: InvocationResponse;
     try {
-      res = await proxyRequest(replica.pool, '', request, this.options.limits.execTimeoutMs, startedAt, this.options.name);
+      res = await proxyRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name);
     } catch (err) {
       replica.inflight -= 1;
       throw err;
@@ -100,7 +100,7 @@ export class HttpRuntime implements FunctionRuntime {
 
   private dispatchTo(replica: Replica, request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
     replica.inflight += 1;
-    dispatchRequest(replica.pool, '', request, this.options.limits.execTimeoutMs, startedAt, this.options.name, sink, () => {
+    dispatchRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name, sink, () => {
       replica.inflight -= 1;
     });
   }
