@@ -229,7 +229,7 @@ function explain(executions: number, callbacks: number, attempts: number, starte
     return `same call id delivered again: the first delivery's ack or lease was lost in the leader failover, so JetStream redelivered it after the lease and the worker ran attempt ${attempts}${seen}`;
   }
   if (executions > 1) {
-    return `ran ${executions} times while the record counts ${attempts} attempt(s): the redelivery did not see the first run's record update (a KV read from a replica behind the leader, or a record write lost in the failover)${seen}`;
+    return `ran ${executions} times while the record counts ${attempts} attempt(s): the first run's final record or ack was lost in the leader failover and, having ended within FAASQ_RUNNING_RECORD_DELAY, it had written no running record, so the redelivery counted from the start (or the redelivery read the record from a replica behind the leader)${seen}`;
   }
   return `callback posted ${callbacks} times for one run: the worker retried the callback (the first POST got no answer in time)${seen}`;
 }

@@ -32,13 +32,10 @@ describe('ha - R3 JetStream, kill -9 of the stream leader under async load', { s
     }
   });
 
-  // Known issue (JetStream records): a few redeliveries around the failover run again as attempt 1,
-  // not seeing the first run's record update. See bench/RESULTS.md, "HA".
-  test('ha - every extra run is counted in the record\'s attempts', { todo: 'a redelivery may read a record without the first run\'s update' }, () => {
-    for (const d of report.duplicates) {
-      if (d.executions > 1) assert.ok(d.attempts >= d.executions, JSON.stringify(d));
-    }
-  });
+  // Not asserted: that every extra run is counted in `attempts`. A run that ends within
+  // FAASQ_RUNNING_RECORD_DELAY writes no `running` record, so when its final record or ack is lost
+  // in the failover its redelivery counts from the start (docs/async.md); the duplicates test above
+  // bounds and explains those runs.
 
   test('ha - the longest accept stall stays within the election time (< 20 s)', () => {
     assert.ok(report.maxAcceptGapMs < 20_000, `${report.maxAcceptGapMs} ms`);
