@@ -15,7 +15,7 @@
 // - Delivery settles exactly once: ack (done, message removed), retry(delayMs) (redelivered
 //   after the delay), deadLetter (moved to the dead-letter store), release (immediate
 //   redelivery, for shutdown), complete (final record and result written, then acked: one write
-//   where the backend can). extend() keeps the lease alive while the function runs. record() is
+//   where the backend can; a complete() that throws may be called again). extend() keeps the lease alive while the function runs. record() is
 //   the call's record as the delivery starts; a backend may derive it from the message on a
 //   first delivery, so the first guarded update of it is what detects a concurrent change.
 // - Call records and results: get/update with an optional state guard, kept for the retention.

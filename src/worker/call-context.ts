@@ -41,6 +41,8 @@ export interface CallContext extends CallDeps {
   /** The one timer for every running call's deferred `running` record (worker.runningRecordDelayMs). */
   readonly runningRecordTimers: DeadlineQueue;
   readonly onInvalidAnnotation: InvalidAnnotation;
+  /** True once the worker has begun to shut down. */
+  readonly isClosing: () => boolean;
   /** Posts a final outcome's callback (message.callbackUrl set); the delivery is settled after it. */
   readonly sendCallback: (call: FinishedCall) => Promise<CallbackResult>;
 }

@@ -8,6 +8,7 @@ import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { collectResponse } from './collect-response.js';
 import { RunningRecord } from './running-record.js';
+import { retryQueueWrite } from './retry-queue-write.js';
 import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
@@ -160,12 +161,15 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const patch: Partial<CallRecord> = { ...carried, state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) };
   // Without a callback the outcome, its result and the ack are one write; a callback goes out
   // between the final record (which says it is owed) and the ack.
+  const retry = { maxMs: config.queue.leaseMs, isClosing: ctx.isClosing, onRetry: (n: number, err: unknown) => logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying') };
   let final: CallRecord | undefined;
   if (m.callbackUrl) {
-    if (result) await queue.putResult(m.callId, result);
+    if (result) await retryQueueWrite(delivery, () => queue.putResult(m.callId, result), retry);
+    // Not retried: after a write whose answer was lost, a retry's failed guard could not tell our
+    // own final record from a cancel, and the callback would be skipped. A redelivery sends it.
     final = await queue.updateRecord(m.callId, patch, guard);
   } else {
-    final = await delivery.complete(patch, result, guard);
+    final = await retryQueueWrite(delivery, () => delivery.complete(patch, result, guard), retry);
   }
   if (!final) return settleCancelled(ctx, delivery, queueName);
   if (decision.state === 'succeeded') {

@@ -45,6 +45,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     running: new Map<string, RunningCall>(),
     fnInflight: new Map<string, number>(),
     runningRecordTimers: new DeadlineQueue(config.worker.runningRecordDelayMs),
+    isClosing: () => isClosing,
     onInvalidAnnotation: (key, value) => {
       const id = `${key}=${value}`;
       if (warned.has(id)) return;

@@ -4,7 +4,7 @@
 // `running` write must not cost the call: its final record carries the attempt.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CallRecord, RecordGuard } from '../../src/queue/index.js';
+import type { CallRecord, Queue, RecordGuard } from '../../src/queue/index.js';
 import { FaasqError } from '../../src/shared/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -72,5 +72,46 @@ describe('running record deferred', () => {
     assert.equal(record.maxAttempts, h.config.worker.retry.attempts);
     assert.ok(record.startedAt, 'the final record carries startedAt');
     assert.equal(h.fns.count('slow', callId), 1);
+  });
+});
+
+describe('final write during a queue outage', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ 'queue.leaseMs': '2s' });
+    h.deploy('echo');
+    h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
+  });
+  after(() => h.close());
+
+  test('async worker - a final write refused as unavailable is retried with the lease kept: the call runs once', async () => {
+    // Fault injection at the seam: the first complete() of every delivery fails as in a NATS leader election.
+    const queue = h.queue as { consume: Queue['consume'] };
+    const original = queue.consume.bind(h.queue);
+    let refused = 0;
+    queue.consume = (options, handler) => original(options, (delivery) => {
+      const complete = delivery.complete.bind(delivery);
+      let isFirst = true;
+      handler({
+        ...delivery,
+        message: delivery.message,
+        deliveryCount: delivery.deliveryCount,
+        complete: async (patch, result, guard) => {
+          if (isFirst) {
+            isFirst = false;
+            refused++;
+            throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: leader election');
+          }
+          return complete(patch, result, guard);
+        },
+      });
+    });
+    await h.startWorker();
+    const callId = (await h.submit('echo', { body: 'once' })).headers.get('x-call-id')!;
+    const record = await h.waitForState(callId, ['succeeded'], 10_000);
+    assert.equal(refused, 1, 'the injected failure happened');
+    assert.equal(record.attempts, 1);
+    assert.equal(h.fns.count('echo', callId), 1, 'not run again');
+    assert.equal((await h.queue.getResult(callId))?.body.toString(), 'echo:once');
   });
 });

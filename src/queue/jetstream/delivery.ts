@@ -68,11 +68,16 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
     release: () => settle('release', () => msg.nak()),
     record: () => ctx.record(message, msg.info.deliveryCount),
     async complete(patch, result, guard) {
+      if (isSettled) return undefined;
+      // Written before the delivery counts as settled: a write that fails (a leader election) leaves
+      // it leased, so the worker can try again instead of running the call a second time.
       let final: CallRecord | undefined;
-      await settle('complete', async () => {
+      try {
         final = await ctx.complete(message, patch, result, guard);
-        await ctx.batch(() => msg.ack());
-      });
+      } catch (err) {
+        throw toQueueError(err, 'complete');
+      }
+      await settle('complete', () => ctx.batch(() => msg.ack()));
       return final;
     },
   };
