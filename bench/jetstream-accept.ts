@@ -1,7 +1,10 @@
 // faasq on NATS JetStream, side by side in one run (1 KiB bodies, 50 in flight):
 // - accept: 202/s through `faasq gateway` (no worker) vs raw acked JetStream publishes (msgID set,
 //   as faasq does) from one Node client, on R1 (one server) and R3 (three on loopback);
-// - drain: calls/s through the no-op http-mode function with 10,000 queued, R1;
+// - drain: calls/s through the no-op http-mode function with 10,000 queued, R1, beside a raw drain
+//   baseline on the same server (bench/support/raw-drain.ts: a minimal nats.js client draining the same
+//   number of messages through the same echo function, with and without a kv.put per call), in the
+//   order raw kv, faasq, raw ack, raw kv (the two raw kv runs bracket faasq's; their mean is the baseline);
 // - BullMQ on Redis driving the same function (bench/bullmq-baseline.ts): add and process rates.
 // Run: npm run build && node --import tsx bench/jetstream-accept.ts   (BENCH_DURATION=10 seconds per accept run,
 //   BENCH_ROUNDS=3 alternating raw/faasq rounds, medians reported;
@@ -9,6 +12,7 @@
 //   every faasq process write a CPU profile there)
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
@@ -16,6 +20,7 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats
 import { startNatsCluster, startNatsServer } from '../test/support/nats-server.js';
 import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
 import { postExactly } from './support/post-exactly.js';
+import { runRawDrain, type RawDrainResult, type RawDrainVariant } from './support/raw-drain.js';
 import { cpuMicros } from './support/proc-cpu.js';
 import { timeDrain } from './support/time-drain.js';
 import { wrk, type WrkResult } from './support/wrk.js';
@@ -31,6 +36,23 @@ const post1k = path.join(ROOT, 'bench/support/post-1k.lua');
 const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' };
 const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
 
+interface FaasqDrainResult { drainCalls: number; drainSeconds: number; drainRps: number; steadyRps: number; faasqCpuS: number; natsInMsgsPerCall: number }
+/** faasq's drain beside the raw client's (bench/support/raw-drain.ts) on the same server. */
+interface DrainResult extends FaasqDrainResult {
+  /** Mean of the two raw kv runs (before and after faasq's). */
+  rawKvDrainRps: number;
+  rawAckDrainRps: number;
+  /** faasq drainRps / rawKvDrainRps (faasq's rate includes worker start-up; the raw rate does not). */
+  drainRatioToRawKv: number;
+  /** faasq steadyRps (after its first finished call) / rawKvDrainRps. */
+  steadyRatioToRawKv: number;
+  rawKvCpuUsPerCall: number;
+  rawAckCpuUsPerCall: number;
+  /** CPU µs per call of the draining `faasq up` process (faasqCpuS / drainCalls). */
+  faasqCpuUsPerCall: number;
+  rawKv: RawDrainResult[];
+  rawAck: RawDrainResult;
+}
 interface AcceptResult { replicas: number; rawPublishRps: number; faasqAcceptRps: number; faasqP99Ms: number; faasqErrors: number; ratio: number; rounds: { raw: number; faasq: number }[] }
 
 /** Raw acked publishes with a msgID, IN_FLIGHT at once, for DURATION_S. */
@@ -125,7 +147,7 @@ function median(xs: number[]): number {
 }
 
 /** Fills DRAIN_CALLS with the worker off, then starts `faasq up` with the worker and times the drain. */
-async function drainRun(servers: string, monitorPort: number): Promise<{ drainCalls: number; drainSeconds: number; drainRps: number; steadyRps: number; faasqCpuS: number; natsInMsgsPerCall: number }> {
+async function drainRun(servers: string, monitorPort: number): Promise<FaasqDrainResult> {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-drain-'));
   let faasq = startFaasq('up', port, servers, 1, dataDir, { FAASQ_WORKER: 'false' });
@@ -152,8 +174,24 @@ async function drainRun(servers: string, monitorPort: number): Promise<{ drainCa
   }
 }
 
+/** One raw drain (bench/support/raw-drain.ts, its own process) against its own echo function process. */
+async function rawDrainRun(servers: string, variant: RawDrainVariant): Promise<RawDrainResult> {
+  const fnPort = await freePort();
+  const fn = startProcess(process.execPath, [path.join(ROOT, 'bench/functions/echo.mjs'), String(fnPort)]);
+  try {
+    await waitForHttp(`http://127.0.0.1:${fnPort}/`);
+    const result = await runRawDrain({ servers, functionUrl: `http://127.0.0.1:${fnPort}`, calls: DRAIN_CALLS, inFlight: MAX_INFLIGHT, variant });
+    console.error(`raw drain ${variant}: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await stopProcess(fn);
+  }
+}
+
 async function main(): Promise<void> {
-  const out: Record<string, unknown> = { bench: 'jetstream', inFlight: IN_FLIGHT, durationS: DURATION_S, bodyBytes: 1024, load1: os.loadavg()[0] };
+  // dist/ is what `faasq` runs; its build time says which code was measured (the tree may be newer).
+  const distBuiltAt = statSync(path.join(ROOT, 'dist/cli/main.js')).mtime.toISOString();
+  const out: Record<string, unknown> = { bench: 'jetstream', inFlight: IN_FLIGHT, durationS: DURATION_S, bodyBytes: 1024, load1: os.loadavg()[0], distBuiltAt };
   // A fresh server per run: the accept run leaves its calls in the queue.
   if (PARTS.has('r1')) {
     const node = await startNatsServer();
@@ -167,7 +205,25 @@ async function main(): Promise<void> {
   if (PARTS.has('drain')) {
     const node = await startNatsServer();
     try {
-      out.drain = await drainRun(node.url, node.monitorPort);
+      // Alternated on the same server, each on its own fresh stream, the two raw kv runs bracketing
+      // faasq's: the machine's load drifts within a run.
+      const rawKvBefore = await rawDrainRun(node.url, 'kv');
+      const faasqDrain = await drainRun(node.url, node.monitorPort);
+      const rawAck = await rawDrainRun(node.url, 'ack');
+      const rawKvAfter = await rawDrainRun(node.url, 'kv');
+      const rawKvRps = Math.round((rawKvBefore.rps + rawKvAfter.rps) / 2);
+      out.drain = {
+        ...faasqDrain,
+        rawKvDrainRps: rawKvRps,
+        rawAckDrainRps: rawAck.rps,
+        drainRatioToRawKv: +(faasqDrain.drainRps / rawKvRps).toFixed(3),
+        steadyRatioToRawKv: +(faasqDrain.steadyRps / rawKvRps).toFixed(3),
+        rawKvCpuUsPerCall: Math.round((rawKvBefore.cpuUsPerCall + rawKvAfter.cpuUsPerCall) / 2),
+        rawAckCpuUsPerCall: rawAck.cpuUsPerCall,
+        faasqCpuUsPerCall: Math.round((faasqDrain.faasqCpuS * 1_000_000) / Math.max(1, faasqDrain.drainCalls)),
+        rawKv: [rawKvBefore, rawKvAfter],
+        rawAck,
+      } satisfies DrainResult;
       console.error(`R1 drain: ${JSON.stringify(out.drain)}`);
     } finally {
       await node.close();
@@ -186,12 +242,12 @@ async function main(): Promise<void> {
   out.load1End = os.loadavg()[0];
   const r1 = out.r1 as AcceptResult | undefined;
   const r3 = out.r3 as AcceptResult | undefined;
-  const drain = out.drain as Awaited<ReturnType<typeof drainRun>> | undefined;
+  const drain = out.drain as DrainResult | undefined;
   const bull = out.bullmq as BullmqResult | undefined;
   const lines: string[] = [];
   if (r1) lines.push(`accept R1: faasq ${r1.faasqAcceptRps} 202/s vs raw JetStream publish ${r1.rawPublishRps}/s (x${r1.ratio}, target >= 0.5)`);
   if (r3) lines.push(`R3: faasq ${r3.faasqAcceptRps} vs raw ${r3.rawPublishRps} (x${r3.ratio}, target >= 0.4)`);
-  if (drain) lines.push(`drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000; ${drain.steadyRps}/s after the first call)`);
+  if (drain) lines.push(`drain R1: ${drain.drainRps} calls/s (${drain.drainCalls} in ${drain.drainSeconds} s, target >= 10000; ${drain.steadyRps}/s after the first call) vs raw nats.js client ${drain.rawKvDrainRps}/s with kv.put (x${drain.drainRatioToRawKv}; CPU per call ${drain.faasqCpuUsPerCall} vs ${drain.rawKvCpuUsPerCall} us), ${drain.rawAckDrainRps}/s ack only`);
   if (bull) lines.push(`BullMQ/Redis: add ${bull.addRps}/s, process ${bull.processRps}/s`);
   console.log(lines.join('; '));
   console.log(JSON.stringify(out));
