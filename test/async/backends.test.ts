@@ -3,37 +3,11 @@
 // call outliving its lease three times over that still runs once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
+import { DURABLE_BACKENDS } from './support/backends.js';
 import { startHarness, type Harness } from './support/harness.js';
 
-interface Backend {
-  readonly name: string;
-  readonly skip?: string;
-  setup(): Promise<{ flags: Record<string, string>; dataDir: string; teardown: () => Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'embedded',
-    async setup() {
-      const tmp = await makeTempDir('faasq-async-emb-');
-      return { flags: { 'queue.url': 'embedded' }, dataDir: tmp.dir, teardown: tmp.cleanup };
-    },
-  },
-  {
-    name: 'jetstream',
-    skip: natsSkipReason(),
-    async setup() {
-      const tmp = await makeTempDir('faasq-async-js-');
-      const nats: NatsNode = await startNatsServer();
-      return { flags: { 'queue.url': nats.url }, dataDir: tmp.dir, teardown: async () => { await nats.close(); await tmp.cleanup(); } };
-    },
-  },
-];
-
-for (const backend of backends) {
+for (const backend of DURABLE_BACKENDS) {
   describe(`async on ${backend.name}`, { skip: backend.skip }, () => {
     let h: Harness;
     let teardown: () => Promise<void> = async () => {};
