@@ -8,7 +8,7 @@ import type {
   EnqueueOptions, EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
 } from './queue.js';
 import { MAX_PRIORITY } from './queue.js';
-import { asBuffer, clampPriority, compact, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
+import { applyPatch, asBuffer, clampPriority, compact, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import { Dispatcher, type FinalWrites } from './dispatcher.js';
 import { KeyLock } from './key-lock.js';
 import { newQueueState, type QueueState } from './queue-state.js';
@@ -196,8 +196,9 @@ export class LocalQueue implements Queue {
     if (guard?.ifStateIn && !guard.ifStateIn.includes(current.state)) {
       return { writes: result ? [{ table: 'results', key: callId, value: result }, { table: 'records', key: callId, value: { ...current, hasResult: true } }] : [] };
     }
-    const nowIso = new Date().toISOString();
-    const next: CallRecord = compact({ ...current, ...patch, callId, updatedAt: patch.updatedAt ?? nowIso });
+    // A final patch carries its finishedAt: the record's update time is the same moment.
+    const nowIso = patch.updatedAt ?? patch.finishedAt ?? new Date().toISOString();
+    const next = applyPatch(current, patch, nowIso);
     if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
     const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
     if (result) {

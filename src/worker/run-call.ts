@@ -158,7 +158,10 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     await finishDead(ctx, delivery, queueName, isRecorded ? recorded.record : record, decision.reason, { status, error: lastError, hasResult: result !== undefined, result, fields: carried }, durationMs);
     return;
   }
-  const patch: Partial<CallRecord> = { ...carried, state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined, ...pendingCallback(m.callbackUrl) };
+  // Built field by field: spreads here cost several µs per call on the drain's hot path.
+  const patch: Partial<CallRecord> = { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined };
+  if (!isRecorded) Object.assign(patch, attemptFields);
+  if (m.callbackUrl) patch.callback = pendingCallback(m.callbackUrl).callback;
   // Without a callback the outcome, its result and the ack are one write; a callback goes out
   // between the final record (which says it is owed) and the ack.
   const retry = { maxMs: config.queue.leaseMs, isClosing: ctx.isClosing, onRetry: (n: number, err: unknown) => logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying') };

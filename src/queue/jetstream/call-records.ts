@@ -7,7 +7,7 @@
 // that first update is a create-if-absent and loses to anyone who wrote the record first.
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
-import { compact } from '../call-rows.js';
+import { applyPatch } from '../call-rows.js';
 import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from '../queue.js';
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
@@ -166,8 +166,8 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
         const current: StoredRecord | undefined = isCachedUsable ? cached : await records.read(callId);
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
-        const nowIso = new Date().toISOString();
-        const next = compact({ ...current.record, ...patch, callId, updatedAt: nowIso });
+        const nowIso = patch.finishedAt ?? new Date().toISOString();
+        const next = applyPatch(current.record, patch, nowIso);
         if (next.finishedAt === undefined && FINAL_STATES.includes(next.state)) next.finishedAt = nowIso;
         try {
           const result = inlineResult ?? current.inlineResult;
