@@ -10,10 +10,22 @@ import type { InvalidAnnotation } from './policy.js';
 
 /** One running invocation; `reason` says why it was aborted, when it was. */
 export interface RunningCall {
-  readonly controller: AbortController;
   /** Kept leased by the worker's one lease timer while the function runs. */
   readonly delivery: Delivery;
   reason?: 'cancel' | 'shutdown';
+  /** Stops the invocation once it has started (a plain function: an AbortController and its listener cost ~4 µs per call). */
+  abortInvocation?: (reason: Error) => void;
+}
+
+/** Aborts a running call for `reason` (once); an invocation not started yet is stopped as it starts. */
+export function stopRunningCall(run: RunningCall, reason: 'cancel' | 'shutdown'): void {
+  if (run.reason) return;
+  run.reason = reason;
+  run.abortInvocation?.(abortError(reason));
+}
+
+export function abortError(reason: 'cancel' | 'shutdown'): Error {
+  return new Error(reason === 'cancel' ? 'call cancelled' : 'worker shutting down');
 }
 
 export interface FinishedCall {

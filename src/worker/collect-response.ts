@@ -12,15 +12,23 @@ export interface CollectedResponse {
   readonly isTruncated: boolean;
 }
 
-export async function collectResponse(invoker: Invoker, fn: string, namespace: string, request: InvocationRequest, maxBytes: number): Promise<CollectedResponse> {
+/** Hands the caller a function that aborts the invocation (cancel, shutdown), as soon as it starts. */
+export type OnAbortable = (abort: (reason: Error) => void) => void;
+
+export async function collectResponse(invoker: Invoker, fn: string, namespace: string, request: InvocationRequest, maxBytes: number, onAbortable: OnAbortable): Promise<CollectedResponse> {
   if (!invoker.stream) {
-    const res = await invoker.invoke(fn, namespace, request);
+    // invoke() takes an AbortSignal; only this path pays for one.
+    const controller = new AbortController();
+    onAbortable((reason) => controller.abort(reason));
+    const res = await invoker.invoke(fn, namespace, { ...request, signal: controller.signal });
     const { body, isTruncated } = await readCapped(res.body, maxBytes);
     return { status: res.status, headers: res.headers, body, isTruncated };
   }
   const stream = invoker.stream.bind(invoker);
   return new Promise<CollectedResponse>((resolve, reject) => {
-    const sink = new CappedSink(maxBytes, resolve, reject, request.signal);
+    const sink = new CappedSink(maxBytes, resolve, reject);
+    onAbortable((reason) => sink.abort(reason));
+    if (sink.isFinished) return; // aborted before it began
     stream(fn, namespace, request, sink);
   });
 }
@@ -30,26 +38,26 @@ class CappedSink implements ResponseSink {
   private status = 0;
   private headers: Record<string, string | string[]> = {};
   private readonly body: CappedBody;
-  private isDone = false;
-  private readonly onAbort = (): void => {
-    const reason = this.signal?.reason instanceof Error ? this.signal.reason : new Error('invocation aborted');
-    this.control?.abort(reason);
-    this.finish(reason);
-  };
+  isFinished = false;
 
   constructor(
     maxBytes: number,
     private readonly resolve: (response: CollectedResponse) => void,
     private readonly reject: (err: unknown) => void,
-    private readonly signal: AbortSignal | undefined,
   ) {
     this.body = new CappedBody(maxBytes);
-    if (signal?.aborted) queueMicrotask(this.onAbort);
-    else signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Cancel or shutdown: the invocation is dropped and the attempt ends with `reason`. */
+  abort(reason: Error): void {
+    this.control?.abort(reason);
+    this.finish(reason);
   }
 
   onStart(control: StreamControl): void {
     this.control = control;
+    // Aborted while the runtime waited for a ready replica: let the invocation go at once.
+    if (this.isFinished) control.abort(new Error('invocation aborted'));
   }
 
   onResponse(status: number, headers: Record<string, string | string[]>): void {
@@ -71,9 +79,8 @@ class CappedSink implements ResponseSink {
   }
 
   private finish(err?: unknown): void {
-    if (this.isDone) return;
-    this.isDone = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.isFinished) return;
+    this.isFinished = true;
     if (err !== undefined) {
       this.reject(err);
       return;

@@ -3,7 +3,7 @@
 // turns decide()'s answer into record updates and exactly one settlement of the delivery.
 import type { CallRecord, CallResult, CallState, Delivery } from '../queue/index.js';
 import { isFaasqError } from '../shared/index.js';
-import type { CallContext, RunningCall } from './call-context.js';
+import { abortError, type CallContext, type RunningCall } from './call-context.js';
 import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { collectResponse } from './collect-response.js';
@@ -71,7 +71,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   // The attempt's fields: written by the `running` record, or by the attempt's next write when that was skipped.
   const attemptFields: Partial<CallRecord> = { attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts };
   // Registered before any record says 'running', so a cancel that lands meanwhile is not missed.
-  const run: RunningCall = { controller: new AbortController(), delivery };
+  const run: RunningCall = { delivery };
   ctx.running.set(m.callId, run);
   const running = new RunningRecord(ctx.runningRecordTimers, () =>
     queue.updateRecord(m.callId, { ...attemptFields, state: 'running', nextAttemptAt: undefined }, { ifStateIn: RESUMABLE }));
@@ -111,8 +111,11 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
       headers: { ...m.headers, 'x-call-id': m.callId, 'x-start-time': m.startTimeNs },
       body: m.body,
       callId: m.callId,
-      signal: run.controller.signal,
-    }, config.queue.maxResultBytes);
+    }, config.queue.maxResultBytes, (abort) => {
+      run.abortInvocation = abort;
+      // A cancel or shutdown that came before the invocation started.
+      if (run.reason) abort(abortError(run.reason));
+    });
     result = { status: res.status, headers: res.headers, body: res.body, isTruncated: res.isTruncated };
     outcome = { status: res.status, headers: res.headers };
   } catch (err) {

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { DEFAULT_QUEUE, type Consumer, type Delivery } from '../queue/index.js';
 import { DeadlineQueue } from '../shared/index.js';
-import type { CallContext, CallDeps, RunningCall } from './call-context.js';
+import { stopRunningCall, type CallContext, type CallDeps, type RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
 
@@ -84,9 +84,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     async start() {
       stopCancelListener = queue.onCancel((callId) => {
         const run = ctx.running.get(callId);
-        if (!run || run.reason) return;
-        run.reason = 'cancel';
-        run.controller.abort(new Error('call cancelled'));
+        if (run) stopRunningCall(run, 'cancel');
       });
       // One timer keeps every running call leased (a timer per call cost more than the calls).
       leaseTimer = setInterval(() => {
@@ -110,10 +108,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         const deadline = Date.now() + config.worker.shutdownGraceMs;
         if (!(await settleWithin(inflight, deadline))) {
           logger.warn({ calls: ctx.running.size, settling: inflight.size }, 'grace period over; handing in-flight calls and unfinished callbacks back');
-          for (const run of ctx.running.values()) {
-            run.reason ??= 'shutdown';
-            run.controller.abort(new Error('worker shutting down'));
-          }
+          for (const run of ctx.running.values()) stopRunningCall(run, 'shutdown');
           callbackAbort.abort();
           await Promise.allSettled([...inflight]);
         }
