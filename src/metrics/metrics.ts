@@ -1,9 +1,9 @@
 // Prometheus metrics under the OpenFaaS names (so existing dashboards work) plus faasq's own.
 // Counters and histograms follow the EventBus; gauges that describe state (replicas, queue depth)
 // are read from the provider and queue when Prometheus scrapes. Nothing else imports prom-client.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../shared/events.js';
-import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.js';
+import { SeriesCounter, SeriesGauge, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.js';
 import type { Provider } from '../provider/provider.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -46,18 +46,25 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   void serviceCount;
 
-  const submitted = new Counter({ name: 'queue_worker_messages_submitted_total', help: 'Async calls accepted into a queue', labelNames: ['queue_name', 'function_name'], registers: reg });
-  const processed = new Counter({ name: 'queue_worker_messages_processed_total', help: 'Async calls finished (succeeded, failed or dead-lettered)', labelNames: ['queue_name', 'function_name', 'outcome'], registers: reg });
-  const inflight = new Gauge({ name: 'queue_worker_function_invocation_inflight', help: 'Async invocations running now', labelNames: ['queue_name', 'function_name'], registers: reg });
+  // Updated for every accepted and every drained call: pre-resolved series (series-metrics.ts).
+  const submittedMetric = new SeriesCounter('queue_worker_messages_submitted_total', 'Async calls accepted into a queue', registry);
+  const submitted = keyed((queue, fn) => submittedMetric.of(`${queue} ${fn}`, { queue_name: queue, function_name: fn }));
+  const processedMetric = new SeriesCounter('queue_worker_messages_processed_total', 'Async calls finished (succeeded, failed or dead-lettered)', registry);
+  const processed = keyed((queue, fn, outcome) => processedMetric.of(`${queue} ${fn} ${outcome}`, { queue_name: queue, function_name: fn, outcome }));
+  const inflightMetric = new SeriesGauge('queue_worker_function_invocation_inflight', 'Async invocations running now', registry);
+  const inflight = keyed((queue, fn) => inflightMetric.of(`${queue} ${fn}`, { queue_name: queue, function_name: fn }));
   const retries = new Counter({ name: 'faasq_call_retries_total', help: 'Async call attempts scheduled for retry', labelNames: ['queue_name', 'function_name'], registers: reg });
   const attemptsFailed = new Counter({ name: 'faasq_call_attempts_failed_total', help: 'Async call attempts that failed', labelNames: ['queue_name', 'function_name'], registers: reg });
   const deadLettered = new Counter({ name: 'faasq_dead_letters_total', help: 'Async calls moved to the dead-letter store', labelNames: ['queue_name', 'function_name', 'reason'], registers: reg });
   const cancelled = new Counter({ name: 'faasq_calls_cancelled_total', help: 'Async calls cancelled', labelNames: ['queue_name', 'function_name'], registers: reg });
   const callbacks = new Counter({ name: 'faasq_callbacks_total', help: 'Callback delivery attempts by outcome (delivered; retried: failed, will try again; failed: gave up)', labelNames: ['queue_name', 'function_name', 'outcome'], registers: reg });
   const rejected = new Counter({ name: 'faasq_calls_rejected_total', help: 'Async calls refused at intake by error code', labelNames: ['function_name', 'code'], registers: reg });
-  const acceptSeconds = new Histogram({ name: 'faasq_accept_seconds', help: 'Time to durably accept an async call', labelNames: ['queue_name'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: reg });
-  const queueWait = new Histogram({ name: 'faasq_queue_wait_seconds', help: 'Time from acceptance to the start of an attempt', labelNames: ['queue_name'], buckets: WAIT_BUCKETS, registers: reg });
-  const callSeconds = new Histogram({ name: 'faasq_call_duration_seconds', help: 'Async attempt duration, one observation per attempt (outcome succeeded or attempt_failed)', labelNames: ['queue_name', 'function_name', 'outcome'], buckets: DURATION_BUCKETS, registers: reg });
+  const acceptMetric = new SeriesHistogram('faasq_accept_seconds', 'Time to durably accept an async call', [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registry);
+  const acceptSeconds = keyed((queue) => acceptMetric.of(queue, { queue_name: queue }));
+  const queueWaitMetric = new SeriesHistogram('faasq_queue_wait_seconds', 'Time from acceptance to the start of an attempt', WAIT_BUCKETS, registry);
+  const queueWait = keyed((queue) => queueWaitMetric.of(queue, { queue_name: queue }));
+  const callMetric = new SeriesHistogram('faasq_call_duration_seconds', 'Async attempt duration, one observation per attempt (outcome succeeded or attempt_failed)', DURATION_BUCKETS, registry);
+  const callSeconds = keyed((queue, fn, outcome) => callMetric.of(`${queue} ${fn} ${outcome}`, { queue_name: queue, function_name: fn, outcome }));
 
   const stateGauges = queueGauges(registry, deps.queue);
   void stateGauges;
@@ -94,32 +101,33 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       series.seconds.observe(e.durationMs / 1000);
     }),
     ev.on('call.accepted', (e) => {
-      if (!e.isDuplicate) submitted.inc({ queue_name: e.queue, function_name: fq(e) });
-      acceptSeconds.observe({ queue_name: e.queue }, e.acceptMs / 1000);
+      if (!e.isDuplicate) submitted(e.queue, fq(e)).inc();
+      acceptSeconds(e.queue).observe(e.acceptMs / 1000);
     }),
     // A name that is not deployed gets no series of its own: random URLs must not grow the label set.
     ev.on('call.rejected', (e) => rejected.inc({ function_name: UNNAMED_CODES.has(e.code) ? '' : fq(e), code: e.code })),
-    ev.on('call.started', (e) => queueWait.observe({ queue_name: e.queue }, e.queuedMs / 1000)),
+    ev.on('call.started', (e) => queueWait(e.queue).observe(e.queuedMs / 1000)),
     ev.on('call.attempt_failed', (e) => {
       attemptsFailed.inc({ queue_name: e.queue, function_name: fq(e) });
-      callSeconds.observe({ queue_name: e.queue, function_name: fq(e), outcome: 'attempt_failed' }, e.durationMs / 1000);
+      callSeconds(e.queue, fq(e), 'attempt_failed').observe(e.durationMs / 1000);
     }),
     ev.on('call.retried', (e) => retries.inc({ queue_name: e.queue, function_name: fq(e) })),
     ev.on('call.succeeded', (e) => {
-      processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'succeeded' });
-      callSeconds.observe({ queue_name: e.queue, function_name: fq(e), outcome: 'succeeded' }, e.durationMs / 1000);
+      const fn = fq(e);
+      processed(e.queue, fn, 'succeeded').inc();
+      callSeconds(e.queue, fn, 'succeeded').observe(e.durationMs / 1000);
     }),
     // Its attempt was already observed as attempt_failed: one duration observation per attempt.
-    ev.on('call.failed', (e) => processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'failed' })),
+    ev.on('call.failed', (e) => processed(e.queue, fq(e), 'failed').inc()),
     ev.on('call.dead_lettered', (e) => {
-      processed.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'dead' });
+      processed(e.queue, fq(e), 'dead').inc();
       deadLettered.inc({ queue_name: e.queue, function_name: fq(e), reason: e.reason });
     }),
     // Counted where the cancel was requested; the worker's "stopped" event would count it twice.
     ev.on('call.cancelled', (e) => { if (e.by === 'request') cancelled.inc({ queue_name: e.queue, function_name: fq(e) }); }),
     ev.on('callback.delivered', (e) => callbacks.inc({ queue_name: e.queue, function_name: fq(e), outcome: 'delivered' })),
     ev.on('callback.failed', (e) => callbacks.inc({ queue_name: e.queue, function_name: fq(e), outcome: e.isFinal ? 'failed' : 'retried' })),
-    ev.on('worker.inflight', (e) => inflight.inc({ queue_name: e.queue, function_name: fq(e) }, e.delta)),
+    ev.on('worker.inflight', (e) => inflight(e.queue, fq(e)).add(e.delta)),
   ];
 
   return {
@@ -165,4 +173,15 @@ function queueGauges(registry: Registry, queue: Queue | undefined): void {
   const oldest = gauge('faasq_queue_oldest_age_seconds', 'Age of the oldest call waiting to start');
   const dead = gauge('faasq_queue_dead_letters', 'Calls in the dead-letter store');
   const byPriority = gauge('faasq_queue_depth', 'Unfinished async calls per queue and priority', ['queue_name', 'priority']);
+}
+
+/** A label combination's series, made on first use and then found by its values (no label object per update). */
+function keyed<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let series = cache.get(key);
+    if (series === undefined) cache.set(key, (series = make(...values)));
+    return series;
+  };
 }
