@@ -34,47 +34,20 @@ export interface HistogramSeries {
   observe(value: number): void;
 }
 
-export class SeriesCounter {
-  readonly type = 'counter';
-  readonly aggregator = 'sum';
-  private readonly series = new Map<string, { readonly labels: Labels; count: number }>();
-
-  constructor(readonly name: string, readonly help: string, registry: Registry) {
-    registry.registerMetric(this as never);
-  }
-
-  /** The series of these labels; keep it: counting through it costs no lookup. */
-  of(key: string, labels: Labels): CounterSeries {
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels, count: 0 }));
-    const entry = s;
-    return { inc: () => void entry.count++ };
-  }
-
-  async get(): Promise<MetricObject> {
-    const values = [...this.series.values()].map((s) => ({ value: s.count, labels: { ...s.labels } }));
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
-
-  reset(): void {
-    for (const s of this.series.values()) s.count = 0;
-  }
-}
-
-export class SeriesGauge {
-  readonly type = 'gauge';
+/** A metric with one number per series (counter or gauge); its subclasses hand out the updater. */
+abstract class SingleValueMetric {
   readonly aggregator = 'sum';
   private readonly series = new Map<string, { readonly labels: Labels; value: number }>();
 
-  constructor(readonly name: string, readonly help: string, registry: Registry) {
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge', registry: Registry) {
     registry.registerMetric(this as never);
   }
 
-  of(key: string, labels: Labels): GaugeSeries {
+  /** The stored series of these labels (made on first use). */
+  protected entry(key: string, labels: Labels): { value: number } {
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = { labels, value: 0 }));
-    const entry = s;
-    return { add: (delta) => void (entry.value += delta) };
+    return s;
   }
 
   async get(): Promise<MetricObject> {
@@ -84,6 +57,29 @@ export class SeriesGauge {
 
   reset(): void {
     for (const s of this.series.values()) s.value = 0;
+  }
+}
+
+export class SeriesCounter extends SingleValueMetric {
+  constructor(name: string, help: string, registry: Registry) {
+    super(name, help, 'counter', registry);
+  }
+
+  /** The series of these labels; keep it: counting through it costs no lookup. */
+  of(key: string, labels: Labels): CounterSeries {
+    const entry = this.entry(key, labels);
+    return { inc: () => void entry.value++ };
+  }
+}
+
+export class SeriesGauge extends SingleValueMetric {
+  constructor(name: string, help: string, registry: Registry) {
+    super(name, help, 'gauge', registry);
+  }
+
+  of(key: string, labels: Labels): GaugeSeries {
+    const entry = this.entry(key, labels);
+    return { add: (delta) => void (entry.value += delta) };
   }
 }
 
