@@ -13,6 +13,8 @@ import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCall
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 const ONLY_RUNNING: readonly CallState[] = ['running'];
+/** A final write refused as unavailable is retried at least this long (a NATS leader election takes seconds). */
+const MIN_FINAL_RETRY_MS = 30_000;
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
 
@@ -169,13 +171,27 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (m.callbackUrl) patch.callback = pendingCallback(m.callbackUrl).callback;
   // Without a callback the outcome, its result and the ack are one write; a callback goes out
   // between the final record (which says it is owed) and the ack.
-  const retry = { maxMs: config.queue.leaseMs, isClosing: ctx.isClosing, onRetry: (n: number, err: unknown) => logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying') };
+  let isAnswerLost = false;
+  const retry = {
+    maxMs: Math.max(config.queue.leaseMs, MIN_FINAL_RETRY_MS),
+    isClosing: ctx.isClosing,
+    onRetry: (n: number, err: unknown) => {
+      isAnswerLost = true;
+      logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying');
+    },
+  };
   let final: CallRecord | undefined;
   if (m.callbackUrl) {
     if (result) await retryQueueWrite(delivery, () => queue.putResult(m.callId, result), retry);
-    // Not retried: after a write whose answer was lost, a retry's failed guard could not tell our
-    // own final record from a cancel, and the callback would be skipped. A redelivery sends it.
-    final = await queue.updateRecord(m.callId, patch, guard);
+    final = await retryQueueWrite(delivery, async () => {
+      const written = await queue.updateRecord(m.callId, patch, guard);
+      if (written || !isAnswerLost) return written;
+      // After a write whose answer was lost, a failed guard may be our own final record (the
+      // callback must still go out) or a cancel: ours has this outcome and attempt, callback owed.
+      const current = await queue.getRecord(m.callId);
+      const isOurs = current !== undefined && current.state === patch.state && current.attempts === attempt && current.callback?.state === 'pending';
+      return isOurs ? current : undefined;
+    }, retry);
   } else {
     final = await retryQueueWrite(delivery, () => delivery.complete(patch, result, guard), retry);
   }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallRecord, Queue, RecordGuard } from '../../src/queue/index.js';
 import { FaasqError } from '../../src/shared/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 type Updatable = { updateRecord(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard): Promise<CallRecord | undefined> };
@@ -113,5 +114,40 @@ describe('final write during a queue outage', () => {
     assert.equal(record.attempts, 1);
     assert.equal(h.fns.count('echo', callId), 1, 'not run again');
     assert.equal((await h.queue.getResult(callId))?.body.toString(), 'echo:once');
+  });
+});
+
+describe('final record of a call with a callback, answer lost', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ 'queue.leaseMs': '2s' });
+    h.deploy('echo');
+    h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
+  });
+  after(() => h.close());
+
+  test('async worker - a final record written but reported unavailable is recognised on the retry: the callback goes out once and the call runs once', async () => {
+    // Fault injection at the seam: the first final update is stored, then reported as failed, as a
+    // write whose answer was lost in a NATS leader election.
+    const queue = h.queue as Updatable;
+    const original = queue.updateRecord.bind(h.queue);
+    let lost = 0;
+    queue.updateRecord = async (callId, patch, guard) => {
+      const written = await original(callId, patch, guard);
+      if (patch.state === 'succeeded' && lost === 0) {
+        lost++;
+        throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: answer lost');
+      }
+      return written;
+    };
+    await h.startWorker();
+    const callId = (await h.submit('echo', { body: 'cb', headers: { 'x-callback-url': h.hooks.url } })).headers.get('x-call-id')!;
+    await waitFor(() => h.hooks.received.some((r) => r.headers['x-call-id'] === callId), { timeoutMs: 10_000, message: 'callback received' });
+    const record = await h.waitForState(callId, ['succeeded'], 10_000);
+    assert.equal(lost, 1, 'the injected failure happened');
+    await waitFor(async () => (await h.queue.getRecord(callId))?.callback?.state === 'delivered', { timeoutMs: 5000, message: 'callback recorded as delivered' });
+    assert.equal(record.attempts, 1);
+    assert.equal(h.fns.count('echo', callId), 1, 'not run again');
+    assert.equal(h.hooks.received.filter((r) => r.headers['x-call-id'] === callId).length, 1);
   });
 });
