@@ -1,29 +1,22 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import type { Provider } from '../../src/provider/index.js';
+import { isFaasqError } from '../../src/shared/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { bodyOf, fixtureSpec, nodeFixture, readAll, request, testConfig } from '../support/provider-fixtures.js';
+import { bodyOf, fixtureSpec, nodeFixture, readAll, request, startTestProvider } from '../support/provider-fixtures.js';
 
 describe('provider fork mode', () => {
   let provider: Provider;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
   const fork = (name: string, environment: Record<string, string> = {}) =>
     fixtureSpec(name, { fprocess: nodeFixture('fork.mjs'), environment: { GREETING: 'hi', ...environment } });
 
   before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir), logger: silentLogger(), events: new EventBus(), env: { ...process.env, FAASQ_PASSWORD: 'gateway-only' } });
-    await provider.start();
+    ({ provider, close } = await startTestProvider({}, { ...process.env, FAASQ_PASSWORD: 'gateway-only' }));
     await provider.deploy(fork('fork'));
   });
 
-  after(async () => {
-    await provider.close();
-    await cleanup();
-  });
+  after(() => close());
 
   test('provider - fork mode pipes the body to stdin and stdout to the response', async () => {
     const res = await provider.invoke('fork', 'openfaas-fn', request({ body: bodyOf('ping'), headers: { 'content-type': 'text/x-test' } }));

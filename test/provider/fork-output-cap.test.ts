@@ -2,28 +2,21 @@
 // fails E_FUNCTION_OUTPUT_TOO_LARGE (502) without waiting for its exec timeout.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import { bodyOf, fixtureSpec, readAll, request, testConfig } from '../support/provider-fixtures.js';
+import type { Provider } from '../../src/provider/index.js';
+import { isFaasqError } from '../../src/shared/index.js';
+import { bodyOf, fixtureSpec, readAll, request, startTestProvider } from '../support/provider-fixtures.js';
 
 const CAP_BYTES = 4096;
 
 describe('provider fork output cap', () => {
   let provider: Provider;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.maxForkOutputBytes': CAP_BYTES }), logger: silentLogger(), events: new EventBus() });
-    await provider.start();
+    ({ provider, close } = await startTestProvider({ 'provider.maxForkOutputBytes': CAP_BYTES }));
   });
 
-  after(async () => {
-    await provider.close();
-    await cleanup();
-  });
+  after(() => close());
 
   test('fork mode - output up to the cap is answered in full', async () => {
     await provider.deploy(fixtureSpec('at-cap', { fprocess: `head -c ${CAP_BYTES} /dev/zero`, environment: {} }));

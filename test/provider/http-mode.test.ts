@@ -1,27 +1,20 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import type { Provider } from '../../src/provider/index.js';
+import { isFaasqError } from '../../src/shared/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { fixtureSpec, nodeFixture, readAll, request, testConfig, bodyOf, isAlive } from '../support/provider-fixtures.js';
+import { fixtureSpec, nodeFixture, readAll, request, startTestProvider, bodyOf, isAlive } from '../support/provider-fixtures.js';
 
 describe('provider http mode', () => {
   let provider: Provider;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.execTimeoutMs': '1s' }), logger: silentLogger(), events: new EventBus() });
-    await provider.start();
+    ({ provider, close } = await startTestProvider({ 'provider.execTimeoutMs': '1s' }));
   });
 
-  after(async () => {
-    await provider.close();
-    await cleanup();
-  });
+  after(() => close());
 
   test('provider - http mode proxies method, path, query, headers and body', async () => {
     await provider.deploy(fixtureSpec('echo'));
@@ -101,21 +94,15 @@ describe('provider http mode', () => {
 
 describe('provider http mode, X-Timeout', () => {
   let provider: Provider;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.execTimeoutMs': '2s' }), logger: silentLogger(), events: new EventBus() });
-    await provider.start();
+    ({ provider, close } = await startTestProvider({ 'provider.execTimeoutMs': '2s' }));
     await provider.deploy(fixtureSpec('never', { fprocess: nodeFixture('never-answers.mjs') }));
     await waitFor(async () => (await provider.get('never', 'openfaas-fn')).availableReplicas === 1);
   });
 
-  after(async () => {
-    await provider.close();
-    await cleanup();
-  });
+  after(() => close());
 
   /** How long a call to the never-answering function took to fail with E_FUNCTION_TIMEOUT. */
   const timed = async (headers: Record<string, string>): Promise<number> => {

@@ -1,11 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createLocalProvider, restartDelayMs, type LogEntry, type Provider } from '../../src/provider/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { restartDelayMs, type LogEntry, type Provider } from '../../src/provider/index.js';
+import { isFaasqError } from '../../src/shared/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { fixtureSpec, isAlive, nodeFixture, readAll, request, testConfig } from '../support/provider-fixtures.js';
+import { fixtureSpec, isAlive, nodeFixture, readAll, request, startTestProvider } from '../support/provider-fixtures.js';
 
 async function collectLogs(provider: Provider, name: string): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
@@ -15,19 +14,13 @@ async function collectLogs(provider: Provider, name: string): Promise<LogEntry[]
 
 describe('provider replicas', () => {
   let provider: Provider;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    provider = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.readyTimeoutMs': '1500ms' }), logger: silentLogger(), events: new EventBus() });
-    await provider.start();
+    ({ provider, close } = await startTestProvider({ 'provider.readyTimeoutMs': '1500ms' }));
   });
 
-  after(async () => {
-    await provider.close();
-    await cleanup();
-  });
+  after(() => close());
 
   test('provider - restart delay doubles from min and is capped at max', () => {
     assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => restartDelayMs(n, 50, 400)), [50, 100, 200, 400, 400, 400]);
@@ -80,9 +73,7 @@ describe('provider replicas', () => {
   });
 
   test('provider - close stops every process, SIGKILL for those ignoring SIGTERM', async () => {
-    const tmp = await makeTempDir();
-    const own = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.shutdownGraceMs': '300ms' }), logger: silentLogger(), events: new EventBus() });
-    await own.start();
+    const { provider: own, close } = await startTestProvider({ 'provider.shutdownGraceMs': '300ms' });
     await own.deploy(fixtureSpec('a', { labels: { 'com.openfaas.scale.min': '2' } }));
     await own.deploy(fixtureSpec('stubborn', { fprocess: nodeFixture('ignores-sigterm.mjs') }));
     await waitFor(async () => (await own.get('a', 'openfaas-fn')).availableReplicas === 2 && (await own.get('stubborn', 'openfaas-fn')).availableReplicas === 1);
@@ -100,14 +91,12 @@ describe('provider replicas', () => {
     await own.close();
     assert.equal(own.health().isReady, false);
     await assert.rejects(own.invoke('a', 'openfaas-fn', request()), (err) => isFaasqError(err, 'E_SHUTTING_DOWN'));
-    await tmp.cleanup();
+    await close();
   });
 });
 
 test('provider - a replica failing its health check leaves rotation and returns when healthy', async () => {
-  const tmp = await makeTempDir();
-  const own = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.healthIntervalMs': '50ms' }), logger: silentLogger(), events: new EventBus() });
-  await own.start();
+  const { provider: own, close } = await startTestProvider({ 'provider.healthIntervalMs': '50ms' });
   try {
     await own.deploy(fixtureSpec('sickly'));
     await waitFor(async () => (await own.get('sickly', 'openfaas-fn')).availableReplicas === 1);
@@ -115,15 +104,12 @@ test('provider - a replica failing its health check leaves rotation and returns 
     await waitFor(async () => (await own.get('sickly', 'openfaas-fn')).availableReplicas === 0, { message: 'replica out of rotation' });
     await waitFor(async () => (await own.get('sickly', 'openfaas-fn')).availableReplicas === 1, { message: 'replica back in rotation' });
   } finally {
-    await own.close();
-    await tmp.cleanup();
+    await close();
   }
 });
 
 test('provider - close lets in-flight requests finish before stopping processes', async () => {
-  const tmp = await makeTempDir();
-  const own = createLocalProvider({ config: testConfig(tmp.dir, { 'provider.shutdownGraceMs': '3s' }), logger: silentLogger(), events: new EventBus() });
-  await own.start();
+  const { provider: own, close } = await startTestProvider({ 'provider.shutdownGraceMs': '3s' });
   await own.deploy(fixtureSpec('streamer'));
   await own.deploy(fixtureSpec('forky', { fprocess: nodeFixture('fork.mjs'), environment: {} }));
   try {
@@ -140,7 +126,6 @@ test('provider - close lets in-flight requests finish before stopping processes'
     assert.equal(await readAll(forkRes), 'done');
     await closing;
   } finally {
-    await own.close();
-    await tmp.cleanup();
+    await close();
   }
 });

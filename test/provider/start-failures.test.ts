@@ -4,29 +4,32 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import type { Provider } from '../../src/provider/index.js';
+import { isFaasqError } from '../../src/shared/index.js';
 import { waitFor } from '../support/wait-for.js';
-import { bodyOf, fixtureSpec, readAll, request, testConfig } from '../support/provider-fixtures.js';
+import { bodyOf, fixtureSpec, readAll, request, startTestProvider } from '../support/provider-fixtures.js';
 
 /** Well under the 5s ready and exec timeouts of testConfig: "fast" means it did not wait for them. */
 const FAST_MS = 2000;
 
 describe('provider start failures', () => {
   let provider: Provider;
-  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let dir = '';
+  let close: () => Promise<void>;
 
   before(async () => {
-    tmp = await makeTempDir();
-    provider = createLocalProvider({ config: testConfig(tmp.dir), logger: silentLogger(), events: new EventBus() });
-    await provider.start();
+    ({ provider, dir, close } = await startTestProvider());
   });
 
-  after(async () => {
-    await provider.close();
-    await tmp.cleanup();
-  });
+  after(() => close());
+
+  /** Invoking `name` fails as `isExpected` says, and fast: it did not wait for a timeout. */
+  const rejectsFast = async (name: string, isExpected: (err: unknown) => boolean, label = 'the call'): Promise<void> => {
+    const started = Date.now();
+    await assert.rejects(provider.invoke(name, 'openfaas-fn', request({ body: bodyOf('x') })), isExpected);
+    assert.ok(Date.now() - started < FAST_MS, `${label} took ${Date.now() - started}ms`);
+  };
+  const isUnreachable502 = (err: unknown): boolean => isFaasqError(err, 'E_FUNCTION_UNREACHABLE') && err.status === 502;
 
   test('fprocess - fork mode runs a quoted sh -c command as one argument', async () => {
     await provider.deploy(fixtureSpec('quoted', { fprocess: `sh -c "tr a-z A-Z; printf ' %s' \\"two words\\""`, environment: {} }));
@@ -43,47 +46,32 @@ describe('provider start failures', () => {
   });
 
   test('fork mode - a command gone since deploy (ENOENT) fails the call at once with 502', async () => {
-    const script = path.join(tmp.dir, 'gone.sh');
+    const script = path.join(dir, 'gone.sh');
     await writeFile(script, '#!/bin/sh\ncat\n', { mode: 0o755 });
     await provider.deploy(fixtureSpec('gone', { fprocess: script, environment: {} }));
     await rm(script);
-    const started = Date.now();
-    await assert.rejects(
-      provider.invoke('gone', 'openfaas-fn', request({ body: bodyOf('x') })),
-      (err) => isFaasqError(err, 'E_FUNCTION_UNREACHABLE') && err.status === 502,
-    );
-    assert.ok(Date.now() - started < FAST_MS, `took ${Date.now() - started}ms`);
+    await rejectsFast('gone', isUnreachable502);
   });
 
   test('fork mode - a command no longer executable (EACCES) fails the call at once with 502', async () => {
-    const script = path.join(tmp.dir, 'locked.sh');
+    const script = path.join(dir, 'locked.sh');
     await writeFile(script, '#!/bin/sh\ncat\n', { mode: 0o755 });
     await provider.deploy(fixtureSpec('locked', { fprocess: script, environment: {} }));
     assert.equal(await readAll(await provider.invoke('locked', 'openfaas-fn', request({ body: bodyOf('ok') }))), 'ok');
     await chmod(script, 0o644);
-    const started = Date.now();
-    await assert.rejects(
-      provider.invoke('locked', 'openfaas-fn', request({ body: bodyOf('x') })),
-      (err) => isFaasqError(err, 'E_FUNCTION_UNREACHABLE') && err.status === 502,
-    );
-    assert.ok(Date.now() - started < FAST_MS, `took ${Date.now() - started}ms`);
+    await rejectsFast('locked', isUnreachable502);
   });
 
   test('http mode - a process that exits before it is ready (missing binary behind sh -c) fails calls at once with 503', async () => {
     await provider.deploy(fixtureSpec('never-starts', { fprocess: 'sh -c "exec /no/such/faasq-binary"' }));
     for (let i = 0; i < 3; i += 1) {
-      const started = Date.now();
-      await assert.rejects(
-        provider.invoke('never-starts', 'openfaas-fn', request({ body: bodyOf('x') })),
-        (err) => isFaasqError(err, 'E_FUNCTION_NOT_READY') && err.status === 503 && err.headers['Retry-After'] === '1' && err.detail.reason === 'exit code 127',
-      );
-      assert.ok(Date.now() - started < FAST_MS, `call ${i} took ${Date.now() - started}ms`);
+      await rejectsFast('never-starts', (err) => isFaasqError(err, 'E_FUNCTION_NOT_READY') && err.status === 503 && err.headers['Retry-After'] === '1' && err.detail.reason === 'exit code 127', `call ${i}`);
     }
     assert.equal((await provider.get('never-starts', 'openfaas-fn')).availableReplicas, 0);
   });
 
   test('http mode - once a restart gets ready, calls are served again', async () => {
-    const marker = path.join(tmp.dir, 'may-start');
+    const marker = path.join(dir, 'may-start');
     await provider.deploy(fixtureSpec('late', { fprocess: `sh -c "test -e '${marker}' || exit 7; exec '${process.execPath}' echo.mjs"` }));
     await waitFor(async () => {
       try {

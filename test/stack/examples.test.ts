@@ -3,19 +3,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadStackFile } from '../../src/stack/index.js';
-import { createLocalProvider } from '../../src/provider/index.js';
-import { EventBus, silentLogger } from '../../src/shared/index.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import { bodyOf, readAll, request, testConfig } from '../support/provider-fixtures.js';
+import { bodyOf, readAll, request, startTestProvider } from '../support/provider-fixtures.js';
 
 const STACK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'stack.yml');
 
 test('stack - the example stack file deploys and every example answers', async () => {
   const specs = loadStackFile(STACK, { FLAKY_PERCENT: '0' });
   assert.deepEqual(specs.map((s) => s.name), ['echo', 'env', 'upper', 'hello', 'slow', 'flaky']);
-  const tmp = await makeTempDir();
-  const provider = createLocalProvider({ config: testConfig(tmp.dir), logger: silentLogger(), events: new EventBus() });
-  await provider.start();
+  const { provider, close } = await startTestProvider();
   try {
     // `node` from the stack file is this test's node, so the examples run wherever the tests do.
     for (const spec of specs) await provider.deploy({ ...spec, fprocess: spec.fprocess.replace(/^node /, `${process.execPath} `) });
@@ -31,7 +26,6 @@ test('stack - the example stack file deploys and every example answers', async (
     assert.deepEqual(await call('flaky', { method: 'GET' }), { status: 200, text: 'flaky: ok\n' });
     assert.equal((await call('flaky', { method: 'GET', headers: { 'x-fail': '1' } })).status, 500);
   } finally {
-    await provider.close();
-    await tmp.cleanup();
+    await close();
   }
 });

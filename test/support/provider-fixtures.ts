@@ -1,10 +1,12 @@
 // Helpers to build a local provider over fixture functions in tests: a Config with short
-// timeouts, a spec builder, and request/response helpers.
+// timeouts, a started provider in a temp dir, a spec builder, and request/response helpers.
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import type { FunctionSpec, InvocationRequest, InvocationResponse } from '../../src/provider/index.js';
+import { createLocalProvider, type FunctionSpec, type InvocationRequest, type InvocationResponse, type Provider } from '../../src/provider/index.js';
+import { EventBus, silentLogger } from '../../src/shared/index.js';
+import { makeTempDir } from './temp-dir.js';
 
 export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'functions');
 
@@ -26,6 +28,21 @@ export function testConfig(dataDir: string, flags: Record<string, string | numbe
       ...flags,
     },
   });
+}
+
+/** A started local provider with its data dir in a fresh temp dir; close() stops it and removes the dir. */
+export async function startTestProvider(flags: Record<string, string | number> = {}, env?: NodeJS.ProcessEnv): Promise<{ provider: Provider; dir: string; close(): Promise<void> }> {
+  const tmp = await makeTempDir();
+  const provider = createLocalProvider({ config: testConfig(tmp.dir, flags), logger: silentLogger(), events: new EventBus(), ...(env ? { env } : {}) });
+  await provider.start();
+  return {
+    provider,
+    dir: tmp.dir,
+    async close() {
+      await provider.close();
+      await tmp.cleanup();
+    },
+  };
 }
 
 export function fixtureSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
