@@ -26,6 +26,14 @@ function failFirstRunningUpdate(h: Harness): { readonly count: number } {
   return failures;
 }
 
+/** A harness with a 2 s lease and an `echo` function answering `echo:<body>`. */
+async function startEchoHarness(): Promise<Harness> {
+  const h = await startHarness({ 'queue.leaseMs': '2s' });
+  h.deploy('echo');
+  h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
+  return h;
+}
+
 describe('running record written before the call (delay 0)', () => {
   let h: Harness;
   before(async () => {
@@ -79,9 +87,7 @@ describe('running record deferred', () => {
 describe('final write during a queue outage', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ 'queue.leaseMs': '2s' });
-    h.deploy('echo');
-    h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
+    h = await startEchoHarness();
   });
   after(() => h.close());
 
@@ -120,9 +126,7 @@ describe('final write during a queue outage', () => {
 describe('final record of a call with a callback, answer lost', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ 'queue.leaseMs': '2s' });
-    h.deploy('echo');
-    h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
+    h = await startEchoHarness();
   });
   after(() => h.close());
 

@@ -4,22 +4,29 @@
 // the final record update and is readable everywhere, and later patches keep it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Queue } from '../../src/queue/index.js';
 import { makeMessage } from '../queue/contract.js';
 import { natsSkipReason, startNatsServer } from '../support/nats-server.js';
 import { makeJetStreamQueue, randomPrefix } from './jetstream-support.js';
 
 const skipReason = natsSkipReason();
 
-test('jetstream records - a patch over a stale remembered revision re-reads, merges and honours the guard', { skip: skipReason }, async (t) => {
+/** Two started queues on one fresh server and prefix, as two faasq processes see it; stopped after the test. */
+async function twoProcesses(t: { after(fn: () => Promise<void>): void }): Promise<[Queue, Queue]> {
   const server = await startNatsServer({ jetstream: true });
   const prefix = randomPrefix();
-  const a = makeJetStreamQueue(server.url, {}, prefix);
-  const b = makeJetStreamQueue(server.url, {}, prefix);
+  const first = makeJetStreamQueue(server.url, {}, prefix);
+  const second = makeJetStreamQueue(server.url, {}, prefix);
   t.after(async () => {
-    await Promise.all([a.close(), b.close()]);
+    await Promise.all([first.close(), second.close()]);
     await server.close();
   });
-  await Promise.all([a.start(), b.start()]);
+  await Promise.all([first.start(), second.start()]);
+  return [first, second];
+}
+
+test('jetstream records - a patch over a stale remembered revision re-reads, merges and honours the guard', { skip: skipReason }, async (t) => {
+  const [a, b] = await twoProcesses(t);
 
   const message = makeMessage('records');
   await a.enqueue(message);
@@ -37,15 +44,7 @@ test('jetstream records - a patch over a stale remembered revision re-reads, mer
 });
 
 test('jetstream records - a running call\'s result is written with its final record and kept by later patches', { skip: skipReason }, async (t) => {
-  const server = await startNatsServer({ jetstream: true });
-  const prefix = randomPrefix();
-  const worker = makeJetStreamQueue(server.url, {}, prefix);
-  const reader = makeJetStreamQueue(server.url, {}, prefix);
-  t.after(async () => {
-    await Promise.all([worker.close(), reader.close()]);
-    await server.close();
-  });
-  await Promise.all([worker.start(), reader.start()]);
+  const [worker, reader] = await twoProcesses(t);
 
   const message = makeMessage('records', { callbackUrl: 'http://127.0.0.1:9/cb' });
   await worker.enqueue(message);
@@ -72,15 +71,7 @@ test('jetstream records - a running call\'s result is written with its final rec
 });
 
 test('jetstream records - a running call whose record was cancelled still gets its result stored', { skip: skipReason }, async (t) => {
-  const server = await startNatsServer({ jetstream: true });
-  const prefix = randomPrefix();
-  const worker = makeJetStreamQueue(server.url, {}, prefix);
-  const gateway = makeJetStreamQueue(server.url, {}, prefix);
-  t.after(async () => {
-    await Promise.all([worker.close(), gateway.close()]);
-    await server.close();
-  });
-  await Promise.all([worker.start(), gateway.start()]);
+  const [worker, gateway] = await twoProcesses(t);
 
   const message = makeMessage('records');
   await worker.enqueue(message);

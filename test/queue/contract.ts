@@ -69,12 +69,12 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
   }
 
   /** A fresh queue with one call enqueued and its first delivery held, unsettled, in `c.got[0]`. */
-  async function deliverOne(t: { after(fn: () => Promise<void>): void }): Promise<{ queue: Queue; message: CallMessage; c: { got: Got[] } }> {
+  async function deliverOne(t: { after(fn: () => Promise<void>): void }, maxInflight = 5): Promise<{ queue: Queue; message: CallMessage; c: { got: Got[] } }> {
     const queue = await open(t);
     const qname = newName('q');
     const message = makeMessage(qname);
     await queue.enqueue(message);
-    const c = collect(queue, qname, 5);
+    const c = collect(queue, qname, maxInflight);
     t.after(() => c.close());
     await waitFor(() => c.got.length >= 1, { message: 'delivery' });
     return { queue, message, c };
@@ -261,12 +261,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
   });
 
   test(`${name} queue - an unsettled delivery is redelivered after the lease with deliveryCount 2`, async (t) => {
-    const queue = await open(t);
-    const qname = newName('q');
-    const message = makeMessage(qname);
-    await queue.enqueue(message);
-    const c = collect(queue, qname, 1);
-    t.after(() => c.close());
+    const { message, c } = await deliverOne(t, 1);
     await waitFor(() => c.got.length === 2, { timeoutMs: lease * 10, message: 'redelivery' });
     assert.equal(c.got[1].delivery.message.callId, message.callId);
     assert.equal(c.got[0].delivery.deliveryCount, 1);
@@ -413,16 +408,10 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
   });
 
   test(`${name} queue - cancel of a leased call tells the listeners`, async (t) => {
-    const queue = await open(t);
-    const qname = newName('q');
-    const message = makeMessage(qname);
-    await queue.enqueue(message);
+    const { queue, message, c } = await deliverOne(t, 1);
     const heard: string[] = [];
     const off = queue.onCancel((id) => heard.push(id));
     t.after(off);
-    const c = collect(queue, qname, 1);
-    t.after(() => c.close());
-    await waitFor(() => c.got.length === 1, { message: 'delivery' });
     await queue.cancel(message.callId);
     await waitFor(() => heard.includes(message.callId), { message: 'cancel listener' });
     assert.equal((await queue.getRecord(message.callId))?.state, 'cancelled');
