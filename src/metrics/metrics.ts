@@ -3,7 +3,7 @@
 // are read from the provider and queue when Prometheus scrapes. Nothing else imports prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../shared/events.js';
-import { SeriesCounter, SeriesGauge, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.js';
+import { SeriesCounter, SeriesGauge, SeriesHistogram } from './series-metrics.js';
 import type { Provider } from '../provider/provider.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -71,32 +71,20 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   // The sync path emits two events per request: its series are resolved once per function (and
   // status) and counted without a label hash (series-metrics.ts).
-  const startedSeries = new Map<string, CounterSeries>();
-  const startedOf = (fn: string, namespace: string): CounterSeries => {
-    const key = `${fn}.${namespace}`;
-    let child = startedSeries.get(key);
-    if (!child) startedSeries.set(key, (child = invocationStarted.of(key, { function_name: key })));
-    return child;
-  };
-  const completedSeries = new Map<string, { total: CounterSeries; seconds: HistogramSeries }>();
-  const completedOf = (fn: string, namespace: string, status: number): { total: CounterSeries; seconds: HistogramSeries } => {
-    const key = `${fn}.${namespace} ${status}`;
-    let series = completedSeries.get(key);
-    if (!series) {
-      const labels = { function_name: `${fn}.${namespace}`, code: String(status) };
-      series = { total: invocationTotal.of(key, labels), seconds: functionSeconds.of(key, labels) };
-      completedSeries.set(key, series);
-    }
-    return series;
-  };
+  const startedOf = keyed((fn) => invocationStarted.of(fn, { function_name: fn }));
+  const completedOf = keyed((fn, code) => {
+    const labels = { function_name: fn, code };
+    const key = `${fn} ${code}`;
+    return { total: invocationTotal.of(key, labels), seconds: functionSeconds.of(key, labels) };
+  });
 
   const ev = deps.events;
   // function_name is `name.namespace` everywhere, as the OpenFaaS gateway labels it.
   const fq = (e: { fn: string; namespace?: string }): string => (e.namespace ? `${e.fn}.${e.namespace}` : e.fn);
   const offs = [
-    ev.on('invocation.started', (e) => startedOf(e.fn, e.namespace).inc()),
+    ev.on('invocation.started', (e) => startedOf(`${e.fn}.${e.namespace}`).inc()),
     ev.on('invocation.completed', (e) => {
-      const series = completedOf(e.fn, e.namespace, e.status);
+      const series = completedOf(`${e.fn}.${e.namespace}`, String(e.status));
       series.total.inc();
       series.seconds.observe(e.durationMs / 1000);
     }),
@@ -175,13 +163,16 @@ function queueGauges(registry: Registry, queue: Queue | undefined): void {
   const byPriority = gauge('faasq_queue_depth', 'Unfinished async calls per queue and priority', ['queue_name', 'priority']);
 }
 
-/** A label combination's series, made on first use and then found by its values (no label object per update). */
-function keyed<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+/**
+ * A label combination's series, made on first use and then found by its (up to three) label values:
+ * no label object and no rest-argument array per update, on paths counted per request or call.
+ */
+function keyed<T>(make: (a: string, b: string, c: string) => T): (a: string, b?: string, c?: string) => T {
   const cache = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
+  return (a, b = '', c = '') => {
+    const key = `${a}\u0000${b}\u0000${c}`;
     let series = cache.get(key);
-    if (series === undefined) cache.set(key, (series = make(...values)));
+    if (series === undefined) cache.set(key, (series = make(a, b, c)));
     return series;
   };
 }
