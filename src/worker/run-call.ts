@@ -8,13 +8,11 @@ import { decide, isExpired, type Outcome } from './decide.js';
 import { asyncConcurrencyFor, policyFor, type RetryPolicy } from './policy.js';
 import { collectResponse } from './collect-response.js';
 import { RunningRecord } from './running-record.js';
-import { retryQueueWrite } from './retry-queue-write.js';
+import { writeFinal } from './final-write.js';
 import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 const ONLY_RUNNING: readonly CallState[] = ['running'];
-/** A final write refused as unavailable is retried at least this long (a NATS leader election takes seconds). */
-const MIN_FINAL_RETRY_MS = 30_000;
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
 
@@ -99,8 +97,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   events.emit('call.started', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, queuedMs });
   events.emit('worker.inflight', { queue: queueName, fn: m.function, namespace: ns, delta: 1 });
   // Log objects are built only when written: spreading a few fields costs about a µs each call.
-  const isInfo = logger.isLevelEnabled('info');
-  if (isInfo) logger.info({ ...fields, queuedMs }, 'call started');
+  if (logger.isLevelEnabled('info')) logger.info({ ...fields, queuedMs }, 'call started');
   const t0 = performance.now();
   let outcome: Outcome;
   let result: CallResult | undefined;
@@ -169,32 +166,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const patch: Partial<CallRecord> = { state: decision.state, lastStatus: status, lastError, finishedAt: new Date().toISOString(), durationMs, hasResult: result !== undefined, nextAttemptAt: undefined };
   if (!isRecorded) Object.assign(patch, attemptFields);
   if (m.callbackUrl) patch.callback = pendingCallback(m.callbackUrl).callback;
-  // Without a callback the outcome, its result and the ack are one write; a callback goes out
-  // between the final record (which says it is owed) and the ack.
-  let isAnswerLost = false;
-  const retry = {
-    maxMs: Math.max(config.queue.leaseMs, MIN_FINAL_RETRY_MS),
-    isClosing: ctx.isClosing,
-    onRetry: (n: number, err: unknown) => {
-      isAnswerLost = true;
-      logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying');
-    },
-  };
-  let final: CallRecord | undefined;
-  if (m.callbackUrl) {
-    if (result) await retryQueueWrite(delivery, () => queue.putResult(m.callId, result), retry);
-    final = await retryQueueWrite(delivery, async () => {
-      const written = await queue.updateRecord(m.callId, patch, guard);
-      if (written || !isAnswerLost) return written;
-      // After a write whose answer was lost, a failed guard may be our own final record (the
-      // callback must still go out) or a cancel: ours has this outcome and attempt, callback owed.
-      const current = await queue.getRecord(m.callId);
-      const isOurs = current !== undefined && current.state === patch.state && current.attempts === attempt && current.callback?.state === 'pending';
-      return isOurs ? current : undefined;
-    }, retry);
-  } else {
-    final = await retryQueueWrite(delivery, () => delivery.complete(patch, result, guard), retry);
-  }
+  const final = await writeFinal(ctx, delivery, attempt, { patch, result, guard }, logFields);
   if (!final) return settleCancelled(ctx, delivery, queueName);
   if (decision.state === 'succeeded') {
     events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
