@@ -4,6 +4,8 @@
 // saturation (autocannon, 50 connections, BENCH_RATE req/s), whose p99 difference is what the
 // gateway adds. It also reports the gateway's CPU µs per request (whole process and main thread,
 // from /proc), steadier than requests/s on a shared machine.
+// The same gateway with its express lane off (FAASQ_EXPRESS_LANE=false: Node's http server and
+// undici for every call) runs in the same rounds, to show what the lane gains.
 // Beside them, in the same alternating rounds, the cheapest Node.js proxy for this workload
 // (bench/functions/bare-proxy.mjs, in 1 and in 2 processes sharing the port) in front of the direct
 // function: the floor any Node gateway has on this machine, and what a second process could gain.
@@ -77,7 +79,7 @@ function summary(runs: Measured[]): { rps: number; p50: number; p99: number; cpu
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-'));
-  const [directPort, gatewayPort, barePort, bare2Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [directPort, gatewayPort, fullPort, barePort, bare2Port] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const started: ChildProcess[] = [];
   const start = (cmd: string, args: string[], options?: Parameters<typeof startProcess>[2]): ChildProcess => {
     const child = startProcess(cmd, args, options);
@@ -85,9 +87,13 @@ async function main(): Promise<void> {
     return child;
   };
   const direct = start(process.execPath, [path.join(ROOT, 'bench/functions/echo.mjs'), String(directPort)]);
-  const gateway = start(process.execPath, [path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(gatewayPort), '--data-dir', dataDir, '--queue', 'memory', '--log-level', 'warn'], {
-    env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench' },
-  });
+  const startGateway = (port: number, env: Record<string, string>): ChildProcess =>
+    start(process.execPath, [path.join(ROOT, 'bin/faasq.js'), 'up', '-f', path.join(ROOT, 'bench/stack.yml'), '--port', String(port), '--data-dir', path.join(dataDir, String(port)), '--queue', 'memory', '--log-level', 'warn'], {
+      env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench', ...env },
+    });
+  const gateway = startGateway(gatewayPort, {});
+  // The same gateway with the express lane off: every call through Node's http server and undici.
+  const full = startGateway(fullPort, { FAASQ_EXPRESS_LANE: 'false' });
   // Both bare proxies forward to the direct function process (runs never overlap).
   const directOrigin = `http://127.0.0.1:${directPort}`;
   const bareProxy = path.join(ROOT, 'bench/functions/bare-proxy.mjs');
@@ -96,14 +102,16 @@ async function main(): Promise<void> {
   try {
     const directUrl = `${directOrigin}/`;
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}/function/echo`;
+    const fullUrl = `http://127.0.0.1:${fullPort}/function/echo`;
     const bareUrl = `http://127.0.0.1:${barePort}/`;
     const bare2Url = `http://127.0.0.1:${bare2Port}/`;
-    for (const url of [directUrl, gatewayUrl, bareUrl, bare2Url]) await waitForHttp(url);
+    for (const url of [directUrl, gatewayUrl, fullUrl, bareUrl, bare2Url]) await waitForHttp(url);
     const bare2Pids = [bare2.pid!, ...(await forkedChildren(bare2.pid!, 1))];
     // Warm all paths (JIT, keep-alive pools) before measuring.
-    for (const url of [directUrl, gatewayUrl, bareUrl, bare2Url]) await wrk(url, { connections: CONNECTIONS, durationS: 2, script });
+    for (const url of [directUrl, gatewayUrl, fullUrl, bareUrl, bare2Url]) await wrk(url, { connections: CONNECTIONS, durationS: 2, script });
     const directRuns: Measured[] = [];
     const gatewayRuns: Measured[] = [];
+    const fullRuns: Measured[] = [];
     const bareRuns: Measured[] = [];
     const bare2Runs: Measured[] = [];
     let peakRss = 0;
@@ -113,16 +121,18 @@ async function main(): Promise<void> {
       const sampler = sampleRss(gateway.pid!);
       gatewayRuns.push(await measure(gatewayUrl, [gateway.pid!]));
       peakRss = Math.max(peakRss, sampler.stop().peakMiB);
+      fullRuns.push(await measure(fullUrl, [full.pid!]));
       bareRuns.push(await measure(bareUrl, [bare.pid!]));
       bare2Runs.push(await measure(bare2Url, bare2Pids));
     }
     const d = summary(directRuns);
     const g = summary(gatewayRuns);
+    const f = summary(fullRuns);
     const b = summary(bareRuns);
     const b2 = summary(bare2Runs);
     // The forked process's share of the 2-process proxy's CPU: ~50 % if the kernel spreads connections evenly.
     const childShare = med(bare2Runs.map((m) => m.cpuByProcessUs[1] / (m.cpuByProcessUs[0] + m.cpuByProcessUs[1])));
-    const errors = [...directRuns, ...gatewayRuns].reduce((a, m) => a + m.run.errors + m.run.non2xx, 0);
+    const errors = [...directRuns, ...gatewayRuns, ...fullRuns].reduce((a, m) => a + m.run.errors + m.run.non2xx, 0);
     const bareErrors = [...bareRuns, ...bare2Runs].reduce((a, m) => a + m.run.errors + m.run.non2xx, 0);
     const fixedDirect = await fixedRate(directUrl, { connections: CONNECTIONS, ratePerSec: RATE, durationS: DURATION_S, body: 'hello faasq' });
     const fixedGateway = await fixedRate(gatewayUrl, { connections: CONNECTIONS, ratePerSec: RATE, durationS: DURATION_S, body: 'hello faasq' });
@@ -135,16 +145,19 @@ async function main(): Promise<void> {
       fixedRate: RATE, fixedDirectP50Ms: fixedDirect.p50Ms, fixedDirectP99Ms: fixedDirect.p99Ms, fixedGatewayP50Ms: fixedGateway.p50Ms, fixedGatewayP99Ms: fixedGateway.p99Ms,
       fixedAddedP99Ms: +(fixedGateway.p99Ms - fixedDirect.p99Ms).toFixed(2), fixedErrors: fixedDirect.errors + fixedGateway.errors,
       load: `${load1Start} -> ${loadAverage()}`,
+      fullPathRps: Math.round(f.rps), fullPathRatio: +(f.rps / d.rps).toFixed(3), laneToFullPath: +(g.rps / f.rps).toFixed(3),
+      fullPathCpuUsPerRequest: round1(f.cpu), fullPathMainThreadUsPerRequest: round1(f.main), fullPathP99Ms: f.p99,
       bareRps: Math.round(b.rps), bare2Rps: Math.round(b2.rps),
       bareRatio: +(b.rps / d.rps).toFixed(3), gatewayToBare: +(g.rps / b.rps).toFixed(3), bare2Ratio: +(b2.rps / d.rps).toFixed(3),
       bareP99Ms: b.p99, bare2P99Ms: b2.p99,
       bareCpuUsPerRequest: round1(b.cpu), bareMainThreadUsPerRequest: round1(b.main),
       bare2CpuUsPerRequest: round1(b2.cpu), bare2MainThreadUsPerRequest: round1(b2.main), bare2ChildCpuShare: +childShare.toFixed(2),
       directCpuUsPerRequest: round1(d.cpu),
-      machineBusyPct: { direct: Math.round(d.busyPct), gateway: Math.round(g.busyPct), bare: Math.round(b.busyPct), bare2: Math.round(b2.busyPct) },
+      machineBusyPct: { direct: Math.round(d.busyPct), gateway: Math.round(g.busyPct), fullPath: Math.round(f.busyPct), bare: Math.round(b.busyPct), bare2: Math.round(b2.busyPct) },
       bareErrors,
     };
     console.log(`sync proxy: gateway ${result.gatewayRps} req/s vs direct ${result.directRps} req/s = ${result.ratio}x; p99 ${g.p99} ms vs ${d.p99} ms (added ${result.addedP99Ms} ms); gateway RSS peak ${result.gatewayPeakRssMiB} MiB; gateway CPU ${result.gatewayCpuUsPerRequest} µs/request (main thread ${result.gatewayMainThreadUsPerRequest}); errors ${errors}; at ${RATE} req/s p99 ${fixedGateway.p99Ms} ms vs ${fixedDirect.p99Ms} ms (added ${result.fixedAddedP99Ms} ms)`);
+    console.log(`gateway with the express lane off (FAASQ_EXPRESS_LANE=false): ${result.fullPathRps} req/s = ${result.fullPathRatio}x direct (lane on = ${result.laneToFullPath}x off), CPU ${result.fullPathCpuUsPerRequest} µs/request (main thread ${result.fullPathMainThreadUsPerRequest}), p99 ${f.p99} ms`);
     console.log(`bare Node proxy: 1 process ${result.bareRps} req/s = ${result.bareRatio}x direct (gateway = ${result.gatewayToBare}x bare), CPU ${result.bareCpuUsPerRequest} µs/request (main thread ${result.bareMainThreadUsPerRequest}); 2 processes ${result.bare2Rps} req/s = ${result.bare2Ratio}x direct, CPU ${result.bare2CpuUsPerRequest} µs/request (forked process ${Math.round(childShare * 100)} % of it); machine busy % direct/gateway/bare/bare2 ${d.busyPct.toFixed(0)}/${g.busyPct.toFixed(0)}/${b.busyPct.toFixed(0)}/${b2.busyPct.toFixed(0)}; errors ${bareErrors}`);
     console.log(JSON.stringify(result));
   } finally {

@@ -27,6 +27,8 @@ export interface Config {
     readonly maxWaitMs: number;
     readonly callbackDenyList: readonly string[];
     readonly shutdownGraceMs: number;
+    /** Serve simple sync calls on the express lane (raw sockets); false sends every request through Node's http server. */
+    readonly isExpressLane: boolean;
   };
   readonly provider: {
     readonly secretsDir: string;
@@ -147,6 +149,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'gateway.maxWaitMs', env: 'FAASQ_MAX_WAIT', default: '30s', parse: ms },
   { path: 'gateway.callbackDenyList', env: 'FAASQ_CALLBACK_DENY', default: DEFAULT_CALLBACK_DENY_LIST.join(','), parse: list },
   { path: 'gateway.shutdownGraceMs', env: 'FAASQ_GATEWAY_GRACE', default: '10s', parse: ms },
+  { path: 'gateway.isExpressLane', env: 'FAASQ_EXPRESS_LANE', default: true, parse: bool },
   { path: 'provider.secretsDir', env: 'FAASQ_SECRETS_DIR', parse: str },
   { path: 'provider.execTimeoutMs', env: 'FAASQ_EXEC_TIMEOUT', default: '60s', parse: ms },
   { path: 'provider.readyTimeoutMs', env: 'FAASQ_READY_TIMEOUT', default: '10s', parse: ms },

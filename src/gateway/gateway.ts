@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import type { Provider } from '../provider/provider.js';
 import type { Queue } from '../queue/queue.js';
 import { FaasqError } from '../shared/errors.js';
+import { createCallIdGenerator } from '../shared/http.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import { createBasicAuthCheck, createProtect, type Credentials } from './basic-auth.js';
@@ -16,6 +17,7 @@ import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { sendError } from './reply.js';
 import { registerSecretRoutes } from './secret-routes.js';
+import { installExpressLane } from './express/index.js';
 import { createSyncInvokeHandler, type AsyncEnqueue } from './sync-invoke.js';
 import { registerSystemRoutes, type Router } from './system-routes.js';
 
@@ -70,6 +72,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const protect = createProtect(deps.credentials);
 
   const limits = new FunctionLimits(config.gateway, logger);
+  const newCallId = createCallIdGenerator();
   const handleFunction = createSyncInvokeHandler({
     gateway: config.gateway,
     provider,
@@ -79,6 +82,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     isAccepting: () => isAccepting,
     isAuthorized: config.auth.isInvokeAuth ? createBasicAuthCheck(deps.credentials) : undefined,
     getAsyncEnqueue: () => asyncEnqueue,
+    newCallId,
   });
   registerSystemRoutes(router, { provider, protect });
   registerSecretRoutes(router, { provider, protect });
@@ -90,6 +94,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if ((req.url as string).startsWith('/function/')) handleFunction(req, res);
     else router.lookup(req, res);
   });
+  // Protected invocations need the auth check of the Node path, so the lane stays off for them.
+  const lane = config.gateway.isExpressLane && !config.auth.isInvokeAuth
+    ? installExpressLane(server, { gateway: config.gateway, provider, events, logger, limits, isAccepting: () => isAccepting, newCallId })
+    : undefined;
 
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.
@@ -126,12 +134,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function drain(): Promise<void> {
     isAccepting = false;
     shutdown.abort();
+    lane?.close();
     if (!server.listening) return;
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
       const force = setTimeout(() => {
         logger.warn({ graceMs: config.gateway.shutdownGraceMs }, 'grace period over: closing open connections');
         server.closeAllConnections();
+        lane?.destroyAll();
       }, config.gateway.shutdownGraceMs);
       server.close(() => {
         clearInterval(poll);

@@ -3,20 +3,35 @@
 import type { ServerResponse, IncomingMessage } from 'node:http';
 import { toFaasqError } from '../shared/errors.js';
 
-export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+/** An error as an HTTP reply: status, the error's own headers, content type and body. */
+export interface ErrorReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** The reply for `err`, in JSON when `accept` asks for it, else plain text. */
+export function errorReply(err: unknown, accept: string | undefined): ErrorReply {
   const e = toFaasqError(err);
+  const wantsJson = (accept ?? '').includes('application/json') && !(accept ?? '').includes('text/plain');
+  const body = wantsJson ? JSON.stringify({ error: e.code, message: e.message, ...e.detail }) + '\n' : `${e.message}\n`;
+  const headers = e.status === 401 && !('WWW-Authenticate' in e.headers) ? { ...e.headers, 'WWW-Authenticate': 'Basic realm="Restricted"' } : e.headers;
+  return { status: e.status, headers, contentType: wantsJson ? 'application/json' : 'text/plain; charset=utf-8', body };
+}
+
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
   if (res.headersSent) {
-    res.destroy(e);
+    res.destroy(toFaasqError(err));
     return;
   }
-  const wantsJson = (req.headers.accept ?? '').includes('application/json') && !(req.headers.accept ?? '').includes('text/plain');
-  const body = wantsJson ? JSON.stringify({ error: e.code, message: e.message, ...e.detail }) + '\n' : `${e.message}\n`;
-  res.statusCode = e.status;
-  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-  if (e.status === 401 && !res.hasHeader('www-authenticate')) res.setHeader('WWW-Authenticate', 'Basic realm="Restricted"');
-  res.setHeader('Content-Type', wantsJson ? 'application/json' : 'text/plain; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+  const reply = errorReply(err, req.headers.accept);
+  res.statusCode = reply.status;
+  for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
+  if (reply.status === 401 && !res.hasHeader('www-authenticate')) res.setHeader('WWW-Authenticate', 'Basic realm="Restricted"');
+  res.setHeader('Content-Type', reply.contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(reply.body));
+  res.end(reply.body);
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

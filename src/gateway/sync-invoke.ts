@@ -8,7 +8,7 @@ import type { Config } from '../config/index.js';
 import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
-import { createCallIdGenerator, forwardableHeaders, nowNs } from '../shared/http.js';
+import { forwardableHeaders, nowNs } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -31,6 +31,8 @@ export interface SyncInvokeDeps {
   readonly isAuthorized?: (authorization: string | undefined) => boolean;
   /** Set when a queue is configured. */
   readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
+  /** Call ids, shared with the express lane. */
+  readonly newCallId: () => string;
 }
 
 const PREFIX = '/function/';
@@ -44,7 +46,7 @@ const MAX_BUFFERED_BODY_BYTES = 64 * 1024;
 
 /** Returns the request handler for every URL starting with `/function/`. */
 export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const newCallId = createCallIdGenerator();
+  const { newCallId } = deps;
   const deadlines = new DeadlineQueue(deps.gateway.upstreamTimeoutMs);
   return (req, res) => {
     const url = req.url as string;

@@ -1,7 +1,7 @@
 // Public door of the provider feature: the Provider seam, the local runtime and the remote invoker.
 export type {
   FunctionSpec, FunctionResources, FunctionStatus, InvocationRequest, InvocationResponse, Invoker,
-  LogEntry, LogQuery, SecretInput, Provider, ResponseSink, StreamControl,
+  DirectRoute, LogEntry, LogQuery, SecretInput, Provider, ResponseSink, StreamControl,
 } from './provider.js';
 export { createLocalProvider } from './local/local-provider.js';
 export { streamViaInvoke } from './stream-adapter.js';
@@ -13,3 +13,4 @@ export { createRemoteInvoker } from './remote/remote-invoker.js';
 export type { RemoteInvoker, RemoteInvokerOptions } from './remote/remote-invoker.js';
 export { createRemoteSpecSource } from './remote/remote-specs.js';
 export type { RemoteSpecSource, RemoteSpecSourceOptions } from './remote/remote-specs.js';
+export { execTimeoutFor } from './local/http-proxy.js';

@@ -96,6 +96,23 @@ export interface ResponseSink {
   onError(err: unknown): void;
 }
 
+/**
+ * Where a function answers plain HTTP/1.1 right now, for the gateway's express lane (which then
+ * talks to it over its own sockets). One object per replica, reused: route() counts the call on
+ * that replica, and the caller must call release() exactly once when the call is over.
+ */
+export interface DirectRoute {
+  readonly host: string;
+  readonly port: number;
+  /** The Host header to send. */
+  readonly authority: string;
+  /** Prepended to the request path ("" for http-mode replicas). */
+  readonly pathPrefix: string;
+  /** The function's exec timeout (0: none); the of-watchdog X-Timeout header may shorten it. */
+  readonly execTimeoutMs: number;
+  release(): void;
+}
+
 /** Invokes a function. Throws FaasqError E_FUNCTION_NOT_FOUND, E_FUNCTION_UNREACHABLE,
  *  E_FUNCTION_TIMEOUT, E_FUNCTION_NOT_READY; any HTTP status the function answers is returned. */
 export interface Invoker {
@@ -131,6 +148,12 @@ export interface Provider extends Invoker {
   readonly name: string;
   /** invoke() for the sync path: the response goes straight into `sink` (same errors, via onError). */
   stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void;
+  /**
+   * A ready replica's address, counted as one invocation, when the function can be called directly
+   * over HTTP/1.1 now; undefined when not (fork mode, https, no ready replica, stopping, not
+   * found), and the caller then goes through stream(), which waits or reports the error.
+   */
+  route?(fn: string, namespace: string): DirectRoute | undefined;
   readonly orchestration: string;
   start(): Promise<void>;
   close(): Promise<void>;

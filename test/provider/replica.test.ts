@@ -13,6 +13,7 @@ test('provider - a replica whose spawn fails with ENOENT rejects E_DEPLOY_FAILED
     cwd: FIXTURES_DIR,
     env: {},
     port: 1,
+    execTimeoutMs: 0,
     readyTimeoutMs: 1000,
     healthIntervalMs: 0,
     onLine: noop,

@@ -35,7 +35,12 @@ export function isAbortError(err: unknown): boolean {
  */
 export function requestTimeoutMs(request: InvocationRequest, execTimeoutMs: number): number {
   const raw = request.headers['x-timeout'];
-  if (typeof raw !== 'string') return execTimeoutMs;
+  return typeof raw === 'string' ? execTimeoutFor(raw, execTimeoutMs) : execTimeoutMs;
+}
+
+/** The exec timeout an `X-Timeout` value (undefined: none sent) leaves for one request. */
+export function execTimeoutFor(raw: string | undefined, execTimeoutMs: number): number {
+  if (raw === undefined) return execTimeoutMs;
   let ms: number;
   try {
     ms = parseDurationMs(raw);

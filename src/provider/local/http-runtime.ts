@@ -6,7 +6,7 @@
 // every replica's last process exited before it was ever ready (a bad fprocess, a missing binary
 // behind `sh -c`), waiting cannot help: that same 503 comes at once, naming the exit.
 import { FaasqError } from '../../shared/errors.js';
-import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
+import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import type { Command } from './command.js';
 import { freePort } from '../../shared/free-port.js';
 import { proxyRequest, requestTimeoutMs } from './http-proxy.js';
@@ -96,6 +96,13 @@ export class HttpRuntime implements FunctionRuntime {
       (ready) => this.dispatchTo(ready, request, startedAt, sink),
       (err: unknown) => sink.onError(err),
     );
+  }
+
+  route(): DirectRoute | undefined {
+    const replica = this.pick();
+    if (!replica) return undefined;
+    replica.inflight += 1;
+    return replica.route;
   }
 
   private dispatchTo(replica: Replica, request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
@@ -188,6 +195,7 @@ export class HttpRuntime implements FunctionRuntime {
       cwd,
       env: { ...env, PORT: String(port), port: String(port) },
       port,
+      execTimeoutMs: limits.execTimeoutMs,
       readyTimeoutMs: limits.readyTimeoutMs,
       healthIntervalMs: limits.healthIntervalMs,
       onLine: log,

@@ -7,7 +7,7 @@ import type { EventBus } from '../../shared/events.js';
 import { FaasqError } from '../../shared/errors.js';
 import { DEFAULT_NAMESPACE, assertDeployableName } from '../../shared/names.js';
 import type { Logger } from '../../shared/logger.js';
-import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, ResponseSink, SecretInput } from '../provider.js';
+import type { DirectRoute, FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, ResponseSink, SecretInput } from '../provider.js';
 import { streamViaInvoke } from '../stream-adapter.js';
 import { specToStatus } from '../../stack/index.js';
 import { MAX_REPLICAS, buildRuntime, minReplicas } from './build-runtime.js';
@@ -214,6 +214,14 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       const runtime = entry.runtime;
       if (runtime.stream) runtime.stream(request, startedAt, sink);
       else streamViaInvoke((req) => runtime.invoke(req, startedAt), request, sink);
+    },
+
+    route(fn: string, namespace: string): DirectRoute | undefined {
+      if (isClosing) return undefined;
+      const entry = functions.get(keyOf(fn, namespace));
+      const route = entry?.runtime.route?.();
+      if (route && entry) entry.invocationCount += 1;
+      return route;
     },
 
     logs(query: LogQuery): AsyncIterable<LogEntry> {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
+import type { DirectRoute } from '../provider.js';
 import type { Command } from './command.js';
 import { lineSplitter } from './log-ring.js';
 
@@ -17,6 +18,8 @@ export interface ReplicaOptions {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly port: number;
+  /** The function's exec timeout, handed to the express lane with the replica's address. */
+  readonly execTimeoutMs: number;
   readonly readyTimeoutMs: number;
   /** Interval of liveness probes once ready; 0 disables them. */
   readonly healthIntervalMs: number;
@@ -34,6 +37,8 @@ export class Replica {
   inflight = 0;
   pid: number | undefined;
   readonly pool: Pool;
+  /** This replica's address for the express lane; release() ends a call route() counted. */
+  readonly route: DirectRoute;
   private child: ChildProcess | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -41,6 +46,16 @@ export class Replica {
 
   constructor(private readonly options: ReplicaOptions) {
     this.pool = new Pool(`http://127.0.0.1:${options.port}`, { pipelining: 1, connections: 128, keepAliveTimeout: 30_000 });
+    this.route = {
+      host: '127.0.0.1',
+      port: options.port,
+      authority: `127.0.0.1:${options.port}`,
+      pathPrefix: '',
+      execTimeoutMs: options.execTimeoutMs,
+      release: () => {
+        this.inflight -= 1;
+      },
+    };
   }
 
   get instance(): string {

@@ -1,7 +1,7 @@
 // What the provider needs from a running function, whatever runs it (forked processes,
 // long-lived http-mode replicas, or an HTTP upstream).
 import type { Config } from '../../config/config.js';
-import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
+import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 
 export interface FunctionRuntime {
   /** Starts the desired replicas; rejects E_DEPLOY_FAILED when they cannot be started at all. */
@@ -10,6 +10,8 @@ export interface FunctionRuntime {
   invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse>;
   /** The sync hot path; runtimes without it are served through invoke() (stream-adapter.ts). */
   stream?(request: InvocationRequest, startedAt: number, sink: ResponseSink): void;
+  /** A ready replica the express lane may call directly (see Provider.route), or undefined. */
+  route?(): DirectRoute | undefined;
   replicas(): number;
   availableReplicas(): number;
   /** Stops every process (SIGTERM, then SIGKILL after the grace period) and releases connections. */

@@ -2,7 +2,7 @@
 // to URL + path + query through the same proxy code as http mode.
 import { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
-import type { InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
+import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import { proxyRequest } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
@@ -14,6 +14,8 @@ export const UPSTREAM_ANNOTATION = ANNOTATIONS.upstream.name;
 export class UpstreamRuntime extends CountedReplicas implements FunctionRuntime {
   private readonly pool: Pool;
   private readonly pathPrefix: string;
+  /** Set for plain http: upstreams, which the express lane can call directly. */
+  private readonly directRoute: DirectRoute | undefined;
 
   constructor(name: string, upstream: string, replicas: number, private readonly limits: RuntimeLimits) {
     super(name, replicas);
@@ -26,6 +28,21 @@ export class UpstreamRuntime extends CountedReplicas implements FunctionRuntime 
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FaasqError('E_DEPLOY_FAILED', `annotation ${UPSTREAM_ANNOTATION} must be an http(s) URL: "${upstream}"`);
     this.pool = new Pool(url.origin, { pipelining: 1, connections: 128 });
     this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    // A bracketed IPv6 literal would need unbracketing for net.connect: left to the undici path.
+    if (url.protocol === 'http:' && !url.hostname.startsWith('[')) {
+      this.directRoute = {
+        host: url.hostname,
+        port: url.port === '' ? 80 : Number(url.port),
+        authority: url.host,
+        pathPrefix: this.pathPrefix,
+        execTimeoutMs: limits.execTimeoutMs,
+        release: () => undefined,
+      };
+    }
+  }
+
+  route(): DirectRoute | undefined {
+    return this.refusal() ? undefined : this.directRoute;
   }
 
   invoke(request: InvocationRequest, startedAt: number): Promise<InvocationResponse> {

@@ -8,7 +8,7 @@ import { FaasqError } from '../../../src/shared/errors.js';
 import { forwardableHeaders } from '../../../src/shared/http.js';
 import { specToStatus } from '../../../src/stack/index.js';
 import { streamViaInvoke } from '../../../src/provider/index.js';
-import type { ResponseSink } from '../../../src/provider/index.js';
+import type { DirectRoute, ResponseSink } from '../../../src/provider/index.js';
 
 /** Annotation naming the base URL the test provider forwards a function's calls to. */
 export const URL_ANNOTATION = 'test.url';
@@ -116,6 +116,14 @@ export function createTestProvider(): TestProvider {
     },
     health() {
       return { isReady: true, functions: functions.size, availableReplicas: functions.size };
+    },
+    // The express lane's way in: the function server's address, as a local http-mode replica offers it.
+    route(fn: string, namespace: string): DirectRoute | undefined {
+      const e = functions.get(key(fn, namespace));
+      const base = e?.spec.annotations[URL_ANNOTATION];
+      if (!e || !base || e.replicas === 0) return undefined;
+      const url = new URL(base);
+      return { host: url.hostname, port: Number(url.port), authority: url.host, pathPrefix: '', execTimeoutMs: 0, release: () => undefined };
     },
     stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void {
       streamViaInvoke((req) => this.invoke(fn, namespace, req), request, sink);

@@ -1,0 +1,154 @@
+// Keep-alive TCP connections from the express lane to functions, per host:port. A connection is
+// leased to one call at a time (no pipelining) and its socket events go to that call; an idle one
+// that the function closes, or that outlives the function's keep-alive timeout, is dropped, so a
+// call rarely finds a dead socket (and the lane retries idempotent calls once when it does).
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** What a leased connection reports to the call holding it. */
+export interface UpstreamOwner {
+  onUpstreamData(chunk: Buffer): void;
+  /** The socket ended, closed or failed while leased. */
+  onUpstreamGone(err: Error | undefined): void;
+}
+
+/** Most connections per function address; a call past it takes the slower path (undici's pool queues). */
+export const MAX_CONNECTIONS_PER_ORIGIN = 128;
+/** An idle connection is dropped this long before the function's advertised keep-alive timeout. */
+const KEEP_ALIVE_MARGIN_MS = 1000;
+/** Idle lifetime when the function advertises none (Node servers close after 5 s). */
+const DEFAULT_IDLE_MS = 4000;
+const SWEEP_INTERVAL_MS = 1000;
+
+export class UpstreamConnection {
+  owner: UpstreamOwner | undefined;
+  /** Served at least one call before: a failure without any reply may be a keep-alive race. */
+  isReused = false;
+  idleUntil = 0;
+  private isGone = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly origin: Origin,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.owner) this.owner.onUpstreamData(chunk);
+      else socket.destroy(); // bytes nobody asked for: the connection is out of step
+    });
+    socket.on('error', (err: Error) => this.gone(err));
+    socket.on('end', () => this.gone(undefined));
+    socket.on('close', () => this.gone(undefined));
+  }
+
+  get isAlive(): boolean {
+    return !this.isGone;
+  }
+
+  /** Back to the idle stack after an exchange that ended cleanly; `keepAlive` is the reply's Keep-Alive header. */
+  release(keepAlive: string | undefined): void {
+    if (!this.isGone) this.origin.giveBack(this, idleMsOf(keepAlive));
+  }
+
+  /** Drops the connection without telling its owner (the owner is the one giving up). */
+  discard(): void {
+    this.owner = undefined;
+    this.gone(undefined);
+  }
+
+  private gone(err: Error | undefined): void {
+    if (this.isGone) return;
+    this.isGone = true;
+    this.socket.destroy();
+    this.origin.forget(this);
+    const owner = this.owner;
+    this.owner = undefined;
+    owner?.onUpstreamGone(err);
+  }
+}
+
+class Origin {
+  readonly idle: UpstreamConnection[] = [];
+  count = 0;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  lease(owner: UpstreamOwner): UpstreamConnection | undefined {
+    const now = performance.now();
+    let conn = this.idle.pop();
+    // One past its idle lifetime but not yet swept may be closing on the function's side right now.
+    while (conn && (!conn.isAlive || conn.idleUntil <= now)) {
+      conn.socket.destroy();
+      conn = this.idle.pop();
+    }
+    if (!conn) {
+      if (this.count >= MAX_CONNECTIONS_PER_ORIGIN) return undefined;
+      this.count += 1;
+      conn = new UpstreamConnection(net.connect(this.port, this.host), this);
+    }
+    conn.owner = owner;
+    return conn;
+  }
+
+  giveBack(conn: UpstreamConnection, idleMs: number): void {
+    conn.owner = undefined;
+    conn.isReused = true;
+    conn.idleUntil = performance.now() + idleMs;
+    this.idle.push(conn);
+  }
+
+  forget(conn: UpstreamConnection): void {
+    this.count -= 1;
+    const at = this.idle.indexOf(conn);
+    if (at !== -1) this.idle.splice(at, 1);
+  }
+
+  sweep(now: number): void {
+    // The oldest idle connections sit at the bottom of the stack.
+    while (this.idle.length > 0 && this.idle[0].idleUntil <= now) (this.idle.shift() as UpstreamConnection).socket.destroy();
+  }
+
+  destroyAll(): void {
+    for (const conn of this.idle.splice(0)) conn.socket.destroy();
+  }
+}
+
+export class UpstreamPool {
+  private readonly origins = new Map<string, Origin>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const origin of this.origins.values()) origin.sweep(now);
+    }, SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** A connection to host:port now leased to `owner`, or undefined when the origin is at its cap. */
+  lease(host: string, port: number, owner: UpstreamOwner): UpstreamConnection | undefined {
+    const key = `${host}:${port}`;
+    let origin = this.origins.get(key);
+    if (!origin) {
+      origin = new Origin(host, port);
+      this.origins.set(key, origin);
+    }
+    return origin.lease(owner);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const origin of this.origins.values()) origin.destroyAll();
+    this.origins.clear();
+  }
+}
+
+/** How long an idle connection may be kept, from a `Keep-Alive: timeout=N` reply header. */
+export function idleMsOf(keepAlive: string | undefined): number {
+  const match = keepAlive === undefined ? null : /(?:^|[,;\s])timeout=(\d+)/i.exec(keepAlive);
+  if (!match) return DEFAULT_IDLE_MS;
+  return Math.max(0, Number(match[1]) * 1000 - KEEP_ALIVE_MARGIN_MS);
+}
