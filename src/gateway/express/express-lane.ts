@@ -109,15 +109,21 @@ class LaneConnection implements CallerConnection {
 
   /** Closes the connection when no call is running and it has been idle since before `idleBefore`. */
   closeIfIdle(idleBefore: number): void {
-    if (!this.call && !this.buffered && this.idleSince < idleBefore) this.end();
+    if (!this.call && !this.buffered && this.idleSince < idleBefore) {
+      this.isDone = true;
+      this.socket.destroy();
+    }
   }
 
+  /** No more requests: the connection ends (it stays tracked until closed, for destroyAll). */
   private end(): void {
-    this.release();
+    this.isDone = true;
+    this.buffered = undefined;
     this.socket.end();
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.isDone) return;
     this.buffered = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
     if (!this.call) this.next();
     // Requests pipelined behind a running call wait; past a bound, stop reading until it is done.
@@ -130,11 +136,16 @@ class LaneConnection implements CallerConnection {
 
   private readonly onEnd = (): void => {
     this.isEnded = true;
-    if (!this.call) this.next();
+    if (!this.call) return this.next();
+    // The caller hung up with its call still running: cut the call, as Node's server does.
+    this.call.onCallerGone();
+    this.call = undefined;
+    this.end();
   };
 
   private readonly onGone = (): void => {
-    this.release();
+    this.isDone = true;
+    this.forget(this);
     this.call?.onCallerGone();
     this.call = undefined;
   };
@@ -217,7 +228,8 @@ class LaneConnection implements CallerConnection {
   /** Gives the socket, with the bytes read and not served, to Node's server for good. */
   private handOff(): void {
     const { socket } = this;
-    this.release();
+    this.isDone = true;
+    this.forget(this);
     socket.off('data', this.onData);
     socket.off('drain', this.onDrain);
     socket.off('end', this.onEnd);
@@ -228,12 +240,5 @@ class LaneConnection implements CallerConnection {
     this.buffered = undefined;
     this.handOffTo(socket);
     socket.resume();
-  }
-
-  /** The lane is done with this connection (closing, gone or handed over). */
-  private release(): void {
-    if (this.isDone) return;
-    this.isDone = true;
-    this.forget(this);
   }
 }

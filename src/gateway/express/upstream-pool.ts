@@ -74,6 +74,8 @@ class Origin {
   constructor(
     private readonly host: string,
     private readonly port: number,
+    /** Called when the origin's last connection is gone (replicas come and go on new ports). */
+    private readonly onEmpty: (origin: Origin) => void,
   ) {}
 
   lease(owner: UpstreamOwner): UpstreamConnection | undefined {
@@ -104,6 +106,7 @@ class Origin {
     this.count -= 1;
     const at = this.idle.indexOf(conn);
     if (at !== -1) this.idle.splice(at, 1);
+    if (this.count === 0) this.onEmpty(this);
   }
 
   sweep(now: number): void {
@@ -133,7 +136,9 @@ export class UpstreamPool {
     const key = `${host}:${port}`;
     let origin = this.origins.get(key);
     if (!origin) {
-      origin = new Origin(host, port);
+      origin = new Origin(host, port, (empty) => {
+        if (this.origins.get(key) === empty) this.origins.delete(key);
+      });
       this.origins.set(key, origin);
     }
     return origin.lease(owner);
