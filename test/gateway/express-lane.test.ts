@@ -404,6 +404,7 @@ describe('express lane', () => {
       'Content-Length with Transfer-Encoding': `POST /function/echo/meta HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
       'a bare LF line ending': `GET /function/echo/meta HTTP/1.1\r\nHost: ${host}\nX-A: 1\r\n\r\n`,
       'an obs-fold field': `GET /function/echo/meta HTTP/1.1\r\nHost: ${host}\r\nX-A: 1\r\n  continued\r\n\r\n`,
+      'no Host field': 'GET /function/echo/meta HTTP/1.1\r\nX-A: 1\r\n\r\n',
     };
     for (const [what, bytes] of Object.entries(cases)) {
       const before = t.fn.seen.length;

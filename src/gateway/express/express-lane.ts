@@ -198,7 +198,11 @@ class LaneConnection implements CallerConnection {
   private targetOf(head: RequestHead): CallTarget | undefined {
     const { target } = head;
     if (!target.startsWith(PREFIX) || !this.lane.isAccepting()) return undefined;
-    for (const name of head.lowerNames) if (NEEDS_NODE.has(name)) return undefined;
+    const { lowerNames } = head;
+    for (const name of lowerNames) if (NEEDS_NODE.has(name)) return undefined;
+    // HTTP/1.1 needs exactly one Host: Node's server answers 400 to the rest, so they go there.
+    const hostAt = lowerNames.indexOf('host');
+    if (hostAt === -1 || lowerNames.indexOf('host', hostAt + 1) !== -1) return undefined;
     for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return undefined;
     const queryAt = target.indexOf('?', PREFIX.length);
     const pathEnd = queryAt === -1 ? target.length : queryAt;
