@@ -19,6 +19,8 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
 /** Idle lifetime when the function advertises none (Node servers close after 5 s). */
 const DEFAULT_IDLE_MS = 4000;
 const SWEEP_INTERVAL_MS = 1000;
+/** A connection not established by then fails the call as unreachable (502), as undici's connect timeout does. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export class UpstreamConnection {
   owner: UpstreamOwner | undefined;
@@ -32,6 +34,10 @@ export class UpstreamConnection {
     private readonly origin: Origin,
   ) {
     socket.setNoDelay(true);
+    if (socket.connecting) {
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error(`connect timeout after ${CONNECT_TIMEOUT_MS}ms`), { code: 'ETIMEDOUT' })));
+      socket.once('connect', () => socket.setTimeout(0));
+    }
     socket.on('data', (chunk: Buffer) => {
       if (this.owner) this.owner.onUpstreamData(chunk);
       else socket.destroy(); // bytes nobody asked for: the connection is out of step
