@@ -72,8 +72,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const protect = createProtect(deps.credentials);
 
   const limits = new FunctionLimits(config.gateway, logger);
-  const newCallId = createCallIdGenerator();
-  const handleFunction = createSyncInvokeHandler({
+  const syncDeps = {
     gateway: config.gateway,
     provider,
     events,
@@ -81,9 +80,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     limits,
     isAccepting: () => isAccepting,
     isAuthorized: config.auth.isInvokeAuth ? createBasicAuthCheck(deps.credentials) : undefined,
-    getAsyncEnqueue: () => asyncEnqueue,
-    newCallId,
-  });
+    newCallId: createCallIdGenerator(),
+  };
+  const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
   registerSystemRoutes(router, { provider, protect });
   registerSecretRoutes(router, { provider, protect });
   registerLogsRoute(router, { provider, protect, shutdownSignal: shutdown.signal });
@@ -94,10 +93,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if ((req.url as string).startsWith('/function/')) handleFunction(req, res);
     else router.lookup(req, res);
   });
-  // Protected invocations need the auth check of the Node path, so the lane stays off for them.
-  const lane = config.gateway.isExpressLane && !config.auth.isInvokeAuth
-    ? installExpressLane(server, { gateway: config.gateway, provider, events, logger, limits, isAccepting: () => isAccepting, newCallId })
-    : undefined;
+  const lane = config.gateway.isExpressLane ? installExpressLane(server, syncDeps) : undefined;
 
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.

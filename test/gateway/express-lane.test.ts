@@ -536,4 +536,30 @@ describe('express lane - gateway settings', () => {
       await t.close();
     }
   });
+
+  test('express lane - with invoke auth on, the lane serves calls with the right credentials and leaves the rest to the 401', async () => {
+    const t = await startTestGateway({ flags: { 'auth.isInvokeAuth': true } });
+    try {
+      const host = new URL(t.url).host;
+      const wrong = 'Basic ' + Buffer.from('admin:wrong').toString('base64');
+      for (const [what, extra] of [['no credentials', ''], ['a wrong password', `Authorization: ${wrong}\r\n`]]) {
+        await withClient(t.url, async (client) => {
+          client.write(get('/function/echo/meta', host, extra));
+          const reply = await client.readReply();
+          assert.equal(reply.status, 401, what);
+          assert.equal(one(reply, 'www-authenticate'), 'Basic realm="Restricted"', what);
+        });
+      }
+      assert.equal(t.fn.seen.length, 0, 'nothing reached the function');
+      await withClient(t.url, async (client) => {
+        client.write(get('/function/echo/meta', host, `Authorization: ${t.auth}\r\n`));
+        const reply = await client.readReply();
+        assert.equal(reply.status, 200);
+        assert.equal(wasLane(t.fn.seen.at(-1)?.headers), true, 'served on the lane');
+        assert.equal(t.fn.seen.at(-1)?.headers.authorization, t.auth, 'the credentials are forwarded, as on the full path');
+      });
+    } finally {
+      await t.close();
+    }
+  });
 });

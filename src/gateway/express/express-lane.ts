@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseFunctionRef } from '../../shared/names.js';
 import { ExpressCall, type CallTarget, type CallerConnection } from './express-call.js';
-import { parseRequestHead, type RequestHead } from './http1-head.js';
+import { fieldOf, parseRequestHead, type RequestHead } from './http1-head.js';
 import { LaneContext, type LaneDeps } from './lane-context.js';
 
 export interface ExpressLane {
@@ -204,6 +204,9 @@ class LaneConnection implements CallerConnection {
     const hostAt = lowerNames.indexOf('host');
     if (hostAt === -1 || lowerNames.indexOf('host', hostAt + 1) !== -1) return undefined;
     for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return undefined;
+    // Wrong or missing credentials get their 401 from the full path.
+    const { isAuthorized } = this.lane.deps;
+    if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return undefined;
     const queryAt = target.indexOf('?', PREFIX.length);
     const pathEnd = queryAt === -1 ? target.length : queryAt;
     let slashAt = target.indexOf('/', PREFIX.length);

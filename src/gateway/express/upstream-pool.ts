@@ -12,8 +12,8 @@ export interface UpstreamOwner {
   onUpstreamGone(err: Error | undefined): void;
 }
 
-/** Most connections per function address; a call past it takes the slower path (undici's pool queues). */
-export const MAX_CONNECTIONS_PER_ORIGIN = 128;
+/** Most connections per function address; a call past it takes the full path, whose undici pool (128 connections) queues it. */
+export const MAX_CONNECTIONS_PER_ORIGIN = 512;
 /** An idle connection is dropped this long before the function's advertised keep-alive timeout. */
 const KEEP_ALIVE_MARGIN_MS = 1000;
 /** Idle lifetime when the function advertises none (Node servers close after 5 s). */
