@@ -12,7 +12,7 @@ import { HOP_BY_HOP, nowNs } from '../../shared/http.js';
 import type { ConcurrencyLimiter } from '../concurrency-limiter.js';
 import { errorReply } from '../reply.js';
 import { ChunkedScanner } from './chunked-scanner.js';
-import { fieldOf, parseResponseHead, type RequestHead, type ResponseHead } from './http1-head.js';
+import { fieldOf, joinedFieldOf, parseResponseHead, type RequestHead, type ResponseHead } from './http1-head.js';
 import type { LaneContext } from './lane-context.js';
 import type { UpstreamConnection, UpstreamOwner } from './upstream-pool.js';
 
@@ -131,7 +131,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     }
     text += `X-Call-Id: ${this.callId}\r\nX-Start-Time: ${this.startNs}\r\n`;
     if (!hasForwardedFor && caller.remoteAddress) text += `X-Forwarded-For: ${caller.remoteAddress}\r\n`;
-    if (!hasForwardedHost && host !== undefined) text += `X-Forwarded-Host: ${host}\r\n`;
+    if (!hasForwardedHost && host) text += `X-Forwarded-Host: ${host}\r\n`;
     return `${text}\r\n`;
   }
 
@@ -289,7 +289,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
   private fail(err: FaasqError): void {
     this.upstream?.discard();
     this.upstream = undefined;
-    const reply = errorReply(err, fieldOf(this.head, 'accept'));
+    const reply = errorReply(err, joinedFieldOf(this.head, 'accept'));
     this.status = reply.status;
     this.isClosing = this.caller.isCloseRequested || !this.lane.isAccepting();
     let text = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;

@@ -26,6 +26,11 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 export const MAX_LANE_BODY_BYTES = 64 * 1024;
 /** Request fields that need the full path. */
 const NEEDS_NODE = new Set(['transfer-encoding', 'upgrade', 'expect', 'x-invoke-mode']);
+/**
+ * Request fields Node's server keeps only the first of when repeated (the rest of its list is
+ * hop-by-hop), plus X-Call-Id, whose repeats Node would join into one odd call id.
+ */
+const SINGLE_FIELDS = new Set(['host', 'content-type', 'user-agent', 'referer', 'authorization', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'x-call-id']);
 const SWEEP_INTERVAL_MS = 1000;
 
 /**
@@ -199,10 +204,14 @@ class LaneConnection implements CallerConnection {
     const { target } = head;
     if (!target.startsWith(PREFIX) || !this.lane.isAccepting()) return undefined;
     const { lowerNames } = head;
-    for (const name of lowerNames) if (NEEDS_NODE.has(name)) return undefined;
-    // HTTP/1.1 needs exactly one Host: Node's server answers 400 to the rest, so they go there.
-    const hostAt = lowerNames.indexOf('host');
-    if (hostAt === -1 || lowerNames.indexOf('host', hostAt + 1) !== -1) return undefined;
+    for (let i = 0; i < lowerNames.length; i += 1) {
+      const name = lowerNames[i];
+      if (NEEDS_NODE.has(name)) return undefined;
+      // A repeated field Node keeps only once (its first): the full path decides, so both paths agree.
+      if (SINGLE_FIELDS.has(name) && lowerNames.indexOf(name) !== i) return undefined;
+    }
+    // HTTP/1.1 needs a Host: Node's server answers 400 without one.
+    if (!lowerNames.includes('host')) return undefined;
     for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return undefined;
     // Wrong or missing credentials get their 401 from the full path.
     const { isAuthorized } = this.lane.deps;
@@ -229,7 +238,9 @@ class LaneConnection implements CallerConnection {
       return undefined;
     }
     const path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
-    return { fn: ref.name, namespace: ref.namespace, pathAndQuery: queryAt === -1 ? path : path + target.slice(queryAt), route, limiter };
+    // An empty query ("/f?") reaches the function without its "?", as on the full path.
+    const hasQuery = queryAt !== -1 && queryAt < target.length - 1;
+    return { fn: ref.name, namespace: ref.namespace, pathAndQuery: hasQuery ? path + target.slice(queryAt) : path, route, limiter };
   }
 
   /** Gives the socket, with the bytes read and not served, to Node's server for good. */

@@ -137,3 +137,12 @@ export function fieldOf(head: Head, lower: string): string | undefined {
   const at = head.lowerNames.indexOf(lower);
   return at === -1 ? undefined : head.values[at];
 }
+
+/** Every field named `lower`, joined with ", " as Node's server joins them, or undefined. */
+export function joinedFieldOf(head: Head, lower: string): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < head.lowerNames.length; i += 1) {
+    if (head.lowerNames[i] === lower) out = out === undefined ? head.values[i] : `${out}, ${head.values[i]}`;
+  }
+  return out;
+}

@@ -134,8 +134,9 @@ export function createTestProvider(): TestProvider {
       const base = e.spec.annotations[URL_ANNOTATION];
       if (!base) return Promise.reject(new FaasqError('E_FUNCTION_NOT_READY', `function ${fn} has no replica`));
       return new Promise<InvocationResponse>((resolve, reject) => {
-        const target = new URL(request.path + (request.query ? `?${request.query}` : ''), base);
-        const req = http.request(target, { method: request.method, headers: request.headers, agent }, (res) => {
+        // The path goes as given (new URL() would resolve dot segments and re-encode characters).
+        const path = request.path + (request.query ? `?${request.query}` : '');
+        const req = http.request(base, { path, method: request.method, headers: request.headers, agent }, (res) => {
           resolve({ status: res.statusCode ?? 500, headers: forwardableHeaders(res.headers), body: res });
         });
         // A listener of our own: node's `signal` option on http.request costs ~0.3 ms per call.
