@@ -19,6 +19,8 @@ export interface FaasqEvents {
   'callback.delivered': { callId: string; fn: string; url: string; status: number; attempt: number; namespace: string; queue: string };
   'callback.failed': { callId: string; fn: string; url: string; status?: number; error?: string; attempt: number; isFinal: boolean; namespace: string; queue: string };
   'worker.inflight': { queue: string; fn: string; delta: number; namespace: string };
+  /** The gateway's express lane gave a connection to the full path (reasons: express-lane.ts). */
+  'gateway.handoff': { reason: string };
   /** A worker in this process started consuming these queues (undefined: every queue). */
   'worker.started': { queues?: readonly string[] };
 }

@@ -101,6 +101,42 @@ describe('express lane', () => {
     await raw.close();
   });
 
+  test('express lane - each connection it gives to the full path is reported once, with why', async () => {
+    const reasons: string[] = [];
+    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
+    try {
+      const big = 'x'.repeat(70 * 1024);
+      const cases: [string, string][] = [
+        ['route', get('/system/info', host)],
+        ['route', get('/function/nope', host)],
+        // More fields than the lane's parser takes (100), fine for Node's.
+        ['unparsed', get('/function/echo/meta', host, Array.from({ length: 101 }, (_, i) => `X-N${i}: ${i}\r\n`).join(''))],
+        ['fields', `POST /function/echo/echo HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`],
+        ['fields', get('/function/echo/meta', host, 'X-Invoke-Mode: async\r\n')],
+        ['body', `POST /function/echo/echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${big.length}\r\n\r\n${big}`],
+      ];
+      for (const [reason, bytes] of cases) {
+        await withClient(t.url, async (client) => {
+          client.write(bytes);
+          const first = await client.readReply();
+          assert.ok(first.status > 0, `${reason}: replied ${first.status}`);
+          // The full path keeps the connection: a second request on it is not counted again.
+          client.write(get('/function/echo/meta', host));
+          assert.equal((await client.readReply()).status, 200, `${reason}: ${bytes.slice(0, 40)}`);
+        });
+        assert.deepEqual(reasons, [reason], bytes.slice(0, 60));
+        reasons.length = 0;
+      }
+      await withClient(t.url, async (client) => {
+        client.write(get('/function/echo/meta', host));
+        assert.equal((await client.readReply()).status, 200);
+      });
+      assert.deepEqual(reasons, [], 'a call the lane serves is no hand-off');
+    } finally {
+      off();
+    }
+  });
+
   test('express lane - reply and function get the call headers, hop-by-hop fields stay behind', async () => {
     await withClient(t.url, async (client) => {
       client.write(get('/function/echo/meta', host, 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic eA==\r\nX-Kept: yes\r\n'));

@@ -34,6 +34,16 @@ const SINGLE_FIELDS = new Set(['host', 'content-type', 'user-agent', 'referer', 
 const SWEEP_INTERVAL_MS = 1000;
 
 /**
+ * Why a connection left the lane (the `reason` label of faasq_express_lane_handoffs_total):
+ * incomplete: head or body not all in the bytes read (or a head over the limit); unparsed: not a
+ * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
+ * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
+ * auth: credentials missing or wrong; busy: concurrency limit reached, or the function's connection
+ * cap; indirect: no direct address (fork mode, https, no ready replica, remote provider); closing.
+ */
+export type HandOffReason = 'incomplete' | 'unparsed' | 'body' | 'route' | 'fields' | 'auth' | 'busy' | 'indirect' | 'closing';
+
+/**
  * Puts the lane in front of `server`: connections reach it first, and the ones it gives up on reach
  * the server's own connection handling, exactly as if they had just been accepted.
  */
@@ -47,7 +57,10 @@ export function installExpressLane(server: http.Server, deps: LaneDeps): Express
     for (const listener of nodeListeners) listener.call(server, socket);
   };
   server.on('connection', (socket: net.Socket) => {
-    if (isClosing) return handOff(socket);
+    if (isClosing) {
+      deps.events.emit('gateway.handoff', { reason: 'closing' });
+      return handOff(socket);
+    }
     connections.add(new LaneConnection(socket, lane, handOff, (conn) => connections.delete(conn)));
   });
   const sweeper = setInterval(() => {
@@ -167,55 +180,57 @@ class LaneConnection implements CallerConnection {
       if (headEnd === -1 || headEnd > this.lane.deps.gateway.maxHeaderBytes) {
         // A head still arriving (or too large) is Node's business: it has the timeouts and the 431.
         if (this.isEnded && headEnd === -1) this.end();
-        else this.handOff();
+        else this.handOff('incomplete');
         return;
       }
       const head = parseRequestHead(buf.toString('latin1', 0, headEnd));
-      const bodyBytes = head ? Math.max(head.contentLength, 0) : 0;
+      if (!head) return this.handOff('unparsed');
+      const bodyBytes = Math.max(head.contentLength, 0);
+      if (bodyBytes > MAX_LANE_BODY_BYTES) return this.handOff('body');
       const total = headEnd + 4 + bodyBytes;
-      if (!head || bodyBytes > MAX_LANE_BODY_BYTES || buf.length < total || !this.start(head, buf, headEnd + 4, total)) {
-        this.handOff();
-        return;
-      }
+      if (buf.length < total) return this.handOff('incomplete');
+      const refusal = this.start(head, buf, headEnd + 4, total);
+      if (refusal) return this.handOff(refusal);
     }
   }
 
-  /** Starts the call when the lane can serve it; false leaves everything as it was. */
-  private start(head: RequestHead, buf: Buffer, bodyStart: number, total: number): boolean {
+  /** Starts the call when the lane can serve it, else says why not and leaves everything as it was. */
+  private start(head: RequestHead, buf: Buffer, bodyStart: number, total: number): HandOffReason | undefined {
     const target = this.targetOf(head);
-    if (!target) return false;
+    if (typeof target === 'string') return target;
     const body = total > bodyStart ? buf.subarray(bodyStart, total) : undefined;
     const call = new ExpressCall(this.lane, this, head, body, target);
     const upstream = this.lane.pool.lease(target.route.host, target.route.port, call);
     if (!upstream) {
       target.route.release();
       target.limiter?.release();
-      return false;
+      return 'busy';
     }
     this.buffered = buf.length > total ? buf.subarray(total) : undefined;
     this.isCloseRequested = head.connection.includes('close');
     this.call = call;
     call.start(upstream);
-    return true;
+    return undefined;
   }
 
-  /** Where the request goes, with its replica and admission slot taken; undefined when not on this lane. */
-  private targetOf(head: RequestHead): CallTarget | undefined {
+  /** Where the request goes, with its replica and admission slot taken; or why it is not for this lane. */
+  private targetOf(head: RequestHead): CallTarget | HandOffReason {
     const { target } = head;
-    if (!target.startsWith(PREFIX) || !this.lane.isAccepting()) return undefined;
+    if (!target.startsWith(PREFIX)) return 'route';
+    if (!this.lane.isAccepting()) return 'closing';
     const { lowerNames } = head;
     for (let i = 0; i < lowerNames.length; i += 1) {
       const name = lowerNames[i];
-      if (NEEDS_NODE.has(name)) return undefined;
+      if (NEEDS_NODE.has(name)) return 'fields';
       // A repeated field Node keeps only once (its first): the full path decides, so both paths agree.
-      if (SINGLE_FIELDS.has(name) && lowerNames.indexOf(name) !== i) return undefined;
+      if (SINGLE_FIELDS.has(name) && lowerNames.indexOf(name) !== i) return 'fields';
     }
     // HTTP/1.1 needs a Host: Node's server answers 400 without one.
-    if (!lowerNames.includes('host')) return undefined;
-    for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return undefined;
+    if (!lowerNames.includes('host')) return 'fields';
+    for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return 'fields';
     // Wrong or missing credentials get their 401 from the full path.
     const { isAuthorized } = this.lane.deps;
-    if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return undefined;
+    if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return 'auth';
     const queryAt = target.indexOf('?', PREFIX.length);
     const pathEnd = queryAt === -1 ? target.length : queryAt;
     let slashAt = target.indexOf('/', PREFIX.length);
@@ -224,18 +239,19 @@ class LaneConnection implements CallerConnection {
     try {
       ref = parseFunctionRef(target.slice(PREFIX.length, slashAt));
     } catch {
-      return undefined;
+      return 'route';
     }
     const { provider, limits } = this.lane.deps;
     const spec = provider.getSpec(ref.name, ref.namespace);
-    if (!spec || !provider.route) return undefined;
+    if (!spec) return 'route';
+    if (!provider.route) return 'indirect';
     const limiter = limits.limiterFor(`${ref.namespace}/${ref.name}`, spec);
     // A full limiter means waiting in its queue: the Node path does that.
-    if (limiter && !limiter.tryAcquire()) return undefined;
+    if (limiter && !limiter.tryAcquire()) return 'busy';
     const route = provider.route(ref.name, ref.namespace);
     if (!route) {
       limiter?.release();
-      return undefined;
+      return 'indirect';
     }
     const path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
     // An empty query ("/f?") reaches the function without its "?", as on the full path.
@@ -244,8 +260,9 @@ class LaneConnection implements CallerConnection {
   }
 
   /** Gives the socket, with the bytes read and not served, to Node's server for good. */
-  private handOff(): void {
+  private handOff(reason: HandOffReason): void {
     const { socket } = this;
+    this.lane.events.emit('gateway.handoff', { reason });
     this.isDone = true;
     this.forget(this);
     socket.off('data', this.onData);

@@ -50,6 +50,8 @@ export function expectMetricsMoved(t: Traffic): void {
   moved('faasq_calls_cancelled_total', { queue_name: Q, function_name: fq('ok') }, 1, middle, after);
   moved('faasq_calls_cancelled_total', {}, 1);
   moved('faasq_accept_seconds_count', { queue_name: Q }, 5);
+  // Connections for the async API (and the scrapes) go from the express lane to the full path.
+  assert.ok(delta(before, after, 'faasq_express_lane_handoffs_total', { reason: 'route' }) > 0, 'faasq_express_lane_handoffs_total{reason="route"} grew');
   // Attempts that started: ok 1, flaky 2, down 2, bad 1.
   moved('faasq_queue_wait_seconds_count', { queue_name: Q }, 6);
   moved('faasq_call_duration_seconds_count', { queue_name: Q }, 6);
@@ -75,6 +77,7 @@ export const EXPECTED_TYPES: Record<string, string> = {
   faasq_calls_cancelled_total: 'counter',
   faasq_callbacks_total: 'counter',
   faasq_calls_rejected_total: 'counter',
+  faasq_express_lane_handoffs_total: 'counter',
   faasq_accept_seconds: 'histogram',
   faasq_queue_wait_seconds: 'histogram',
   faasq_call_duration_seconds: 'histogram',
