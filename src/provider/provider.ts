@@ -154,6 +154,13 @@ export interface Provider extends Invoker {
    * found), and the caller then goes through stream(), which waits or reports the error.
    */
   route?(fn: string, namespace: string): DirectRoute | undefined;
+  /**
+   * When route() found no ready replica: a promise of one (counted as route() counts), rejected
+   * with the error stream() would report (E_FUNCTION_NOT_READY after the ready timeout, scaled to
+   * zero, shutting down) or the signal's reason; undefined when the function cannot be called
+   * directly at all (the caller then goes through stream()).
+   */
+  waitForRoute?(fn: string, namespace: string, signal: AbortSignal): Promise<DirectRoute> | undefined;
   readonly orchestration: string;
   start(): Promise<void>;
   close(): Promise<void>;

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { DirectRoute } from '../../provider/index.js';
-import { FaasqError } from '../../shared/errors.js';
+import { FaasqError, isFaasqError } from '../../shared/errors.js';
 import type { Deadline, DeadlineOwner } from '../../shared/deadline-queue.js';
 import { HOP_BY_HOP, nowNs } from '../../shared/http.js';
 import type { ConcurrencyLimiter } from '../concurrency-limiter.js';
@@ -37,6 +37,9 @@ export interface CallTarget {
   readonly route: DirectRoute;
   readonly limiter: ConcurrencyLimiter | undefined;
 }
+
+/** The route of a call answered without one (ExpressCall.reject): nothing to release. */
+export const NO_ROUTE: DirectRoute = { host: '', port: 0, authority: '', pathPrefix: '', execTimeoutMs: 0, release: () => undefined };
 
 /** A reply head from the function may not be larger than this. */
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
@@ -90,6 +93,12 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     this.startNs = nowNs();
     this.timeoutMs = lane.timeoutFor(target.route, fieldOf(head, 'x-timeout'));
     this.requestBytes = this.requestHead();
+  }
+
+  /** Answers `err` without calling the function (no replica became ready): counted like any call. */
+  reject(err: unknown): void {
+    this.lane.events.emit('invocation.started', { fn: this.target.fn, namespace: this.target.namespace });
+    this.fail(isFaasqError(err) ? err : new FaasqError('E_FUNCTION_UNREACHABLE', `cannot reach function ${this.target.fn}.${this.target.namespace}`, { cause: err }));
   }
 
   /** Sends the request on `upstream`, a connection already leased to this call. */

@@ -8,9 +8,10 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { parseFunctionRef } from '../../shared/names.js';
-import { ExpressCall, type CallTarget, type CallerConnection } from './express-call.js';
-import { fieldOf, parseRequestHead, type RequestHead } from './http1-head.js';
+import { FaasqError } from '../../shared/errors.js';
+import { ExpressCall, NO_ROUTE, type CallTarget, type CallerConnection } from './express-call.js';
+import { targetOf, type HandOffReason, type PendingTarget } from './call-target.js';
+import { parseRequestHead, type RequestHead } from './http1-head.js';
 import { LaneContext, type LaneDeps } from './lane-context.js';
 
 export interface ExpressLane {
@@ -20,28 +21,10 @@ export interface ExpressLane {
   destroyAll(): void;
 }
 
-const PREFIX = '/function/';
 const CRLF2 = Buffer.from('\r\n\r\n');
 /** Request bodies up to this size are served on the lane (read whole, as the Node path does). */
 export const MAX_LANE_BODY_BYTES = 64 * 1024;
-/** Request fields that need the full path. */
-const NEEDS_NODE = new Set(['transfer-encoding', 'upgrade', 'expect', 'x-invoke-mode']);
-/**
- * Request fields Node's server keeps only the first of when repeated (the rest of its list is
- * hop-by-hop), plus X-Call-Id, whose repeats Node would join into one odd call id.
- */
-const SINGLE_FIELDS = new Set(['host', 'content-type', 'user-agent', 'referer', 'authorization', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'x-call-id']);
 const SWEEP_INTERVAL_MS = 1000;
-
-/**
- * Why a connection left the lane (the `reason` label of faasq_express_lane_handoffs_total):
- * incomplete: head or body not all in the bytes read (or a head over the limit); unparsed: not a
- * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
- * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
- * auth: credentials missing or wrong; busy: concurrency limit reached, or the function's connection
- * cap; indirect: no direct address (fork mode, https, no ready replica, remote provider); closing.
- */
-export type HandOffReason = 'incomplete' | 'unparsed' | 'body' | 'route' | 'fields' | 'auth' | 'busy' | 'indirect' | 'closing';
 
 /**
  * Puts the lane in front of `server`: connections reach it first, and the ones it gives up on reach
@@ -89,6 +72,8 @@ class LaneConnection implements CallerConnection {
   private idleSince = performance.now();
   private isEnded = false;
   private isDone = false;
+  /** Set while the request at the head of `buffered` waits for a replica to become ready. */
+  private waiting: AbortController | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -127,7 +112,7 @@ class LaneConnection implements CallerConnection {
 
   /** Closes the connection when no call is running and it has been idle since before `idleBefore`. */
   closeIfIdle(idleBefore: number): void {
-    if (!this.call && !this.buffered && this.idleSince < idleBefore) {
+    if (!this.call && !this.waiting && !this.buffered && this.idleSince < idleBefore) {
       this.isDone = true;
       this.socket.destroy();
     }
@@ -143,7 +128,7 @@ class LaneConnection implements CallerConnection {
   private readonly onData = (chunk: Buffer): void => {
     if (this.isDone) return;
     this.buffered = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
-    if (!this.call) this.next();
+    if (!this.call && !this.waiting) this.next();
     // Requests pipelined behind a running call wait; past a bound, stop reading until it is done.
     else if (this.buffered.length > this.lane.deps.gateway.maxHeaderBytes + MAX_LANE_BODY_BYTES) this.socket.pause();
   };
@@ -154,6 +139,10 @@ class LaneConnection implements CallerConnection {
 
   private readonly onEnd = (): void => {
     this.isEnded = true;
+    if (this.waiting) {
+      this.end();
+      return this.stopWaiting();
+    }
     if (!this.call) return this.next();
     // The caller hung up with its call still running: cut the call, as Node's server does.
     this.call.onCallerGone();
@@ -164,13 +153,14 @@ class LaneConnection implements CallerConnection {
   private readonly onGone = (): void => {
     this.isDone = true;
     this.forget(this);
+    this.stopWaiting();
     this.call?.onCallerGone();
     this.call = undefined;
   };
 
   /** Serves buffered requests one at a time; hands the connection over at the first it cannot. */
   private next(): void {
-    while (!this.call && !this.isDone) {
+    while (!this.call && !this.waiting && !this.isDone) {
       const buf = this.buffered;
       if (!buf) {
         if (this.isEnded) this.end();
@@ -194,10 +184,22 @@ class LaneConnection implements CallerConnection {
     }
   }
 
-  /** Starts the call when the lane can serve it, else says why not and leaves everything as it was. */
+  /**
+   * Starts the call (or its wait for a ready replica) when the lane can serve it, else says why not
+   * and leaves everything as it was.
+   */
   private start(head: RequestHead, buf: Buffer, bodyStart: number, total: number): HandOffReason | undefined {
-    const target = this.targetOf(head);
+    const target = targetOf(this.lane, head);
     if (typeof target === 'string') return target;
+    if ('waiting' in target) {
+      this.awaitRoute(head, buf, bodyStart, total, target);
+      return undefined;
+    }
+    return this.begin(head, buf, bodyStart, total, target);
+  }
+
+  /** Creates the call, takes a connection to the function and sends the request. */
+  private begin(head: RequestHead, buf: Buffer, bodyStart: number, total: number, target: CallTarget): HandOffReason | undefined {
     const body = total > bodyStart ? buf.subarray(bodyStart, total) : undefined;
     const call = new ExpressCall(this.lane, this, head, body, target);
     const upstream = this.lane.pool.lease(target.route.host, target.route.port, call);
@@ -213,51 +215,44 @@ class LaneConnection implements CallerConnection {
     return undefined;
   }
 
-  /** Where the request goes, with its replica and admission slot taken; or why it is not for this lane. */
-  private targetOf(head: RequestHead): CallTarget | HandOffReason {
-    const { target } = head;
-    if (!target.startsWith(PREFIX)) return 'route';
-    if (!this.lane.isAccepting()) return 'closing';
-    const { lowerNames } = head;
-    for (let i = 0; i < lowerNames.length; i += 1) {
-      const name = lowerNames[i];
-      if (NEEDS_NODE.has(name)) return 'fields';
-      // A repeated field Node keeps only once (its first): the full path decides, so both paths agree.
-      if (SINGLE_FIELDS.has(name) && lowerNames.indexOf(name) !== i) return 'fields';
-    }
-    // HTTP/1.1 needs a Host: Node's server answers 400 without one.
-    if (!lowerNames.includes('host')) return 'fields';
-    for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return 'fields';
-    // Wrong or missing credentials get their 401 from the full path.
-    const { isAuthorized } = this.lane.deps;
-    if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return 'auth';
-    const queryAt = target.indexOf('?', PREFIX.length);
-    const pathEnd = queryAt === -1 ? target.length : queryAt;
-    let slashAt = target.indexOf('/', PREFIX.length);
-    if (slashAt === -1 || slashAt > pathEnd) slashAt = pathEnd;
-    let ref: { name: string; namespace: string };
-    try {
-      ref = parseFunctionRef(target.slice(PREFIX.length, slashAt));
-    } catch {
-      return 'route';
-    }
-    const { provider, limits } = this.lane.deps;
-    const spec = provider.getSpec(ref.name, ref.namespace);
-    if (!spec) return 'route';
-    if (!provider.route) return 'indirect';
-    const limiter = limits.limiterFor(`${ref.namespace}/${ref.name}`, spec);
-    // A full limiter means waiting in its queue: the Node path does that.
-    if (limiter && !limiter.tryAcquire()) return 'busy';
-    const route = provider.route(ref.name, ref.namespace);
-    if (!route) {
-      limiter?.release();
-      return 'indirect';
-    }
-    const path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
-    // An empty query ("/f?") reaches the function without its "?", as on the full path.
-    const hasQuery = queryAt !== -1 && queryAt < target.length - 1;
-    return { fn: ref.name, namespace: ref.namespace, pathAndQuery: hasQuery ? path + target.slice(queryAt) : path, route, limiter };
+  /**
+   * The request waits on the lane for a replica (one restarting, or still starting) instead of
+   * leaving it: a connection handed over would stay on the full path for good. The wait holds the
+   * admission slot, as the full path's does; an error (none ready in time) is answered here.
+   */
+  private awaitRoute(head: RequestHead, buf: Buffer, bodyStart: number, total: number, pending: PendingTarget): void {
+    const { waiting, controller, ...base } = pending;
+    this.waiting = controller;
+    waiting.then(
+      (route) => {
+        if (this.waiting !== controller) {
+          route.release();
+          return base.limiter?.release();
+        }
+        this.waiting = undefined;
+        // Requests pipelined during the wait were appended: the request still heads the buffer.
+        const refusal = this.begin(head, this.buffered ?? buf, bodyStart, total, { ...base, route });
+        if (refusal) this.handOff(refusal);
+      },
+      (err: unknown) => {
+        if (this.waiting !== controller) return base.limiter?.release();
+        this.waiting = undefined;
+        const current = this.buffered ?? buf;
+        const call = new ExpressCall(this.lane, this, head, total > bodyStart ? current.subarray(bodyStart, total) : undefined, { ...base, route: NO_ROUTE });
+        this.buffered = current.length > total ? current.subarray(total) : undefined;
+        this.isCloseRequested = head.connection.includes('close');
+        this.call = call;
+        call.reject(err);
+      },
+    );
   }
+
+  private stopWaiting(): void {
+    const controller = this.waiting;
+    this.waiting = undefined;
+    controller?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
+  }
+
 
   /** Gives the socket, with the bytes read and not served, to Node's server for good. */
   private handOff(reason: HandOffReason): void {

@@ -105,6 +105,12 @@ export class HttpRuntime implements FunctionRuntime {
     return replica.route;
   }
 
+  async waitForRoute(signal: AbortSignal): Promise<DirectRoute> {
+    const replica = this.pick() ?? (await this.waitForReplica(signal));
+    replica.inflight += 1;
+    return replica.route;
+  }
+
   private dispatchTo(replica: Replica, request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
     replica.inflight += 1;
     dispatchRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name, sink, () => {

@@ -224,6 +224,17 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       return route;
     },
 
+    waitForRoute(fn: string, namespace: string, signal: AbortSignal): Promise<DirectRoute> | undefined {
+      if (isClosing) return undefined;
+      const entry = functions.get(keyOf(fn, namespace));
+      const waiting = entry?.runtime.waitForRoute?.(signal);
+      if (!waiting || !entry) return undefined;
+      return waiting.then((route) => {
+        entry.invocationCount += 1;
+        return route;
+      });
+    },
+
     logs(query: LogQuery): AsyncIterable<LogEntry> {
       const key = keyOf(query.name, query.namespace);
       return followLogs(() => (functions.has(key) ? rings.get(key) : undefined), query, () => notFound(query.name, query.namespace));

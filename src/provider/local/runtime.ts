@@ -12,6 +12,8 @@ export interface FunctionRuntime {
   stream?(request: InvocationRequest, startedAt: number, sink: ResponseSink): void;
   /** A ready replica the express lane may call directly (see Provider.route), or undefined. */
   route?(): DirectRoute | undefined;
+  /** A ready replica once there is one (see Provider.waitForRoute). */
+  waitForRoute?(signal: AbortSignal): Promise<DirectRoute>;
   replicas(): number;
   availableReplicas(): number;
   /** Stops every process (SIGTERM, then SIGKILL after the grace period) and releases connections. */
