@@ -118,6 +118,9 @@ export async function startNatsCluster(size: number, options: { version?: NatsSe
   });
   try {
     await Promise.all(nodes.map((n) => n.restart()));
+    // Each server answering is not a formed cluster: R3 streams are refused (10005, no suitable
+    // peers) until the meta leader knows every JetStream server and they are current.
+    await waitFor(() => isMetaClusterFormed(nodes, size), { timeoutMs: 20_000, intervalMs: 100, message: 'JetStream meta cluster formed' });
   } catch (err) {
     await Promise.all(nodes.map((n) => n.close()));
     throw err;
@@ -222,6 +225,19 @@ function createNode(setup: NodeSetup): NatsNode {
 
 interface JszReply {
   account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
+  meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { current?: boolean; offline?: boolean }[] };
+}
+
+/** The meta group has a leader and `size` members, every follower current (only the leader lists them). */
+async function isMetaClusterFormed(nodes: readonly NatsNode[], size: number): Promise<boolean> {
+  for (const node of nodes) {
+    const res = await fetch(`http://127.0.0.1:${node.monitorPort}/jsz`, { signal: AbortSignal.timeout(2000) });
+    const meta = ((await res.json()) as JszReply).meta_cluster;
+    if (!meta?.leader || meta.leader !== node.name) continue;
+    const replicas = meta.replicas ?? [];
+    return (meta.cluster_size ?? 0) >= size && replicas.length >= size - 1 && replicas.every((r) => r.current && !r.offline);
+  }
+  return false;
 }
 
 async function streamLeaderFrom(node: NatsNode, stream: string): Promise<string | undefined> {

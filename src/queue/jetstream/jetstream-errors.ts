@@ -15,6 +15,8 @@ export const JS_ERR = {
   wrongLastSequenceUnknown: 10164,
   noMessageFound: 10037,
   streamNameInUse: 10058,
+  /** "no suitable peers for placement": the cluster is still forming, or has too few JetStream servers. */
+  noPeersForPlacement: 10005,
 } as const;
 
 function apiCode(err: unknown): number | undefined {
@@ -57,8 +59,17 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
   ) {
     return true;
   }
-  if (err instanceof JetStreamApiError) return err.status === 503 && !isQueueFullError(err);
+  if (err instanceof JetStreamApiError) return (err.status === 503 && !isQueueFullError(err)) || isNoPeersError(err);
   return isUnavailableError(err.cause, depth + 1);
+}
+
+/**
+ * Replicas that cannot be placed: while a cluster forms (its servers not all known to the meta
+ * leader yet) this clears by itself, so it is retried as unavailable; a cluster with fewer
+ * JetStream servers than FAASQ_STREAM_REPLICAS keeps failing, and the message says so.
+ */
+export function isNoPeersError(err: unknown): boolean {
+  return apiCode(err) === JS_ERR.noPeersForPlacement;
 }
 
 /** The FaasqError a queue operation reports for a NATS failure. */
@@ -68,6 +79,10 @@ export function toQueueError(err: unknown, action: string): FaasqError {
     return new FaasqError('E_QUEUE_FULL', `queue is full (${action})`, { cause: err, headers: { 'Retry-After': '1' } });
   }
   if (isMessageTooLargeError(err)) return new FaasqError('E_BODY_TOO_LARGE', `message too large for the NATS server (${action})`, { cause: err });
+  if (isNoPeersError(err)) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return new FaasqError('E_QUEUE_UNAVAILABLE', `NATS JetStream cannot place the stream replicas (${action}: ${detail}): the cluster is still forming, or has fewer JetStream servers than FAASQ_STREAM_REPLICAS`, { cause: err, headers: { 'Retry-After': '1' } });
+  }
   if (isUnavailableError(err)) {
     return new FaasqError('E_QUEUE_UNAVAILABLE', `NATS JetStream unavailable (${action})`, { cause: err, headers: { 'Retry-After': '1' } });
   }
