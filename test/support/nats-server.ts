@@ -100,7 +100,20 @@ export interface NatsCluster {
   close(): Promise<void>;
 }
 
+/**
+ * Starts a cluster of `size` JetStream servers on loopback and waits until it has formed. A start
+ * that does not form in time is tried once more on fresh ports: the ports come from freePort(), and
+ * another test process can take one in the moment before nats-server binds it.
+ */
 export async function startNatsCluster(size: number, options: { version?: NatsServerVersion } = {}): Promise<NatsCluster> {
+  try {
+    return await startClusterOnce(size, options);
+  } catch {
+    return startClusterOnce(size, options);
+  }
+}
+
+async function startClusterOnce(size: number, options: { version?: NatsServerVersion }): Promise<NatsCluster> {
   const bin = requireBin(options.version);
   const clusterName = `faasq-${process.pid}-${Date.now().toString(36)}`;
   const specs: { name: string; port: number; monitorPort: number; routePort: number; dir: string }[] = [];
