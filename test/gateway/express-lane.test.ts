@@ -137,6 +137,51 @@ describe('express lane', () => {
     }
   });
 
+  test('express lane - a request split over several reads (as over a real network) is put together and served on the lane', async () => {
+    const reasons: string[] = [];
+    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
+    try {
+      const body = 'b'.repeat(20_000);
+      const bytes = `POST /function/echo/echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      // Three pieces: inside the head, inside the body, the rest. The pause makes them separate reads.
+      const cuts = [20, 10_000, bytes.length];
+      await withClient(t.url, async (client) => {
+        let from = 0;
+        for (const cut of cuts) {
+          client.write(bytes.slice(from, cut));
+          from = cut;
+          if (cut < bytes.length) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const reply = await client.readReply();
+        assert.equal(reply.status, 200);
+        assert.equal(reply.body.toString(), body);
+        assert.equal(wasLane(t.fn.seen.at(-1)?.headers), true, 'served on the lane');
+      });
+      assert.deepEqual(reasons, [], 'no hand-over');
+    } finally {
+      off();
+    }
+  });
+
+  test('express lane - a request that stalls half-sent goes to Node\'s server, which serves it when the rest comes', async () => {
+    const reasons: string[] = [];
+    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
+    try {
+      await withClient(t.url, async (client) => {
+        client.write(`GET /function/echo/meta HTTP/1.1\r\nHost: ${host}\r\n`);
+        await waitFor(() => reasons.length > 0, { timeoutMs: 5000, message: 'the stalled request handed over' });
+        assert.deepEqual(reasons, ['incomplete']);
+        client.write('X-Late: yes\r\n\r\n');
+        const reply = await client.readReply();
+        assert.equal(reply.status, 200);
+        assert.equal(wasLane(t.fn.seen.at(-1)?.headers), false, 'served by the full path');
+        assert.equal(t.fn.seen.at(-1)?.headers['x-late'], 'yes');
+      });
+    } finally {
+      off();
+    }
+  });
+
   test('express lane - reply and function get the call headers, hop-by-hop fields stay behind', async () => {
     await withClient(t.url, async (client) => {
       client.write(get('/function/echo/meta', host, 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic eA==\r\nX-Kept: yes\r\n'));

@@ -24,7 +24,7 @@ export interface PendingTarget extends Omit<CallTarget, 'route'> {
 
 /**
  * Why a connection left the lane (the `reason` label of faasq_express_lane_handoffs_total):
- * incomplete: head or body not all in the bytes read (or a head over the limit); unparsed: not a
+ * incomplete: a request still arriving after 2 s, or a head over the limit; unparsed: not a
  * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
  * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
  * auth: credentials missing or wrong; busy: concurrency limit reached, or the function's connection

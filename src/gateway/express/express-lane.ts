@@ -25,6 +25,8 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** Request bodies up to this size are served on the lane (read whole, as the Node path does). */
 export const MAX_LANE_BODY_BYTES = 64 * 1024;
 const SWEEP_INTERVAL_MS = 1000;
+/** How long a request may take to arrive whole before the connection goes to Node's server (checked each sweep). */
+const ASSEMBLY_MS = 2000;
 
 /**
  * Puts the lane in front of `server`: connections reach it first, and the ones it gives up on reach
@@ -47,8 +49,11 @@ export function installExpressLane(server: http.Server, deps: LaneDeps): Express
     connections.add(new LaneConnection(socket, lane, handOff, (conn) => connections.delete(conn)));
   });
   const sweeper = setInterval(() => {
-    const idleBefore = performance.now() - server.keepAliveTimeout;
-    for (const conn of connections) conn.closeIfIdle(idleBefore);
+    const now = performance.now();
+    for (const conn of connections) {
+      conn.closeIfIdle(now - server.keepAliveTimeout);
+      conn.handOffIfStalled(now - ASSEMBLY_MS);
+    }
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
   return {
@@ -70,6 +75,8 @@ class LaneConnection implements CallerConnection {
   private buffered: Buffer | undefined;
   private call: ExpressCall | undefined;
   private idleSince = performance.now();
+  /** When the request at the head of `buffered` started arriving incomplete (0: none is). */
+  private partialSince = 0;
   private isEnded = false;
   private isDone = false;
   /** Set while the request at the head of `buffered` waits for a replica to become ready. */
@@ -166,22 +173,36 @@ class LaneConnection implements CallerConnection {
         if (this.isEnded) this.end();
         return;
       }
+      const { maxHeaderBytes } = this.lane.deps.gateway;
       const headEnd = buf.indexOf(CRLF2);
-      if (headEnd === -1 || headEnd > this.lane.deps.gateway.maxHeaderBytes) {
-        // A head still arriving (or too large) is Node's business: it has the timeouts and the 431.
-        if (this.isEnded && headEnd === -1) this.end();
-        else this.handOff('incomplete');
-        return;
-      }
+      // A head over the limit is Node's business: it answers 431.
+      if (headEnd > maxHeaderBytes || (headEnd === -1 && buf.length > maxHeaderBytes)) return this.handOff('incomplete');
+      if (headEnd === -1) return this.awaitRest();
       const head = parseRequestHead(buf.toString('latin1', 0, headEnd));
       if (!head) return this.handOff('unparsed');
       const bodyBytes = Math.max(head.contentLength, 0);
       if (bodyBytes > MAX_LANE_BODY_BYTES) return this.handOff('body');
       const total = headEnd + 4 + bodyBytes;
-      if (buf.length < total) return this.handOff('incomplete');
+      if (buf.length < total) return this.awaitRest();
+      this.partialSince = 0;
       const refusal = this.start(head, buf, headEnd + 4, total);
       if (refusal) return this.handOff(refusal);
     }
+  }
+
+  /**
+   * A request still arriving (a head or body split over several reads, as over any real network)
+   * is waited for; one that takes longer than ASSEMBLY_MS is handed to Node's server, whose
+   * header and request timeouts then apply. A caller that ended mid-request gets nothing more.
+   */
+  private awaitRest(): void {
+    if (this.isEnded) return this.end();
+    if (this.partialSince === 0) this.partialSince = performance.now();
+  }
+
+  /** Hands the connection over when a request has been arriving since before `startedBefore`. */
+  handOffIfStalled(startedBefore: number): void {
+    if (this.partialSince !== 0 && this.partialSince < startedBefore && !this.call && !this.waiting && !this.isDone) this.handOff('incomplete');
   }
 
   /**
