@@ -161,6 +161,8 @@ export interface Provider extends Invoker {
    * directly at all (the caller then goes through stream()).
    */
   waitForRoute?(fn: string, namespace: string, signal: AbortSignal): Promise<DirectRoute> | undefined;
+  /** Whether calls to the function can go through route() and waitForRoute() at all (its runtime serves plain HTTP/1.1). */
+  isDirect?(fn: string, namespace: string): boolean;
   readonly orchestration: string;
   start(): Promise<void>;
   close(): Promise<void>;

@@ -462,21 +462,48 @@ describe('express lane', () => {
     }
   });
 
-  test('express lane - a concurrency limit of 1 lets a second call wait on the Node path', async () => {
+  test('express lane - a concurrency limit of 1 makes a second call wait on the lane for the slot', async () => {
     t.provider.add('limited', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
     const before = t.fn.seen.length;
-    const startedAt = performance.now();
-    const call = async (): Promise<number> => {
-      const res = await request(`${t.url}/function/limited/slow?ms=300`);
-      await res.body.dump();
-      return res.statusCode;
-    };
-    const statuses = await Promise.all([call(), call()]);
-    const elapsedMs = performance.now() - startedAt;
-    assert.deepEqual(statuses, [200, 200]);
-    assert.ok(elapsedMs >= 580, `one ran after the other (${Math.round(elapsedMs)} ms)`);
-    const paths = t.fn.seen.slice(before).map((s) => (wasLane(s.headers) ? 'lane' : 'node')).sort();
-    assert.deepEqual(paths, ['lane', 'node']);
+    const reasons: string[] = [];
+    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
+    try {
+      const startedAt = performance.now();
+      const call = async (): Promise<number> => {
+        const res = await request(`${t.url}/function/limited/slow?ms=300`);
+        await res.body.dump();
+        return res.statusCode;
+      };
+      const statuses = await Promise.all([call(), call()]);
+      const elapsedMs = performance.now() - startedAt;
+      assert.deepEqual(statuses, [200, 200]);
+      assert.ok(elapsedMs >= 580, `one ran after the other (${Math.round(elapsedMs)} ms)`);
+      const paths = t.fn.seen.slice(before).map((s) => (wasLane(s.headers) ? 'lane' : 'node'));
+      assert.deepEqual(paths, ['lane', 'lane']);
+      assert.deepEqual(reasons, [], 'no connection left the lane');
+    } finally {
+      off();
+    }
+  });
+
+  test('express lane - a caller that leaves while waiting for the slot gives up its place, and the next call gets the slot', async () => {
+    t.provider.add('single', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
+    const limiterOf = (): { active: number; waiting: number } | undefined => t.gateway.admissionStats().find((a) => a.fn === 'single');
+    const running = request(`${t.url}/function/single/slow?ms=400`);
+    await waitFor(() => limiterOf()?.active === 1, { message: 'the first call holds the slot' });
+    const leaver = await RawClient.connect(t.url);
+    leaver.write(get('/function/single/meta', host));
+    await waitFor(() => limiterOf()?.waiting === 1, { message: 'the second call waits for the slot' });
+    leaver.socket.destroy();
+    await waitFor(() => limiterOf()?.waiting === 0, { message: 'the leaver gave up its place' });
+    const first = await running;
+    assert.equal(first.statusCode, 200);
+    await first.body.dump();
+    await waitFor(() => limiterOf()?.active === 0, { message: 'the slot is free' });
+    const next = await request(`${t.url}/function/single/meta`);
+    assert.equal(next.statusCode, 200);
+    await next.body.dump();
+    assert.equal(limiterOf()?.active, 0);
   });
 
   test('express lane - bad input gets Node\'s 400 and never reaches the function', async () => {
@@ -596,6 +623,31 @@ describe('express lane - gateway settings', () => {
       await closing;
     } finally {
       client.close();
+      await t.close();
+    }
+  });
+
+  test('express lane - a full concurrency limit with no room to wait is a 429 answered on the lane', async () => {
+    const t = await startTestGateway({ flags: { 'gateway.maxWaiting': 0 } });
+    const reasons: string[] = [];
+    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
+    try {
+      t.provider.add('one', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
+      const running = request(`${t.url}/function/one/slow?ms=300`);
+      await waitFor(() => t.gateway.admissionStats().find((a) => a.fn === 'one')?.active === 1, { message: 'the slot taken' });
+      await withClient(t.url, async (client) => {
+        client.write(get('/function/one/meta', new URL(t.url).host));
+        const reply = await client.readReply();
+        assert.equal(reply.status, 429);
+        assert.ok(one(reply, 'retry-after'), 'Retry-After');
+        assert.ok(one(reply, 'x-call-id'), 'X-Call-Id');
+      });
+      assert.deepEqual(reasons, [], 'answered on the lane');
+      const first = await running;
+      assert.equal(first.statusCode, 200);
+      await first.body.dump();
+    } finally {
+      off();
       await t.close();
     }
   });

@@ -15,7 +15,10 @@ const NEEDS_NODE = new Set(['transfer-encoding', 'upgrade', 'expect', 'x-invoke-
  * hop-by-hop), plus X-Call-Id, whose repeats Node would join into one odd call id.
  */
 const SINGLE_FIELDS = new Set(['host', 'content-type', 'user-agent', 'referer', 'authorization', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'x-call-id']);
-/** A request whose function has no ready replica yet: the lane waits for one. */
+/**
+ * A request that waits on the lane: for a free admission slot, a ready replica, or both. When
+ * `waiting` resolves the call holds its slot (if any) and the route; when it rejects, it holds nothing.
+ */
 export interface PendingTarget extends Omit<CallTarget, 'route'> {
   readonly waiting: Promise<DirectRoute>;
   /** Aborts the wait (the caller left). */
@@ -27,8 +30,8 @@ export interface PendingTarget extends Omit<CallTarget, 'route'> {
  * incomplete: a request still arriving after 2 s, or a head over the limit; unparsed: not a
  * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
  * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
- * auth: credentials missing or wrong; busy: concurrency limit reached, or the function's connection
- * cap; indirect: no direct address (fork mode, https, remote provider); closing.
+ * auth: credentials missing or wrong; busy: the function's connection cap in use (a full concurrency
+ * limit waits on the lane); indirect: no direct address (fork mode, https, remote provider); closing.
  */
 export type HandOffReason = 'incomplete' | 'unparsed' | 'body' | 'route' | 'fields' | 'auth' | 'busy' | 'indirect' | 'closing';
 
@@ -65,19 +68,42 @@ export function targetOf(lane: LaneContext, head: RequestHead): CallTarget | Pen
   if (!spec) return 'route';
   if (!provider.route) return 'indirect';
   const limiter = limits.limiterFor(`${ref.namespace}/${ref.name}`, spec);
-  // A full limiter means waiting in its queue: the Node path does that.
-  if (limiter && !limiter.tryAcquire()) return 'busy';
   const path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
   // An empty query ("/f?") reaches the function without its "?", as on the full path.
   const hasQuery = queryAt !== -1 && queryAt < target.length - 1;
   const pathAndQuery = hasQuery ? path + target.slice(queryAt) : path;
+  if (limiter && !limiter.tryAcquire()) {
+    // A full limiter: the call waits on the lane for a slot (then a replica), as the full path would.
+    if (!provider.isDirect?.(ref.name, ref.namespace)) return 'indirect';
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal).then(() => holdingSlot(limiter, routeOrWait(lane, ref.name, ref.namespace, controller.signal)));
+    return { fn: ref.name, namespace: ref.namespace, pathAndQuery, limiter, waiting, controller };
+  }
   const route = provider.route(ref.name, ref.namespace);
   if (route) return { fn: ref.name, namespace: ref.namespace, pathAndQuery, route, limiter };
-  if (provider.waitForRoute) {
-    const controller = new AbortController();
-    const waiting = provider.waitForRoute(ref.name, ref.namespace, controller.signal);
-    if (waiting) return { fn: ref.name, namespace: ref.namespace, pathAndQuery, limiter, waiting, controller };
-  }
+  const controller = new AbortController();
+  const waiting = provider.waitForRoute?.(ref.name, ref.namespace, controller.signal);
+  if (waiting) return { fn: ref.name, namespace: ref.namespace, pathAndQuery, limiter, waiting: holdingSlot(limiter, waiting), controller };
   limiter?.release();
   return 'indirect';
+}
+
+/** The function stopped being directly routable while its call waited (redeployed in fork mode). */
+export class NotDirectError extends Error {}
+
+/** A ready replica now, or the wait for one. */
+function routeOrWait(lane: LaneContext, fn: string, namespace: string, signal: AbortSignal): Promise<DirectRoute> {
+  const { provider } = lane.deps;
+  const route = provider.route?.(fn, namespace);
+  if (route) return Promise.resolve(route);
+  return provider.waitForRoute?.(fn, namespace, signal) ?? Promise.reject(new NotDirectError('not directly routable'));
+}
+
+/** A wait that fails gives the call's admission slot back itself: the failed call holds nothing. */
+function holdingSlot(limiter: CallTarget['limiter'], waiting: Promise<DirectRoute>): Promise<DirectRoute> {
+  if (!limiter) return waiting;
+  return waiting.catch((err: unknown) => {
+    limiter.release();
+    throw err;
+  });
 }

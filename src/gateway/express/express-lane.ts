@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { FaasqError } from '../../shared/errors.js';
 import { ExpressCall, NO_ROUTE, type CallTarget, type CallerConnection } from './express-call.js';
-import { targetOf, type HandOffReason, type PendingTarget } from './call-target.js';
+import { NotDirectError, targetOf, type HandOffReason, type PendingTarget } from './call-target.js';
 import { parseRequestHead, type RequestHead } from './http1-head.js';
 import { LaneContext, type LaneDeps } from './lane-context.js';
 
@@ -237,9 +237,9 @@ class LaneConnection implements CallerConnection {
   }
 
   /**
-   * The request waits on the lane for a replica (one restarting, or still starting) instead of
-   * leaving it: a connection handed over would stay on the full path for good. The wait holds the
-   * admission slot, as the full path's does; an error (none ready in time) is answered here.
+   * The request waits on the lane, for a free admission slot or a replica (one restarting, or still
+   * starting), instead of leaving it: a connection handed over would stay on the full path for
+   * good. Errors (the limiter's 429, no replica ready in time) are answered here.
    */
   private awaitRoute(head: RequestHead, buf: Buffer, bodyStart: number, total: number, pending: PendingTarget): void {
     const { waiting, controller, ...base } = pending;
@@ -256,10 +256,12 @@ class LaneConnection implements CallerConnection {
         if (refusal) this.handOff(refusal);
       },
       (err: unknown) => {
-        if (this.waiting !== controller) return base.limiter?.release();
+        // A failed wait already gave the admission slot back (call-target.ts).
+        if (this.waiting !== controller) return;
         this.waiting = undefined;
+        if (err instanceof NotDirectError) return this.handOff('indirect');
         const current = this.buffered ?? buf;
-        const call = new ExpressCall(this.lane, this, head, total > bodyStart ? current.subarray(bodyStart, total) : undefined, { ...base, route: NO_ROUTE });
+        const call = new ExpressCall(this.lane, this, head, total > bodyStart ? current.subarray(bodyStart, total) : undefined, { ...base, limiter: undefined, route: NO_ROUTE });
         this.buffered = current.length > total ? current.subarray(total) : undefined;
         this.isCloseRequested = head.connection.includes('close');
         this.call = call;

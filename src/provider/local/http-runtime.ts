@@ -105,6 +105,10 @@ export class HttpRuntime implements FunctionRuntime {
     return replica.route;
   }
 
+  isDirect(): boolean {
+    return true;
+  }
+
   async waitForRoute(signal: AbortSignal): Promise<DirectRoute> {
     const replica = this.pick() ?? (await this.waitForReplica(signal));
     replica.inflight += 1;

@@ -224,6 +224,10 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       return route;
     },
 
+    isDirect(fn: string, namespace: string): boolean {
+      return !isClosing && (functions.get(keyOf(fn, namespace))?.runtime.isDirect?.() ?? false);
+    },
+
     waitForRoute(fn: string, namespace: string, signal: AbortSignal): Promise<DirectRoute> | undefined {
       if (isClosing) return undefined;
       const entry = functions.get(keyOf(fn, namespace));

@@ -14,6 +14,8 @@ export interface FunctionRuntime {
   route?(): DirectRoute | undefined;
   /** A ready replica once there is one (see Provider.waitForRoute). */
   waitForRoute?(signal: AbortSignal): Promise<DirectRoute>;
+  /** Calls can be routed directly (route() may answer once a replica is ready). */
+  isDirect?(): boolean;
   replicas(): number;
   availableReplicas(): number;
   /** Stops every process (SIGTERM, then SIGKILL after the grace period) and releases connections. */

@@ -41,6 +41,10 @@ export class UpstreamRuntime extends CountedReplicas implements FunctionRuntime 
     }
   }
 
+  isDirect(): boolean {
+    return this.directRoute !== undefined;
+  }
+
   route(): DirectRoute | undefined {
     return this.refusal() ? undefined : this.directRoute;
   }

@@ -125,6 +125,9 @@ export function createTestProvider(): TestProvider {
       const url = new URL(base);
       return { host: url.hostname, port: Number(url.port), authority: url.host, pathPrefix: '', execTimeoutMs: 0, release: () => undefined };
     },
+    isDirect(fn: string, namespace: string): boolean {
+      return Boolean(functions.get(key(fn, namespace))?.spec.annotations[URL_ANNOTATION]);
+    },
     stream(fn: string, namespace: string, request: InvocationRequest, sink: ResponseSink): void {
       streamViaInvoke((req) => this.invoke(fn, namespace, req), request, sink);
     },
