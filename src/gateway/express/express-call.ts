@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { DirectRoute } from '../../provider/index.js';
 import { FaasqError, isFaasqError } from '../../shared/errors.js';
-import type { Deadline, DeadlineOwner } from '../../shared/deadline-queue.js';
+import type { Deadline, DeadlineOwner, DeadlineQueue } from '../../shared/deadline-queue.js';
 import { HOP_BY_HOP, nowNs } from '../../shared/http.js';
 import type { ConcurrencyLimiter } from '../concurrency-limiter.js';
 import { errorReply } from '../reply.js';
@@ -78,6 +78,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
   private wasReused = false;
   private hasRetried = false;
   private deadline: Deadline | undefined;
+  private deadlines: DeadlineQueue | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
 
@@ -105,8 +106,8 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
   start(upstream: UpstreamConnection): void {
     const { lane, target } = this;
     lane.events.emit('invocation.started', { fn: target.fn, namespace: target.namespace });
-    const queue = lane.deadlinesFor(this.timeoutMs);
-    if (queue) this.deadline = queue.add(this);
+    this.deadlines = lane.deadlinesFor(this.timeoutMs);
+    if (this.deadlines) this.deadline = this.deadlines.add(this);
     else if (this.timeoutMs > 0) this.timer = setTimeout(() => this.onDeadline(), this.timeoutMs);
     this.send(upstream);
   }
@@ -316,14 +317,15 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
     const { lane, target } = this;
-    if (this.deadline) lane.deadlinesFor(this.timeoutMs)?.remove(this.deadline);
+    if (this.deadline) this.deadlines?.remove(this.deadline);
     if (this.timer) clearTimeout(this.timer);
     target.route.release();
     const now = performance.now();
     const durationMs = now - this.startedAt;
     target.limiter?.release(durationMs);
     lane.events.emit('invocation.completed', { fn: target.fn, namespace: target.namespace, status: this.status, durationMs, callId: this.callId });
-    lane.logger.info({ function: target.fn, namespace: target.namespace, status: this.status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.head.method }, 'invocation');
+    // The line's fields are only built when it is written (a gateway at level warn skips it).
+    if (lane.logger.isLevelEnabled('info')) lane.logger.info({ function: target.fn, namespace: target.namespace, status: this.status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.head.method }, 'invocation');
     if (this.status !== 499) this.caller.onCallDone(this.isClosing);
   }
 }

@@ -79,7 +79,7 @@ class LaneConnection implements CallerConnection {
   private partialSince = 0;
   private isEnded = false;
   private isDone = false;
-  /** Set while the request at the head of `buffered` waits for a replica to become ready. */
+  /** Set while the request at the head of `buffered` waits for an admission slot or a ready replica. */
   private waiting: AbortController | undefined;
 
   constructor(
@@ -221,19 +221,23 @@ class LaneConnection implements CallerConnection {
 
   /** Creates the call, takes a connection to the function and sends the request. */
   private begin(head: RequestHead, buf: Buffer, bodyStart: number, total: number, target: CallTarget): HandOffReason | undefined {
-    const body = total > bodyStart ? buf.subarray(bodyStart, total) : undefined;
-    const call = new ExpressCall(this.lane, this, head, body, target);
+    const call = new ExpressCall(this.lane, this, head, total > bodyStart ? buf.subarray(bodyStart, total) : undefined, target);
     const upstream = this.lane.pool.lease(target.route.host, target.route.port, call);
     if (!upstream) {
       target.route.release();
       target.limiter?.release();
       return 'busy';
     }
+    this.adopt(call, head, buf, total).start(upstream);
+    return undefined;
+  }
+
+  /** Makes `call` the connection's running call and drops its request from the buffer. */
+  private adopt(call: ExpressCall, head: RequestHead, buf: Buffer, total: number): ExpressCall {
     this.buffered = buf.length > total ? buf.subarray(total) : undefined;
     this.isCloseRequested = head.connection.includes('close');
     this.call = call;
-    call.start(upstream);
-    return undefined;
+    return call;
   }
 
   /**
@@ -262,10 +266,7 @@ class LaneConnection implements CallerConnection {
         if (err instanceof NotDirectError) return this.handOff('indirect');
         const current = this.buffered ?? buf;
         const call = new ExpressCall(this.lane, this, head, total > bodyStart ? current.subarray(bodyStart, total) : undefined, { ...base, limiter: undefined, route: NO_ROUTE });
-        this.buffered = current.length > total ? current.subarray(total) : undefined;
-        this.isCloseRequested = head.connection.includes('close');
-        this.call = call;
-        call.reject(err);
+        this.adopt(call, head, current, total).reject(err);
       },
     );
   }
@@ -275,7 +276,6 @@ class LaneConnection implements CallerConnection {
     this.waiting = undefined;
     controller?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
   }
-
 
   /** Gives the socket, with the bytes read and not served, to Node's server for good. */
   private handOff(reason: HandOffReason): void {
