@@ -303,6 +303,7 @@ class SyncCall implements ResponseSink, DeadlineOwner {
     // 499 (nginx's "client closed request") when the caller left before the reply was complete.
     const status = res.writableFinished ? res.statusCode : 499;
     if (this.isKnown) deps.events.emit('invocation.completed', { fn: this.fn, namespace: this.namespace, status, durationMs, callId: this.callId });
-    deps.logger.info({ function: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
+    // The line's fields are only built when it is written (a gateway at level warn skips it).
+    if (deps.logger.isLevelEnabled('info')) deps.logger.info({ function: this.fn, namespace: this.namespace, status, durationMs: Math.round(durationMs * 1000) / 1000, callId: this.callId, method: this.req.method }, 'invocation');
   };
 }
