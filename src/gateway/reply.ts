@@ -16,7 +16,8 @@ export function errorReply(err: unknown, accept: string | undefined): ErrorReply
   const e = toFaasqError(err);
   const wantsJson = (accept ?? '').includes('application/json') && !(accept ?? '').includes('text/plain');
   const body = wantsJson ? JSON.stringify({ error: e.code, message: e.message, ...e.detail }) + '\n' : `${e.message}\n`;
-  const headers = e.status === 401 && !('WWW-Authenticate' in e.headers) ? { ...e.headers, 'WWW-Authenticate': 'Basic realm="Restricted"' } : e.headers;
+  const hasChallenge = Object.keys(e.headers).some((name) => name.toLowerCase() === 'www-authenticate');
+  const headers = e.status === 401 && !hasChallenge ? { ...e.headers, 'WWW-Authenticate': 'Basic realm="Restricted"' } : e.headers;
   return { status: e.status, headers, contentType: wantsJson ? 'application/json' : 'text/plain; charset=utf-8', body };
 }
 
@@ -28,7 +29,6 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   const reply = errorReply(err, req.headers.accept);
   res.statusCode = reply.status;
   for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
-  if (reply.status === 401 && !res.hasHeader('www-authenticate')) res.setHeader('WWW-Authenticate', 'Basic realm="Restricted"');
   res.setHeader('Content-Type', reply.contentType);
   res.setHeader('Content-Length', Buffer.byteLength(reply.body));
   res.end(reply.body);
