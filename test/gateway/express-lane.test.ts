@@ -8,6 +8,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { ANNOTATIONS } from '../../src/shared/annotations.js';
+import type { EventBus } from '../../src/shared/events.js';
 import { waitFor } from '../support/wait-for.js';
 import { RawClient, withClient, type RawReply } from './support/raw-client.js';
 import { startRawFunction, type RawFunction, type RawRequest } from './support/raw-function.js';
@@ -39,6 +40,17 @@ function patternBytes(n: number): Buffer {
 function wasLane(seen: http.IncomingHttpHeaders | undefined): boolean {
   assert.ok(seen, 'the function saw the request');
   return seen.connection === undefined;
+}
+
+/** Runs `body` with the reasons of every hand-over the gateway reports meanwhile. */
+async function withHandoffs<T>(events: EventBus, body: (reasons: string[]) => Promise<T>): Promise<T> {
+  const reasons: string[] = [];
+  const off = events.on('gateway.handoff', (e) => reasons.push(e.reason));
+  try {
+    return await body(reasons);
+  } finally {
+    off();
+  }
 }
 
 function get(path: string, host: string, extra = ''): string {
@@ -102,9 +114,7 @@ describe('express lane', () => {
   });
 
   test('express lane - each connection it gives to the full path is reported once, with why', async () => {
-    const reasons: string[] = [];
-    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
-    try {
+    await withHandoffs(t.events, async (reasons) => {
       const big = 'x'.repeat(70 * 1024);
       const cases: [string, string][] = [
         ['route', get('/system/info', host)],
@@ -132,15 +142,11 @@ describe('express lane', () => {
         assert.equal((await client.readReply()).status, 200);
       });
       assert.deepEqual(reasons, [], 'a call the lane serves is no hand-off');
-    } finally {
-      off();
-    }
+    });
   });
 
   test('express lane - a request split over several reads (as over a real network) is put together and served on the lane', async () => {
-    const reasons: string[] = [];
-    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
-    try {
+    await withHandoffs(t.events, async (reasons) => {
       const body = 'b'.repeat(20_000);
       const bytes = `POST /function/echo/echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
       // Three pieces: inside the head, inside the body, the rest. The pause makes them separate reads.
@@ -158,15 +164,11 @@ describe('express lane', () => {
         assert.equal(wasLane(t.fn.seen.at(-1)?.headers), true, 'served on the lane');
       });
       assert.deepEqual(reasons, [], 'no hand-over');
-    } finally {
-      off();
-    }
+    });
   });
 
   test('express lane - a request that stalls half-sent goes to Node\'s server, which serves it when the rest comes', async () => {
-    const reasons: string[] = [];
-    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
-    try {
+    await withHandoffs(t.events, async (reasons) => {
       await withClient(t.url, async (client) => {
         client.write(`GET /function/echo/meta HTTP/1.1\r\nHost: ${host}\r\n`);
         await waitFor(() => reasons.length > 0, { timeoutMs: 5000, message: 'the stalled request handed over' });
@@ -177,9 +179,7 @@ describe('express lane', () => {
         assert.equal(wasLane(t.fn.seen.at(-1)?.headers), false, 'served by the full path');
         assert.equal(t.fn.seen.at(-1)?.headers['x-late'], 'yes');
       });
-    } finally {
-      off();
-    }
+    });
   });
 
   test('express lane - reply and function get the call headers, hop-by-hop fields stay behind', async () => {
@@ -465,9 +465,7 @@ describe('express lane', () => {
   test('express lane - a concurrency limit of 1 makes a second call wait on the lane for the slot', async () => {
     t.provider.add('limited', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
     const before = t.fn.seen.length;
-    const reasons: string[] = [];
-    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
-    try {
+    await withHandoffs(t.events, async (reasons) => {
       const startedAt = performance.now();
       const call = async (): Promise<number> => {
         const res = await request(`${t.url}/function/limited/slow?ms=300`);
@@ -481,9 +479,7 @@ describe('express lane', () => {
       const paths = t.fn.seen.slice(before).map((s) => (wasLane(s.headers) ? 'lane' : 'node'));
       assert.deepEqual(paths, ['lane', 'lane']);
       assert.deepEqual(reasons, [], 'no connection left the lane');
-    } finally {
-      off();
-    }
+    });
   });
 
   test('express lane - a caller that leaves while waiting for the slot gives up its place, and the next call gets the slot', async () => {
@@ -629,25 +625,24 @@ describe('express lane - gateway settings', () => {
 
   test('express lane - a full concurrency limit with no room to wait is a 429 answered on the lane', async () => {
     const t = await startTestGateway({ flags: { 'gateway.maxWaiting': 0 } });
-    const reasons: string[] = [];
-    const off = t.events.on('gateway.handoff', (e) => reasons.push(e.reason));
     try {
-      t.provider.add('one', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
-      const running = request(`${t.url}/function/one/slow?ms=300`);
-      await waitFor(() => t.gateway.admissionStats().find((a) => a.fn === 'one')?.active === 1, { message: 'the slot taken' });
-      await withClient(t.url, async (client) => {
-        client.write(get('/function/one/meta', new URL(t.url).host));
-        const reply = await client.readReply();
-        assert.equal(reply.status, 429);
-        assert.ok(one(reply, 'retry-after'), 'Retry-After');
-        assert.ok(one(reply, 'x-call-id'), 'X-Call-Id');
+      await withHandoffs(t.events, async (reasons) => {
+        t.provider.add('one', t.fn.url, { [ANNOTATIONS.concurrency.name]: '1' });
+        const running = request(`${t.url}/function/one/slow?ms=300`);
+        await waitFor(() => t.gateway.admissionStats().find((a) => a.fn === 'one')?.active === 1, { message: 'the slot taken' });
+        await withClient(t.url, async (client) => {
+          client.write(get('/function/one/meta', new URL(t.url).host));
+          const reply = await client.readReply();
+          assert.equal(reply.status, 429);
+          assert.ok(one(reply, 'retry-after'), 'Retry-After');
+          assert.ok(one(reply, 'x-call-id'), 'X-Call-Id');
+        });
+        assert.deepEqual(reasons, [], 'answered on the lane');
+        const first = await running;
+        assert.equal(first.statusCode, 200);
+        await first.body.dump();
       });
-      assert.deepEqual(reasons, [], 'answered on the lane');
-      const first = await running;
-      assert.equal(first.statusCode, 200);
-      await first.body.dump();
     } finally {
-      off();
       await t.close();
     }
   });
