@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.js';
+import { toolSkipReason } from '../support/tools.js';
 import { openBrowser, type Browser } from './support/browser.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -11,7 +12,7 @@ const USER = 'admin';
 const PASSWORD = 'pw';
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 
-describe('ui dashboard (scripted API)', () => {
+describe('ui dashboard (scripted API)', { skip: toolSkipReason('chromium') }, () => {
   let gateway: FakeGateway;
   let browser: Browser;
 

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { runRole, type RunningRole } from '../../src/app/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
+import { toolSkipReason } from '../support/tools.js';
 import { openBrowser, type Browser } from './support/browser.js';
 import { SLOW_MS, writeUiStack } from './support/ui-stack.js';
 
@@ -15,7 +16,7 @@ const PASSWORD = 'pw';
 const QUEUE = 'faas-request';
 const QUEUED_CALLS = 20;
 
-describe('ui dashboard (real faasq)', () => {
+describe('ui dashboard (real faasq)', { skip: toolSkipReason('chromium') }, () => {
   let temp: Awaited<ReturnType<typeof makeTempDir>>;
   let faasq: RunningRole | undefined;
   let browser: Browser | undefined;

@@ -1,6 +1,7 @@
 // Launches Debian's chromium through playwright-core for the dashboard tests: headless, no
 // network extras, a fresh empty profile per test, basic-auth credentials given to the browser.
-// A missing browser is a clear failure, never a silent skip.
+// A missing browser is a clear failure here; the suites skip with the reason before they get
+// this far when npm test could not install it (test/support/tools.ts).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
