@@ -4,7 +4,7 @@
 // tsx). Extra arguments narrow the files: `npm test -- queue`. Tests skipped because a tool could
 // not be had are counted with their reasons at the end; with CI set, a skip is a failure.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTools } from './test-tools.mjs';
 
@@ -40,6 +40,7 @@ const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescrip
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const skipsFile = path.join(root, '.tmp', 'test-skips.ndjson');
+mkdirSync(path.dirname(skipsFile), { recursive: true });
 rmSync(skipsFile, { force: true });
 const concurrency = process.env.FAASQ_TEST_CONCURRENCY ?? '2';
 const reporters = [
@@ -56,7 +57,7 @@ const skips = existsSync(skipsFile) ? readFileSync(skipsFile, 'utf8').split('\n'
 if (skips.length > 0) {
   const byReason = new Map();
   for (const s of skips) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);
-  say(`${skips.length} skipped:`);
+  say(`${skips.length} skipped (a skipped suite counts once):`);
   for (const [reason, count] of byReason) say(`  ${count} × ${reason}`);
   if (isCi) {
     console.error('test: CI is set, so a skipped test is a failure');

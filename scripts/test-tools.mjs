@@ -37,7 +37,7 @@ function aptRunner() {
   if (process.getuid?.() === 0) return { prefix: [] };
   const sudo = spawnSync('sudo', ['-n', 'true']);
   if (sudo.status === 0) return { prefix: ['sudo', '-n'] };
-  return { why: 'installing it needs root (apt-get), and this user is not root and has no password-less sudo' };
+  return { why: 'apt-get needs root, and this user is not root and has no password-less sudo' };
 }
 
 /**
@@ -61,7 +61,7 @@ export function ensureTools(root, say) {
     const runner = aptRunner();
     const packages = aptTools.flatMap((t) => TOOLS[t].apt);
     if (runner.why) {
-      for (const t of aptTools) missing[t] = `${TOOLS[t].what} is missing and ${runner.why}`;
+      for (const t of aptTools) missing[t] = `${TOOLS[t].what} is missing: ${runner.why}`;
     } else {
       say(`installing Debian packages ${packages.join(', ')} with apt-get for ${aptTools.map((t) => TOOLS[t].suites).join(' and ')}`);
       const apt = (...tail) => {

@@ -34,7 +34,8 @@ export function findNatsServerBin(version: NatsServerVersion = '2.10'): string |
 /** Why JetStream tests cannot run here, or undefined when they can. In CI a missing binary is a failure, not a skip. */
 export function natsSkipReason(version: NatsServerVersion = '2.10'): string | undefined {
   if (findNatsServerBin(version)) return undefined;
-  const why = `nats-server ${version} not found: run scripts/install-nats-server.sh or set FAASQ_NATS_SERVER_BIN`;
+  const handed = version === '2.10' && process.env.FAASQ_TEST_TOOLS_MISSING ? (JSON.parse(process.env.FAASQ_TEST_TOOLS_MISSING) as { nats?: string }).nats : undefined;
+  const why = handed ?? `nats-server ${version} not found: run scripts/install-nats-server.sh or set FAASQ_NATS_SERVER_BIN`;
   if (process.env.CI) throw new Error(`${why} (CI is set, so this is an error, not a skip)`);
   return why;
 }
