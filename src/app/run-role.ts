@@ -7,7 +7,7 @@ import { EventBus } from '../shared/events.js';
 import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE } from '../shared/names.js';
 import { createLocalProvider, type FunctionSpec, type Invoker, type Provider } from '../provider/index.js';
-import { loadStackFile } from '../stack/index.js';
+import { buildStackFile } from '../stack/index.js';
 import type { Queue } from '../queue/index.js';
 import { createGateway, resolveCredentials } from '../gateway/index.js';
 import { createWorker } from '../worker/index.js';
@@ -81,7 +81,15 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       const local = provider;
       getSpec = (fn, ns) => local.getSpec(fn, ns);
       if (config.stackFile) {
-        for (const spec of loadStackFile(config.stackFile)) {
+        const specs = await buildStackFile(config.stackFile, {
+          dataDir: config.dataDir,
+          onAssembled: (fn, built) => {
+            logger.info({ fn, dir: built.root, isRebuilt: built.isRebuilt }, built.isRebuilt ? 'function assembled from its template' : 'function unchanged, template build reused');
+            if (built.skippedEnv.length > 0) logger.info({ fn, skipped: built.skippedEnv }, 'Dockerfile ENV left out');
+          },
+          onOutput: (fn, text) => logger.debug({ fn, output: text.trimEnd() }, 'template install output'),
+        });
+        for (const spec of specs) {
           await provider.deploy(spec, { upsert: true }); // the provider logs 'function deployed'
         }
       }

@@ -1,5 +1,6 @@
 // What every command needs from the outside: the streams to print to, the gateway URL and
 // credentials (flag > env > stored login), and one lazily created HTTP client closed at exit.
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { CliEnv } from '../config/index.js';
 import { createGatewayClient, normaliseGatewayUrl, type Credentials, type GatewayClient } from './client.js';
@@ -25,6 +26,8 @@ export interface CliContext {
   readonly version: string;
   gatewayUrl(): string;
   store(): CredentialsStore;
+  /** FAASQ_DATA_DIR (else .faasq), absolute: where `faasq deploy -f` assembles `lang:` template functions, as `faasq up` does. */
+  dataDir(): string;
   /** The gateway client; `credentials` replaces the env/stored ones (used by login). */
   client(credentials?: Credentials): Promise<GatewayClient>;
   close(): Promise<void>;
@@ -42,6 +45,7 @@ export function createCliContext(options: { io: CliIo; env: CliEnv; version: str
     version,
     gatewayUrl,
     store,
+    dataDir: () => path.resolve(env.dataDir),
     async client(credentials) {
       const baseUrl = gatewayUrl();
       const chosen = credentials

@@ -41,6 +41,10 @@ export const ERRORS = {
   E_CONFIG: { status: 500, isRetryable: false },
   E_DATA_DIR: { status: 500, isRetryable: false },
   E_STACK_FILE: { status: 400, isRetryable: false },
+  // a `lang:` template could not be assembled or installed (docs/porting.md)
+  E_TEMPLATE_BUILD: { status: 400, isRetryable: false },
+  // a template's install step needs a tool (npm, python3, go, composer) that is not on PATH
+  E_TEMPLATE_TOOL_MISSING: { status: 500, isRetryable: false },
   E_INTERNAL: { status: 500, isRetryable: false },
   // function side: a fork-mode function wrote more stdout than FAASQ_MAX_FORK_OUTPUT (it would again)
   E_FUNCTION_OUTPUT_TOO_LARGE: { status: 502, isRetryable: false },

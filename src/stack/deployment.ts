@@ -94,10 +94,16 @@ export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
   return { service: spec.name, ...fields };
 }
 
+/** The label the Kubernetes provider (faas-netes) puts on every function; tools select by it. */
+export const FUNCTION_LABEL = 'faas_function';
+
 export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
+  const fields = wireFields(spec);
+  // Always the function's own name, as on a faas-netes Deployment, whatever labels were deployed.
+  fields.labels[FUNCTION_LABEL] = spec.name;
   return {
     name: spec.name,
-    ...wireFields(spec),
+    ...fields,
     replicas,
     availableReplicas: available,
     invocationCount,

@@ -12,18 +12,37 @@ import { optionalBoolean, optionalString, resources, stringList, stringMap, type
 
 const PROVIDER_NAMES = new Set(['openfaas', 'faasq']);
 
+/** A stack function with what building it needs beside its spec (`lang`, `handler`, `build_args`). */
+export interface StackFunction {
+  readonly spec: FunctionSpec;
+  readonly lang: string | undefined;
+  /** `handler:` resolved against the stack file's folder (may not exist). */
+  readonly handlerPath: string | undefined;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  /** The stack file's folder: the project, holding template/<lang>/. */
+  readonly projectDir: string;
+}
+
 export function loadStackFile(file: string, env: NodeJS.ProcessEnv = process.env): FunctionSpec[] {
+  return readStackFunctions(file, env).map((f) => f.spec);
+}
+
+export function readStackFunctions(file: string, env: NodeJS.ProcessEnv = process.env): StackFunction[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new FaasqError('E_STACK_FILE', `${file}: cannot read stack file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
-  return parseStack(substituteEnv(text, env), file);
+  return parseStackFunctions(substituteEnv(text, env), file);
 }
 
 /** Parses stack file text; `file` names it in errors and anchors relative paths. */
 export function parseStack(text: string, file: string): FunctionSpec[] {
+  return parseStackFunctions(text, file).map((f) => f.spec);
+}
+
+function parseStackFunctions(text: string, file: string): StackFunction[] {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -43,7 +62,7 @@ export function parseStack(text: string, file: string): FunctionSpec[] {
   return Object.entries(doc.functions).map(([name, body]) => readFunction(file, baseDir, name, body));
 }
 
-function readFunction(file: string, baseDir: string, name: string, body: unknown): FunctionSpec {
+function readFunction(file: string, baseDir: string, name: string, body: unknown): StackFunction {
   const where = `${file}: function "${name}"`;
   try {
     assertDeployableName(name, 'functions');
@@ -66,8 +85,9 @@ function readFunction(file: string, baseDir: string, name: string, body: unknown
   const limits = need('limits', resources(body.limits));
   const requests = need('requests', resources(body.requests));
   const readOnly = need('readonly_root_filesystem', optionalBoolean(body.readonly_root_filesystem));
-  need('lang', optionalString(body.lang));
-  return {
+  const lang = need('lang', optionalString(body.lang));
+  const buildArgs = need('build_args', stringMap(body.build_args));
+  const spec: FunctionSpec = {
     name,
     namespace,
     image: need('image', optionalString(body.image)) ?? '',
@@ -82,6 +102,9 @@ function readFunction(file: string, baseDir: string, name: string, body: unknown
     ...(readOnly !== undefined ? { readOnlyRootFilesystem: readOnly } : {}),
     workingDir: handlerDir(baseDir, handler),
   };
+  // faas-cli normalises `lang: Dockerfile` to `dockerfile`.
+  const normalLang = lang === 'Dockerfile' ? 'dockerfile' : lang || undefined;
+  return { spec, lang: normalLang, handlerPath: handler ? path.resolve(baseDir, handler) : undefined, buildArgs, projectDir: baseDir };
 }
 
 /** faas-cli's environment_file format: a YAML file with an `environment:` map. */

@@ -50,13 +50,19 @@ describe('gateway system API', () => {
     assert.equal(status.image, 'ghcr.io/x/hello:1');
     assert.equal(status.envProcess, 'cat');
     assert.deepEqual(status.envVars, { A: '1' });
+    // faas-netes labels every function faas_function=NAME; tools (and dashboards) select by it.
+    assert.deepEqual(status.labels, { l: 'v', faas_function: 'hello' });
     assert.equal(status.replicas, 1);
 
     const list = await sys('GET', '/system/functions?namespace=openfaas-fn');
     assert.ok(list.json().some((f: { name: string }) => f.name === 'hello'));
 
     assert.equal((await sys('PUT', '/system/functions', { ...deployment, image: 'ghcr.io/x/hello:2' })).status, 200);
-    assert.equal((await sys('GET', '/system/function/hello.openfaas-fn')).json().image, 'ghcr.io/x/hello:2');
+    const updated = (await sys('GET', '/system/function/hello.openfaas-fn')).json();
+    assert.equal(updated.image, 'ghcr.io/x/hello:2');
+    // A deployed faas_function label cannot make the status name another function.
+    assert.equal((await sys('PUT', '/system/functions', { ...deployment, labels: { faas_function: 'other' } })).status, 200);
+    assert.equal((await sys('GET', '/system/function/hello')).json().labels.faas_function, 'hello');
 
     const scaled = await sys('POST', '/system/scale-function/hello', { serviceName: 'hello', replicas: 3, namespace: 'openfaas-fn' });
     assert.equal(scaled.status, 202);

@@ -1,6 +1,7 @@
 // `faasq deploy`: functions from a stack file (or one from flags) sent as OpenFaaS
 // FunctionDeployment JSON: PUT (update) first, then POST when the gateway answers 404, as faas-cli does.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { CliError, EXIT_AUTH, EXIT_FAILED, EXIT_UNREACHABLE, usageError } from '../cli-error.js';
 import { errorFromResponse, type GatewayClient } from '../client.js';
@@ -24,8 +25,9 @@ export function registerDeployCommand(program: Command, ctx: CliContext): void {
     .option('-l, --label <k=v>', 'label (repeatable)', collect)
     .option('--annotation <k=v>', 'annotation (repeatable)', collect)
     .option('--secret <name>', 'secret (repeatable)', collect)
+    .option('--data-dir <dir>', 'where `lang:` template functions are assembled (default: FAASQ_DATA_DIR or .faasq, as for faasq up)')
     .action(async (opts: DeployFlags) => {
-      const deployments = opts.name ? [deploymentFromFlags(opts)] : await deploymentsFromStack(opts);
+      const deployments = opts.name ? [deploymentFromFlags(opts)] : await deploymentsFromStack(opts, ctx);
       if (deployments.length === 0) throw usageError('no functions to deploy (check --filter)');
       const client = await ctx.client();
       let failures = 0;
@@ -57,6 +59,7 @@ interface DeployFlags {
   label?: string[];
   annotation?: string[];
   secret?: string[];
+  dataDir?: string;
 }
 
 function deploymentFromFlags(opts: DeployFlags): FunctionDeployment {
@@ -74,13 +77,21 @@ function deploymentFromFlags(opts: DeployFlags): FunctionDeployment {
   };
 }
 
-async function deploymentsFromStack(opts: DeployFlags): Promise<FunctionDeployment[]> {
+async function deploymentsFromStack(opts: DeployFlags, ctx: CliContext): Promise<FunctionDeployment[]> {
   const file = opts.yaml ?? opts.stack ?? ['stack.yml', 'stack.yaml'].find((f) => existsSync(f));
   if (!file) throw usageError('no stack file: pass -f stack.yml, or --name and --fprocess');
-  const { loadStackFile, specToDeployment } = await import('../../stack/index.js');
-  const specs = loadStackFile(file);
+  const { buildStackFile, specToDeployment } = await import('../../stack/index.js');
   const pattern = opts.filter ? globToRegExp(opts.filter) : undefined;
-  return specs.filter((s) => !pattern || pattern.test(s.name)).map((spec) => specToDeployment(spec));
+  // `lang:` functions with a template/<lang>/ folder are assembled here, next to the project, and
+  // deployed with the assembled folder as their working directory (as `faasq up` does).
+  const specs = await buildStackFile(file, {
+    dataDir: opts.dataDir ? path.resolve(opts.dataDir) : ctx.dataDir(),
+    filter: pattern ? (name) => pattern.test(name) : undefined,
+    onAssembled: (name, built) => {
+      ctx.io.stderr.write(`${name}: ${built.isRebuilt ? 'assembled' : 'unchanged, reusing'} ${built.root}\n`);
+    },
+  });
+  return specs.map((spec) => specToDeployment(spec));
 }
 
 /** PUT (update) first; a 404 means the function is new, so POST it. Returns the final status. */
