@@ -1,0 +1,141 @@
+// End to end: an OpenFaaS project (stack.yml with `lang:`, template/<lang>/ folders, handler
+// folders) run by `faasq up` as it is, and redeployed with `faasq deploy -f` after a handler change.
+// The http-mode templates need each replica reachable at its upstream_url (issue 21 item 2, the
+// sandbox work); until the local runtime honours upstream_url those tests are skipped, by name.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
+import { startFaasq, type FaasqProcess } from './support/faasq-process.js';
+import { runCli } from './support/run-cli.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURE = path.join(ROOT, 'test/fixtures/openfaas-project');
+const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'e2e-password' };
+
+/** Whether the local runtime reads upstream_url yet (the sandbox branch); checked in the source, as no flag says so. */
+function isUpstreamUrlHonoured(): boolean {
+  const dir = path.join(ROOT, 'src/provider/local');
+  return readdirSync(dir).filter((f) => f.endsWith('.ts')).some((f) => readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
+}
+const NEEDS_UPSTREAM = isUpstreamUrlHonoured() ? false : 'needs upstream_url honoured per replica (issue 21 item 2, branch sandbox)';
+
+const fn = (name: string, lang: string, handler: string, replicas: number, extra = ''): string =>
+  `  ${name}:\n    lang: ${lang}\n    handler: ./${handler}\n    image: example/${name}:1.0\n    labels:\n      com.openfaas.scale.min: "${replicas}"\n${extra}`;
+
+describe('openfaas project under faasq up', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let up: FaasqProcess | undefined;
+  let url = '';
+  let project = '';
+  let dataDir = '';
+  const auth = `Basic ${Buffer.from(`${CREDS.FAASQ_USER}:${CREDS.FAASQ_PASSWORD}`).toString('base64')}`;
+  const status = async (name: string) => (await fetch(`${url}/system/function/${name}`, { headers: { authorization: auth } })).json() as Promise<Record<string, any>>;
+  const call = async (name: string, body: string) => {
+    const res = await fetch(`${url}/function/${name}`, { method: 'POST', body });
+    return { status: res.status, text: await res.text(), pid: res.headers.get('x-replica-pid') };
+  };
+  const ready = (name: string, replicas: number) =>
+    waitFor(async () => (await status(name)).availableReplicas === replicas, { timeoutMs: 30_000, intervalMs: 100, message: `${name} has ${replicas} ready replicas` });
+  const deploy = (env: Record<string, string> = {}) =>
+    runCli(['-g', url, 'deploy', '-f', 'stack.yml'], { cwd: project, timeoutMs: 60_000, env: { ...CREDS, FAASQ_DATA_DIR: dataDir, FAASQ_CONFIG_DIR: path.join(tmp.dir, 'conf'), ...env } });
+
+  before(async () => {
+    tmp = await makeTempDir('faasq-template-e2e-');
+    project = path.join(tmp.dir, 'project');
+    dataDir = path.join(tmp.dir, 'data');
+    await cp(FIXTURE, project, { recursive: true });
+    await cp(path.join(project, 'fork-hello'), path.join(project, 'fork-three'), { recursive: true });
+    const functions = [fn('fork-hello', 'node-fork', 'fork-hello', 1), fn('fork-three', 'node-fork', 'fork-three', 3)];
+    if (!NEEDS_UPSTREAM) {
+      functions.push(
+        fn('hello', 'node-port', 'hello', 1, '    environment:\n      GREETING_SUFFIX: "!"\n'),
+        fn('hello-three', 'node-port', 'hello', 3),
+        fn('fixed', 'node-fixed', 'hello', 1),
+        fn('fixed-three', 'node-fixed', 'hello', 3),
+      );
+    }
+    await writeFile(path.join(project, 'stack.yml'), `version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n${functions.join('')}`);
+    up = startFaasq(['up', '--port', '0', '--queue', 'memory', '--data-dir', dataDir, '--log-level', 'info'], { cwd: project, env: CREDS });
+    url = (await up.waitForLine(/listening on (http:\/\/\S+)/, 120_000))[1];
+  });
+
+  after(async () => {
+    await up?.stop();
+    await tmp.cleanup();
+  });
+
+  test('templates - a fork-mode template runs with one and three replicas, its Dockerfile ENV applied; status as OpenFaaS tools read it', async () => {
+    await ready('fork-hello', 1);
+    await ready('fork-three', 3);
+    const one = await call('fork-hello', 'hi');
+    assert.equal(one.status, 200, one.text);
+    assert.match(one.text, /^forked POST HI pid=\d+\n$/);
+    const pids = new Set<string>();
+    for (let i = 0; i < 6; i += 1) {
+      const r = await call('fork-three', `n${i}`);
+      assert.equal(r.status, 200, r.text);
+      pids.add(/pid=(\d+)/.exec(r.text)?.[1] ?? '');
+    }
+    assert.equal(pids.size, 6, 'one process per request');
+    const st = await status('fork-three');
+    assert.equal(st.replicas, 3);
+    assert.equal(st.image, 'example/fork-three:1.0');
+    assert.equal(st.labels.faas_function, 'fork-three');
+    assert.equal(st.envProcess, 'node index.js');
+    assert.equal(st.envVars.exec_timeout, '5s');
+    // Assembled under the data dir `faasq up` was given, the template's files with the handler in function/.
+    const builds = (await readdir(path.join(dataDir, 'functions', 'openfaas-fn', 'fork-three'))).filter((e) => e !== 'current');
+    assert.equal(builds.length, 1);
+    assert.deepEqual((await readdir(path.join(dataDir, 'functions', 'openfaas-fn', 'fork-three', builds[0], 'function'))).sort(), ['handler.js']);
+  });
+
+  test('templates - a changed handler is rebuilt on the next deploy, an unchanged one is not', async () => {
+    await ready('fork-hello', 1);
+    const first = await deploy();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /fork-hello: unchanged, reusing/);
+    await writeFile(path.join(project, 'fork-hello', 'handler.js'), "'use strict';\nmodule.exports = async (body) => `v2 ${body}\\n`;\n");
+    const second = await deploy();
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /fork-hello: assembled /);
+    assert.match(second.stderr, /fork-three: unchanged, reusing/);
+    await waitFor(async () => (await call('fork-hello', 'x')).text === 'v2 x\n', { timeoutMs: 20_000, intervalMs: 100, message: 'the new handler answers' });
+    const builds = (await readdir(path.join(dataDir, 'functions', 'openfaas-fn', 'fork-hello'))).filter((e) => e !== 'current');
+    assert.equal(builds.length, 2, `the new build and the one before it: ${builds.join(', ')}`);
+  });
+
+  test('templates - a missing install tool is reported by name and nothing is deployed', async () => {
+    const emptyBin = path.join(tmp.dir, 'empty-bin');
+    await mkdir(emptyBin, { recursive: true });
+    await writeFile(path.join(project, 'fork-hello', 'package.json'), JSON.stringify({ name: 'fork-hello', dependencies: { local: 'file:./local' } }));
+    const res = await deploy({ PATH: emptyBin });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /function "fork-hello" \(function package\.json\) needs "npm", which is not installed/);
+    assert.match((await call('fork-hello', 'x')).text, /^v2 x\n$|^forked/);
+  });
+
+  test('templates - an http_port template: one and three replicas, calls spread over all of them', { skip: NEEDS_UPSTREAM }, async () => {
+    await ready('hello', 1);
+    const one = await call('hello', 'faasq');
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.text, 'Hello, faasq! v1\n');
+    await ready('hello-three', 3);
+    const pids = new Set<string>();
+    for (let i = 0; i < 30; i += 1) pids.add((await call('hello-three', 'x')).pid ?? '');
+    assert.equal(pids.size, 3, `calls reached ${[...pids].join(', ')}`);
+  });
+
+  test('templates - a template whose server always listens on 3000: one and three replicas', { skip: NEEDS_UPSTREAM }, async () => {
+    await ready('fixed', 1);
+    assert.equal((await call('fixed', 'a')).text, 'Hello, a v1\n');
+    await ready('fixed-three', 3);
+    const pids = new Set<string>();
+    for (let i = 0; i < 30; i += 1) pids.add((await call('fixed-three', 'x')).pid ?? '');
+    assert.equal(pids.size, 3, `calls reached ${[...pids].join(', ')}`);
+  });
+});
