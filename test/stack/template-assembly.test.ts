@@ -124,6 +124,34 @@ describe('template assembly', () => {
     assert.equal(spec.fprocess, 'node index.js');
   });
 
+  test('templates - a rebuild reuses installed dependencies whose manifest is unchanged; install scripts are off', async () => {
+    await freshProject();
+    // A stand-in npm that records its arguments, so the test needs neither the registry nor npm.
+    const fakeBin = path.join(tmp.dir, `fake-npm-${n}`);
+    await mkdir(fakeBin);
+    await writeFile(path.join(fakeBin, 'npm'), '#!/bin/sh\n/bin/mkdir -p node_modules && echo "$@" > node_modules/args.txt && echo "$PWD" >> node_modules/args.txt\n', { mode: 0o755 });
+    const emptyBin = path.join(tmp.dir, `empty-${n}`);
+    await mkdir(emptyBin);
+    await writeFile(path.join(project, 'template', 'node-port', 'package.json'), JSON.stringify({ name: 't', dependencies: { express: '^4.0.0' } }));
+    await writeFile(path.join(project, 'hello', 'package.json'), JSON.stringify({ name: 'hello' }));
+    const filter = (name: string) => name === 'hello';
+    const [first] = await build({ filter, env: { PATH: fakeBin } });
+    const args = await readFile(path.join(first.workingDir as string, 'node_modules', 'args.txt'), 'utf8');
+    assert.match(args, /^install --ignore-scripts /);
+    // Installed in a folder beside the build, which is renamed into place only once complete.
+    assert.match(args.trim().split('\n')[1], /\/\.tmp-\d+-[0-9a-f]+$/);
+
+    // The handler changed, the template's package.json did not: no npm needed.
+    await writeFile(path.join(project, 'hello', 'handler.js'), "'use strict';\nmodule.exports = async () => 'v2\\n';\n");
+    const [second] = await build({ filter, env: { PATH: emptyBin } });
+    assert.notEqual(second.workingDir, first.workingDir);
+    assert.equal(await readFile(path.join(second.workingDir as string, 'node_modules', 'args.txt'), 'utf8'), args, 'node_modules copied from the build before');
+
+    // The manifest changed: npm must run again (and is missing here).
+    await writeFile(path.join(project, 'template', 'node-port', 'package.json'), JSON.stringify({ name: 't', dependencies: { express: '^5.0.0' } }));
+    await assert.rejects(build({ filter, env: { PATH: emptyBin } }), (err: unknown) => isFaasqError(err, 'E_TEMPLATE_TOOL_MISSING'));
+  });
+
   test('templates - a failing install reports its output', async () => {
     await freshProject();
     // A registry dependency with npm held offline: npm itself fails, fast and without the network.

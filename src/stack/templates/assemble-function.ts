@@ -4,17 +4,17 @@
 // keyed by a content hash of template and handler, so an unchanged function is not copied or
 // installed again, and a changed one is built beside the running one before it is swapped in.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FaasqError } from '../../shared/errors.js';
 import { parseDockerfileEnv } from './dockerfile-env.js';
-import { assertLanguageSupported, findTool, installSteps, PYTHON_PACKAGES } from './install-steps.js';
+import { assertLanguageSupported, findTool, installSteps, PYTHON_PACKAGES, type InstallStep } from './install-steps.js';
 import { runStep } from './run-step.js';
 import { hashTrees, readTree, type Tree } from './source-tree.js';
 
 /** Bumped when the layout or install steps change, so older builds are not reused. */
-const BUILD_VERSION = 'faasq-template-build-1';
+const BUILD_VERSION = 'faasq-template-build-2';
 const STAMP = '.faasq-build.json';
 const MAX_SMALL_FILE_BYTES = 1024 * 1024;
 const DEFAULT_INSTALL_TIMEOUT_MS = 10 * 60_000;
@@ -115,11 +115,16 @@ async function build(options: AssembleOptions, handlerFolder: string, template: 
   try {
     copyTree(template, tmp);
     copyTree(handler, path.join(tmp, handlerFolder));
+    const previous = previousBuild(base);
+    const keys: Record<string, string> = {};
     for (const step of installSteps(tmp, handlerFolder)) {
+      if (step.key !== undefined) keys[step.id] = step.key;
+      if (previous && reuseStep(step, previous, tmp)) continue;
       const toolPath = findTool(step.tool, options.env.PATH, `function "${options.name}" (${step.what})`);
       await runStep(step, toolPath, options.name, { env: options.env, timeoutMs: options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS, onOutput: options.onOutput });
     }
-    writeFileSync(path.join(tmp, STAMP), `${JSON.stringify({ version: BUILD_VERSION, lang: options.lang, builtAt: new Date().toISOString() })}\n`);
+    const stamp: Stamp = { version: BUILD_VERSION, lang: options.lang, builtAt: new Date().toISOString(), steps: keys };
+    writeFileSync(path.join(tmp, STAMP), `${JSON.stringify(stamp)}\n`);
     try {
       renameSync(tmp, root);
     } catch (err) {
@@ -129,6 +134,42 @@ async function build(options: AssembleOptions, handlerFolder: string, template: 
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+interface Stamp {
+  readonly version: string;
+  readonly lang: string;
+  readonly builtAt: string;
+  /** Each reusable install step's key (see InstallStep.key). */
+  readonly steps: Readonly<Record<string, string>>;
+}
+
+/** The build `current` names, with its stamp, when it is complete and of this build version. */
+function previousBuild(base: string): { dir: string; stamp: Stamp } | undefined {
+  const marker = path.join(base, 'current');
+  const name = readSmallFile(marker, marker)?.trim();
+  if (!name || !isSafeName(name)) return undefined;
+  const dir = path.join(base, name);
+  try {
+    const stamp = JSON.parse(readFileSync(path.join(dir, STAMP), 'utf8')) as Stamp;
+    return stamp.version === BUILD_VERSION && typeof stamp.steps === 'object' && stamp.steps !== null ? { dir, stamp } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Copies an unchanged step's outputs from the previous build (a warm rebuild skips npm install). */
+function reuseStep(step: InstallStep, previous: { dir: string; stamp: Stamp }, root: string): boolean {
+  if (step.key === undefined || previous.stamp.steps[step.id] !== step.key) return false;
+  const from = path.join(previous.dir, path.relative(root, step.cwd));
+  // The first output (node_modules, vendor) must be there; the others (lock files) are copied when present.
+  if (step.outputs.length === 0 || !existsSync(path.join(from, step.outputs[0]))) return false;
+  for (const out of step.outputs) {
+    if (!existsSync(path.join(from, out))) continue;
+    rmSync(path.join(step.cwd, out), { recursive: true, force: true });
+    cpSync(path.join(from, out), path.join(step.cwd, out), { recursive: true, verbatimSymlinks: true });
+  }
+  return true;
 }
 
 function copyTree(tree: Tree, to: string): void {

@@ -2,7 +2,8 @@
 // faasq never executes). A step is chosen by the manifest file the template or handler holds, runs
 // only when its tool is on PATH, and fails with the tool named otherwise. Install scripts are off
 // (npm --ignore-scripts, pip wheels only): installing runs on the host, outside any sandbox.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FaasqError } from '../../shared/errors.js';
 
@@ -14,6 +15,12 @@ export interface InstallStep {
   readonly cwd: string;
   /** What it installs, for logs and errors ("template package.json"). */
   readonly what: string;
+  /** Names the step across builds: its folder relative to the root, and its tool. */
+  readonly id: string;
+  /** Hash of the files that decide what it installs, when its result can be reused by a later build. */
+  readonly key: string | undefined;
+  /** What it leaves in its folder (the first one always), copied from an earlier build with the same key instead of running it. */
+  readonly outputs: readonly string[];
 }
 
 interface LanguageRule {
@@ -26,6 +33,9 @@ interface LanguageRule {
   hasWork(file: string): boolean;
   /** Only in the root folder (a build step), not again in the handler folder. */
   readonly isRootOnly?: boolean;
+  /** Files (beside the manifest) whose bytes decide the install; with `outputs`, makes a step reusable. */
+  readonly inputs?: readonly string[];
+  readonly outputs?: readonly string[];
 }
 
 /** Where pip installs (one folder for the template's and the handler's requirements), on PYTHONPATH at run time. */
@@ -41,6 +51,9 @@ export const LANGUAGE_RULES: readonly LanguageRule[] = [
       const pkg = readJson(file);
       return ['dependencies', 'devDependencies', 'optionalDependencies'].some((k) => isNonEmptyMap(pkg?.[k]));
     },
+    // Local `file:` packages live in vendor-like folders whose content the lock does not pin: not reused then.
+    inputs: ['package-lock.json', 'npm-shrinkwrap.json', '.npmrc'],
+    outputs: ['node_modules', 'package-lock.json'],
   },
   {
     manifest: 'requirements.txt',
@@ -61,6 +74,8 @@ export const LANGUAGE_RULES: readonly LanguageRule[] = [
     tool: 'composer',
     args: () => ['install', '--no-interaction', '--no-scripts', '--no-plugins'],
     hasWork: () => true,
+    inputs: ['composer.lock'],
+    outputs: ['vendor', 'composer.lock'],
   },
 ];
 
@@ -81,10 +96,26 @@ export function installSteps(root: string, handlerFolder: string): InstallStep[]
       if (rule.isRootOnly && dir !== root) continue;
       const file = path.join(dir, rule.manifest);
       if (!isFile(file) || !rule.hasWork(file)) continue;
-      steps.push({ tool: rule.tool, args: rule.args(root), cwd: dir, what: `${label} ${rule.manifest}` });
+      const args = rule.args(root);
+      const id = `${path.relative(root, dir) || '.'}:${rule.tool}`;
+      steps.push({ tool: rule.tool, args, cwd: dir, what: `${label} ${rule.manifest}`, id, key: stepKey(rule, dir, file, args), outputs: rule.outputs ?? [] });
     }
   }
   return steps;
+}
+
+/** Reusable only with declared outputs and no local `file:` dependency (its folder's content is not in the key). */
+function stepKey(rule: LanguageRule, dir: string, manifest: string, args: readonly string[]): string | undefined {
+  if (!rule.outputs || rule.outputs.length === 0) return undefined;
+  const text = readText(manifest);
+  if (rule.manifest === 'package.json' && /"(file|link):/.test(text)) return undefined;
+  const hash = createHash('sha256').update(rule.tool).update('\0').update(args.join('\0')).update('\0').update(text);
+  for (const input of rule.inputs ?? []) {
+    const file = path.join(dir, input);
+    hash.update(`\0${input}\0`);
+    if (existsSync(file)) hash.update(readFileSync(file));
+  }
+  return hash.digest('hex');
 }
 
 /** The absolute path of `tool` on `pathVar`, or E_TEMPLATE_TOOL_MISSING naming it. */
