@@ -20,7 +20,7 @@ const SCRIPT = path.join(ROOT, 'bench/support/post-small.lua');
 /** Until the local runtime honours upstream_url (branch sandbox), the template server is pointed at the runtime's PORT. */
 function isUpstreamUrlHonoured(): boolean {
   const dir = path.join(ROOT, 'src/provider/local');
-  return readdirSync(dir).some((f) => f.endsWith('.ts') && readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
+  return (readdirSync(dir, { recursive: true }) as string[]).some((f) => f.endsWith('.ts') && readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
 }
 
 async function main(): Promise<void> {

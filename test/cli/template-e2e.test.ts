@@ -20,7 +20,7 @@ const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'e2e-password' };
 /** Whether the local runtime reads upstream_url yet (the sandbox branch); checked in the source, as no flag says so. */
 function isUpstreamUrlHonoured(): boolean {
   const dir = path.join(ROOT, 'src/provider/local');
-  return readdirSync(dir).filter((f) => f.endsWith('.ts')).some((f) => readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).some((f) => readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
 }
 const NEEDS_UPSTREAM = isUpstreamUrlHonoured() ? false : 'needs upstream_url honoured per replica (issue 21 item 2, branch sandbox)';
 
