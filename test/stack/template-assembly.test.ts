@@ -6,7 +6,7 @@ import { cp, mkdir, readFile, readdir, symlink, writeFile, rm } from 'node:fs/pr
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildStackFile, readStackFunctions, buildStackFunction } from '../../src/stack/index.js';
+import { buildStackFile, readStackFunctions, buildStackFunction, scaffoldFunction } from '../../src/stack/index.js';
 import { isFaasqError } from '../../src/shared/errors.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -189,6 +189,22 @@ describe('template assembly', () => {
     await mkdir(many);
     await Promise.all(Array.from({ length: 10_001 }, (_, i) => writeFile(path.join(many, `f${i}`), '')));
     await assert.rejects(build({ filter: (name: string) => name === 'hello' }), (err: unknown) => isFaasqError(err, 'E_TEMPLATE_BUILD') && /more than 10000 files/.test(err.message));
+  });
+
+  test('templates - faasq new with a project template copies its sample handler and writes the entry faas-cli new writes', async () => {
+    await freshProject();
+    const stackFile = path.join(project, 'stack.yml');
+    const { files } = await scaffoldFunction({ name: 'fresh', lang: 'node-port', dir: project, stackFile });
+    assert.deepEqual(files.map((f) => path.relative(project, f)).sort(), ['fresh/handler.js', 'fresh/package.json', 'stack.yml']);
+    const fresh = readStackFunctions(stackFile).find((f) => f.spec.name === 'fresh');
+    assert.ok(fresh);
+    assert.equal(fresh?.lang, 'node-port');
+    assert.equal(fresh?.handlerPath, path.join(project, 'fresh'));
+    assert.equal(fresh?.spec.image, 'fresh:latest');
+    const spec = await buildStackFunction(fresh, { dataDir });
+    assert.equal(spec.fprocess, 'node index.js');
+    assert.match(await readFile(path.join(spec.workingDir as string, 'function', 'handler.js'), 'utf8'), /sample handler/);
+    await assert.rejects(scaffoldFunction({ name: 'fresh', lang: 'node-port', dir: project, stackFile }), (err: unknown) => isFaasqError(err, 'E_CONFLICT'));
   });
 
   test('templates - a dockerfile-language template is refused with what to do instead', async () => {

@@ -1,4 +1,5 @@
-// `faasq new NAME --lang node`: scaffolds a function from a template and adds it to a stack file.
+// `faasq new NAME --lang LANG`: scaffolds a function from a template (the project's template/<lang>/,
+// else faasq's own node template) and adds it to a stack file.
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 
@@ -7,7 +8,7 @@ export function registerNewCommand(program: Command, ctx: CliContext): void {
     .command('new')
     .description('create a function from a template and add it to a stack file')
     .argument('<name>', 'function name')
-    .requiredOption('--lang <lang>', 'template language, e.g. node')
+    .requiredOption('--lang <lang>', 'template: a template/<lang>/ folder beside the stack file (faas-cli template pull), or node')
     .option('--dir <dir>', 'folder to create it in', '.')
     .option('-f, --yaml <file>', 'stack file to add it to', 'stack.yml')
     .action(async (name: string, opts: { lang: string; dir: string; yaml: string }) => {

@@ -68,6 +68,20 @@ export function hasTemplate(projectDir: string, lang: string): boolean {
   }
 }
 
+/**
+ * `faas-cli new` for a project template: copies template/<lang>/'s sample handler folder to
+ * `target` (which must not exist) and returns the files written.
+ */
+export function copySampleHandler(projectDir: string, lang: string, target: string): string[] {
+  const templateDir = templateDirFor(projectDir, lang);
+  const where = `template/${lang}`;
+  const { handlerFolder } = readTemplateMeta(templateDir, where);
+  const sample = path.join(templateDir, handlerFolder);
+  const tree = isDirectory(sample) ? readTree(sample, `${where}/${handlerFolder}`) : { root: sample, entries: [], bytes: 0 };
+  copyTree(tree, target);
+  return tree.entries.filter((e) => !e.isDir).map((e) => path.join(target, ...e.rel.split('/')));
+}
+
 export async function assembleFunction(options: AssembleOptions): Promise<AssembledFunction> {
   const { name, namespace, lang } = options;
   if (!isSafeName(lang)) throw new FaasqError('E_TEMPLATE_BUILD', `function "${name}": "lang" must be a template folder name, got "${lang}"`);

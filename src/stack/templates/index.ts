@@ -1,5 +1,5 @@
 // Public door of template assembly: OpenFaaS `lang:` templates turned into a runnable folder.
-export { assembleFunction, hasTemplate, templateDirFor } from './assemble-function.js';
+export { assembleFunction, copySampleHandler, hasTemplate, templateDirFor } from './assemble-function.js';
 export type { AssembledFunction, AssembleOptions } from './assemble-function.js';
 export { parseDockerfileEnv } from './dockerfile-env.js';
 export type { DockerfileEnv } from './dockerfile-env.js';
