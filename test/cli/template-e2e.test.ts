@@ -37,7 +37,7 @@ describe('openfaas project under faasq up', () => {
   const status = async (name: string) => (await fetch(`${url}/system/function/${name}`, { headers: { authorization: auth } })).json() as Promise<Record<string, any>>;
   const call = async (name: string, body: string) => {
     const res = await fetch(`${url}/function/${name}`, { method: 'POST', body });
-    return { status: res.status, text: await res.text(), pid: res.headers.get('x-replica-pid') };
+    return { status: res.status, text: await res.text(), replica: res.headers.get('x-replica-id') };
   };
   const ready = (name: string, replicas: number) =>
     waitFor(async () => (await status(name)).availableReplicas === replicas, { timeoutMs: 30_000, intervalMs: 100, message: `${name} has ${replicas} ready replicas` });
@@ -74,14 +74,14 @@ describe('openfaas project under faasq up', () => {
     await ready('fork-three', 3);
     const one = await call('fork-hello', 'hi');
     assert.equal(one.status, 200, one.text);
-    assert.match(one.text, /^forked POST HI pid=\d+\n$/);
-    const pids = new Set<string>();
+    assert.match(one.text, /^forked POST HI run=[0-9a-f]{12}\n$/);
+    const ids = new Set<string>();
     for (let i = 0; i < 6; i += 1) {
       const r = await call('fork-three', `n${i}`);
       assert.equal(r.status, 200, r.text);
-      pids.add(/pid=(\d+)/.exec(r.text)?.[1] ?? '');
+      ids.add(/run=([0-9a-f]+)/.exec(r.text)?.[1] ?? '');
     }
-    assert.equal(pids.size, 6, 'one process per request');
+    assert.equal(ids.size, 6, 'one process per request');
     const st = await status('fork-three');
     assert.equal(st.replicas, 3);
     assert.equal(st.image, 'example/fork-three:1.0');
@@ -125,17 +125,17 @@ describe('openfaas project under faasq up', () => {
     assert.equal(one.status, 200, one.text);
     assert.equal(one.text, 'Hello, faasq! v1\n');
     await ready('hello-three', 3);
-    const pids = new Set<string>();
-    for (let i = 0; i < 30; i += 1) pids.add((await call('hello-three', 'x')).pid ?? '');
-    assert.equal(pids.size, 3, `calls reached ${[...pids].join(', ')}`);
+    const ids = new Set<string>();
+    for (let i = 0; i < 30; i += 1) ids.add((await call('hello-three', 'x')).replica ?? '');
+    assert.equal(ids.size, 3, `calls reached ${[...ids].join(', ')}`);
   });
 
   test('templates - a template whose server always listens on 3000: one and three replicas', { skip: NEEDS_UPSTREAM }, async () => {
     await ready('fixed', 1);
     assert.equal((await call('fixed', 'a')).text, 'Hello, a v1\n');
     await ready('fixed-three', 3);
-    const pids = new Set<string>();
-    for (let i = 0; i < 30; i += 1) pids.add((await call('fixed-three', 'x')).pid ?? '');
-    assert.equal(pids.size, 3, `calls reached ${[...pids].join(', ')}`);
+    const ids = new Set<string>();
+    for (let i = 0; i < 30; i += 1) ids.add((await call('fixed-three', 'x')).replica ?? '');
+    assert.equal(ids.size, 3, `calls reached ${[...ids].join(', ')}`);
   });
 });
