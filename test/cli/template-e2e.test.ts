@@ -139,3 +139,19 @@ describe('openfaas project under faasq up', () => {
     assert.equal(ids.size, 3, `calls reached ${[...ids].join(', ')}`);
   });
 });
+
+test('templates - faasq up stops at start, naming the missing install tool', async () => {
+  const tmp = await makeTempDir('faasq-template-tool-');
+  try {
+    const project = path.join(tmp.dir, 'project');
+    await cp(FIXTURE, project, { recursive: true });
+    const emptyBin = path.join(tmp.dir, 'bin');
+    await mkdir(emptyBin);
+    const up = startFaasq(['up', '--port', '0', '--queue', 'memory', '--data-dir', path.join(tmp.dir, 'data')], { cwd: project, env: { ...CREDS, PATH: emptyBin } });
+    const code = await new Promise<number | null>((resolve) => up.child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 1);
+    assert.match(up.stderr(), /function "hello" \(function package\.json\) needs "npm", which is not installed/);
+  } finally {
+    await tmp.cleanup();
+  }
+});
