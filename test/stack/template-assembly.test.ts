@@ -99,10 +99,16 @@ describe('template assembly', () => {
     const left = (await readdir(path.dirname(seen[0].root))).filter((e) => !e.startsWith('.')).sort();
     assert.deepEqual(left, ['current', path.basename(seen[2].root), path.basename(seen[3].root)].sort());
 
+    // A build left half done by a killed faasq is removed; one of a live process is not.
+    const base = path.dirname(seen[0].root);
+    await mkdir(path.join(base, '.tmp-999999999-dead'));
+    await mkdir(path.join(base, `.tmp-${process.pid}-live`));
     // A template change rebuilds too.
     await writeFile(path.join(project, 'template', 'node-port', 'index.js'), '// changed\n', { flag: 'a' });
     await build({ onAssembled, filter });
     assert.equal(seen[4].isRebuilt, true);
+    assert.ok(!existsSync(path.join(base, '.tmp-999999999-dead')));
+    assert.ok(existsSync(path.join(base, `.tmp-${process.pid}-live`)));
   });
 
   test('templates - a missing install tool is named, and nothing is left half built', async () => {

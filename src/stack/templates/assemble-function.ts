@@ -207,7 +207,10 @@ function pruneOldBuilds(base: string, current: string): void {
   const previous = readSmallFile(marker, marker)?.trim();
   const keep = new Set([path.basename(current), previous]);
   for (const entry of readdirSync(base)) {
-    if (entry === 'current' || keep.has(entry) || entry.startsWith('.tmp-')) continue;
+    if (entry === 'current' || keep.has(entry)) continue;
+    // A temporary folder is another build in progress, unless its process is gone (killed mid-install).
+    const builder = /^\.tmp-(\d+)-/.exec(entry);
+    if (builder && isAlive(Number(builder[1]))) continue;
     rmSync(path.join(base, entry), { recursive: true, force: true });
   }
   if (previous !== path.basename(current)) writeFileSync(marker, `${path.basename(current)}\n`);
@@ -251,6 +254,15 @@ function readSmallFile(file: string, what: string): string | undefined {
   }
   if (size > MAX_SMALL_FILE_BYTES) throw new FaasqError('E_TEMPLATE_BUILD', `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`);
   return readFileSync(file, 'utf8');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isDirectory(dir: string): boolean {
