@@ -53,3 +53,18 @@ test('dockerfile env - a value naming a base-image variable is skipped, not gues
   assert.deepEqual(parsed.env, { ok: '1', a: '1', c: '1' });
   assert.deepEqual(parsed.skipped, ['PATH', 'b']);
 });
+
+test('dockerfile env - a stage built FROM an earlier stage starts with its ENV and WORKDIR', () => {
+  const parsed = parseDockerfileEnv([
+    'ARG PY=3.12',
+    'FROM --platform=${TARGETPLATFORM:-linux/amd64} python:${PY}-alpine AS build',
+    'ENV from_build=yes PIP_NO_CACHE_DIR=1',
+    'WORKDIR /home/app/function/',
+    'FROM build as test',
+    'ENV only_in_test=1',
+    'FROM build AS ship',
+    'ENV fprocess="python index.py" mode=http',
+  ].join('\n'));
+  assert.deepEqual(parsed.env, { from_build: 'yes', PIP_NO_CACHE_DIR: '1', fprocess: 'python index.py', mode: 'http' });
+  assert.equal(parsed.workdir, '/home/app/function/');
+});

@@ -14,6 +14,14 @@ export interface DockerfileEnv {
   readonly stages: number;
 }
 
+/** A stage's state, kept by name so a later `FROM <name>` starts from it. */
+interface Stage {
+  vars: Map<string, string | undefined>;
+  env: Record<string, string>;
+  skipped: string[];
+  workdir: string;
+}
+
 interface Instruction {
   readonly keyword: string;
   readonly rest: string;
@@ -27,13 +35,21 @@ export function parseDockerfileEnv(text: string, buildArgs: Readonly<Record<stri
   let skipped: string[] = [];
   let workdir = '';
   let stages = 0;
+  const named = new Map<string, Stage>();
+  let current: Stage | undefined;
   for (const { keyword, rest } of instructions(text)) {
+    if (current) Object.assign(current, { vars, env, skipped, workdir });
     if (keyword === 'FROM') {
       stages += 1;
-      vars = new Map();
-      env = {};
-      skipped = [];
-      workdir = '';
+      // `FROM build AS ship` starts from the earlier stage `build`: its ENV and WORKDIR carry over.
+      const { base, name } = fromLine(rest);
+      const parent = base === undefined ? undefined : named.get(base.toLowerCase());
+      vars = new Map(parent?.vars);
+      env = { ...parent?.env };
+      skipped = [...(parent?.skipped ?? [])];
+      workdir = parent?.workdir ?? '';
+      current = { vars, env, skipped, workdir };
+      if (name !== undefined) named.set(name.toLowerCase(), current);
       continue;
     }
     if (keyword === 'ARG') {
@@ -69,6 +85,13 @@ export function parseDockerfileEnv(text: string, buildArgs: Readonly<Record<stri
     }
   }
   return { env, workdir, skipped, stages };
+}
+
+/** `FROM [--platform=…] image [AS name]`: the image (or earlier stage) and the stage's name. */
+function fromLine(rest: string): { base: string | undefined; name: string | undefined } {
+  const words = rest.trim().split(/\s+/).filter((w) => !w.startsWith('--'));
+  const as = words.findIndex((w) => w.toLowerCase() === 'as');
+  return { base: words[0], name: as >= 0 ? words[as + 1] : undefined };
 }
 
 /** Logical lines: comments dropped, `\` continuations joined, keyword upper-cased. */
