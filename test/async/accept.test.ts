@@ -82,6 +82,10 @@ describe('async accept', () => {
       ['x-priority', '10'], ['x-priority', '-1'], ['x-priority', 'high'], ['x-priority', '1.5'],
       ['x-delay', 'soon'], ['x-delay', '-5s'], ['x-not-before', 'tomorrow'], ['x-max-age', '1 year'],
       ['x-call-id', 'has space'], ['x-call-id', 'x'.repeat(129)],
+      // Out of range: each once answered 503 "the queue could not store the call".
+      ['x-delay', '99999999999999s'], ['x-delay', '9999999999d'], ['x-delay', '367d'],
+      ['x-not-before', '99999999999999999999'], ['x-not-before', '9999-12-31T23:59:59Z'],
+      ['x-max-age', '99999999999999999d'], ['x-max-age', '1e400'],
     ];
     for (const [name, value] of cases) {
       const res = await h.submit('echo', { headers: { [name]: value, accept: 'application/json' } });

@@ -56,7 +56,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const delayHeader = h['x-delay'];
       if (typeof delayHeader === 'string') notBefore = now + parseDurationHeader('X-Delay', delayHeader);
       const nbHeader = h['x-not-before'];
-      if (typeof nbHeader === 'string') notBefore = Math.max(notBefore ?? 0, parseNotBefore(nbHeader));
+      if (typeof nbHeader === 'string') notBefore = Math.max(notBefore ?? 0, parseNotBefore(nbHeader, now));
       const maxAgeHeader = h['x-max-age'];
       const maxAgeMs = typeof maxAgeHeader === 'string' ? parseDurationHeader('X-Max-Age', maxAgeHeader) : annotationMaxAgeMs(spec.annotations);
       const lengthHeader = h['content-length'];
