@@ -42,6 +42,18 @@ describe('async accept', () => {
     assert.equal(second.headers.get('location'), '/async-function/order-42:v1');
   });
 
+  test('async accept - a call id already used by another function is 409 naming that function', async () => {
+    const headers = { 'x-call-id': 'shared-id-1', accept: 'application/json' };
+    assert.equal((await h.submit('echo', { headers })).status, 202);
+    const other = await h.submit('dedicated', { headers });
+    assert.equal(other.status, 409);
+    assert.equal(other.headers.get('x-duplicate'), null);
+    const body = await other.json() as { error: string; message: string; function: string };
+    assert.equal(body.error, 'E_CONFLICT');
+    assert.equal(body.function, 'echo.openfaas-fn');
+    assert.match(body.message, /echo\.openfaas-fn/);
+  });
+
   test('async accept - annotations pick the queue and default priority', async () => {
     const res = await h.submit('dedicated');
     assert.equal(res.status, 202);

@@ -134,6 +134,24 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
   });
 
+  test(`${name} queue - a callId already used for another function is a 409 naming it, never a duplicate`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message, { hasCallerId: true });
+    for (const other of [{ function: 'other' }, { namespace: 'team-b' }]) {
+      await assert.rejects(queue.enqueue({ ...message, ...other }, { hasCallerId: true }), (err: unknown) => {
+        assert.ok(isFaasqError(err, 'E_CONFLICT'), String(err));
+        assert.equal(err.status, 409);
+        assert.equal(err.detail.function, 'echo.openfaas-fn');
+        assert.match(err.message, /echo\.openfaas-fn/);
+        return true;
+      });
+    }
+    const same = await queue.enqueue(message, { hasCallerId: true });
+    assert.equal(same.isDuplicate, true);
+  });
+
   test(`${name} queue - a caller resubmitting a queued call's generated id gets a duplicate`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');
