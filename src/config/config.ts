@@ -16,7 +16,14 @@ export interface Config {
   readonly dataDir: string;
   readonly stackFile?: string;
   readonly log: { readonly level: string; readonly format: LogFormat };
-  readonly auth: { readonly user?: string; readonly password?: string; readonly isInvokeAuth: boolean };
+  readonly auth: {
+    readonly user?: string;
+    readonly password?: string;
+    readonly isInvokeAuth: boolean;
+    /** Invocation credentials (FAASQ_INVOKE_AUTH), separate from the admin pair; generated when unset. */
+    readonly invokeUser?: string;
+    readonly invokePassword?: string;
+  };
   readonly gateway: {
     readonly upstreamTimeoutMs: number;
     readonly maxHeaderBytes: number;
@@ -141,6 +148,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'auth.user', env: 'FAASQ_USER', parse: str },
   { path: 'auth.password', env: 'FAASQ_PASSWORD', parse: str },
   { path: 'auth.isInvokeAuth', env: 'FAASQ_INVOKE_AUTH', default: false, parse: bool },
+  { path: 'auth.invokeUser', env: 'FAASQ_INVOKE_USER', parse: str },
+  { path: 'auth.invokePassword', env: 'FAASQ_INVOKE_PASSWORD', parse: str },
   { path: 'gateway.upstreamTimeoutMs', env: 'FAASQ_UPSTREAM_TIMEOUT', default: '60s', parse: ms },
   { path: 'gateway.maxHeaderBytes', env: 'FAASQ_MAX_HEADER_SIZE', default: '16KiB', parse: bytes },
   { path: 'gateway.maxAsyncBodyBytes', env: 'FAASQ_MAX_ASYNC_BODY', default: '1MiB', parse: bytes },

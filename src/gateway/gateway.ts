@@ -11,7 +11,7 @@ import { FaasqError } from '../shared/errors.js';
 import { createCallIdGenerator } from '../shared/http.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
-import { createBasicAuthCheck, createProtect, type Credentials } from './basic-auth.js';
+import { createCredentialCheck, createGuard, type Credentials, type RouteHandler } from './basic-auth.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -26,7 +26,10 @@ export interface GatewayDeps {
   readonly provider: Provider;
   readonly events: EventBus;
   readonly logger: Logger;
+  /** The admin credentials (/system/*, /ui/; they may invoke too). */
   readonly credentials: Credentials;
+  /** The invocation credentials when FAASQ_INVOKE_AUTH is on (resolveInvokeCredentials); without them only the admin may invoke. */
+  readonly invokeCredentials?: Credentials;
   /** When set, the async routes are mounted (and `X-Invoke-Mode: async` works). */
   readonly queue?: Queue;
   /** GET /metrics when set. */
@@ -69,7 +72,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let asyncEnqueue: AsyncEnqueue | undefined;
   let closing: Promise<void> | undefined;
   const shutdown = new AbortController();
-  const protect = createProtect(deps.credentials);
+  // One check knows both pairs: it decides who may call what, and which Authorization values are
+  // faasq's own (those never travel on to a function or into the queue).
+  const credentialCheck = createCredentialCheck(deps.credentials, deps.invokeCredentials);
+  const protect = createGuard((authorization) => credentialCheck(authorization) === 'admin');
+  const canInvoke = (authorization: string | undefined): boolean => credentialCheck(authorization) !== undefined;
+  const protectInvoke = config.auth.isInvokeAuth ? createGuard(canInvoke) : (handler: RouteHandler) => handler;
+  const isGatewayCredential = (authorization: string | undefined): boolean => authorization !== undefined && canInvoke(authorization);
 
   const limits = new FunctionLimits(config.gateway, logger);
   const syncDeps = {
@@ -79,7 +88,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     limits,
     isAccepting: () => isAccepting,
-    isAuthorized: config.auth.isInvokeAuth ? createBasicAuthCheck(deps.credentials) : undefined,
+    isAuthorized: config.auth.isInvokeAuth ? canInvoke : undefined,
+    isGatewayCredential,
     newCallId: createCallIdGenerator(),
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
@@ -98,7 +108,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.
     const { registerAsyncRoutes } = await import('./async/index.js');
-    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, isAccepting: () => isAccepting });
+    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, protectInvoke, isGatewayCredential, isAccepting: () => isAccepting });
     asyncEnqueue = (req, res, fnRaw, path) => void mounted.enqueue(req, res, fnRaw, path);
   }
 

@@ -29,6 +29,8 @@ export interface SyncInvokeDeps {
   readonly isAccepting: () => boolean;
   /** Basic-auth check when invocations are protected (FAASQ_INVOKE_AUTH); undefined = open. */
   readonly isAuthorized?: (authorization: string | undefined) => boolean;
+  /** True for an Authorization value that is one of faasq's own credentials: it is not forwarded to the function. */
+  readonly isGatewayCredential: (authorization: string | undefined) => boolean;
   /** Set when a queue is configured. */
   readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
   /** Call ids, shared with the express lane. */
@@ -103,8 +105,10 @@ function bodyModeOf(req: IncomingMessage): 'none' | 'buffer' | 'stream' {
 }
 
 /** The headers the function gets: the caller's forwardable ones plus the call headers. */
-function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string): Record<string, string | string[]> {
+function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string, isGatewayCredential: SyncInvokeDeps['isGatewayCredential']): Record<string, string | string[]> {
   const out = forwardableHeaders(req.headers);
+  // A credential faasq checked is faasq's: a function that saw it could call /system or invoke as the caller.
+  if (out.authorization !== undefined && isGatewayCredential(req.headers.authorization)) delete out.authorization;
   out['x-call-id'] = callId;
   out['x-start-time'] = startNs;
   if (out['x-forwarded-for'] === undefined && req.socket.remoteAddress) out['x-forwarded-for'] = req.socket.remoteAddress;
@@ -202,7 +206,7 @@ class SyncCall implements ResponseSink, DeadlineOwner {
         method: req.method ?? 'GET',
         path: this.path,
         query: this.query,
-        headers: upstreamHeaders(req, this.callId, this.startNs),
+        headers: upstreamHeaders(req, this.callId, this.startNs, deps.isGatewayCredential),
         body,
         callId: this.callId,
       }, this);

@@ -20,6 +20,8 @@ export interface EnqueueDeps {
   readonly events: EventBus;
   readonly logger: Logger;
   readonly isAccepting: () => boolean;
+  /** True for faasq's own credentials: an Authorization header that is one is not stored with the call. */
+  readonly isGatewayCredential?: (authorization: string | undefined) => boolean;
 }
 
 /** Accepts one async call for function `fnRaw` (`name` or `name.namespace`); `path` starts with "/". */
@@ -65,10 +67,13 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       queueName = targetQueue;
       const startTimeNs = nowNs();
       const q = req.url ? req.url.indexOf('?') : -1;
+      const stored = forwardableHeaders(h);
+      // The credential that let the caller in stays out of the queue: the function never sees it.
+      if (stored.authorization !== undefined && deps.isGatewayCredential?.(h.authorization)) delete stored.authorization;
       const message: CallMessage = {
         callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
         method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
-        headers: forwardableHeaders(h), body, callbackUrl, enqueuedAt: now,
+        headers: stored, body, callbackUrl, enqueuedAt: now,
         notBefore: notBefore !== undefined && notBefore > now ? notBefore : undefined,
         // Max age counts from the earliest start, so a delayed call is not dead on arrival.
         expiresAt: maxAgeMs !== undefined ? Math.max(now, notBefore ?? now) + maxAgeMs : undefined,

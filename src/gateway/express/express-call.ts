@@ -135,6 +135,8 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
         continue;
       }
       if (HOP_BY_HOP.has(lower) || lower === 'x-call-id' || lower === 'x-start-time' || (connection.length > 0 && connection.includes(lower))) continue;
+      // faasq's own credentials stop here (as on the full path): the function never sees them.
+      if (lower === 'authorization' && this.lane.deps.isGatewayCredential(values[i])) continue;
       if (lower === 'x-forwarded-for') hasForwardedFor = true;
       else if (lower === 'x-forwarded-host') hasForwardedHost = true;
       text += `${names[i]}: ${values[i]}\r\n`;
