@@ -80,6 +80,20 @@ describe('async accept', () => {
       ['http://metadata.google.internal/computeMetadata', 'E_CALLBACK_URL_DENIED'],
       ['http://METADATA.google.internal./x', 'E_CALLBACK_URL_DENIED'],
       ['http://100.100.100.200/x', 'E_CALLBACK_URL_DENIED'],
+      // The same addresses spelled otherwise: IPv4-compatible, NAT64, SIIT, 6to4, hex and decimal IPv4.
+      ['http://[::a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[::169.254.169.254]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[64:ff9b::a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[64:ff9b::169.254.169.254]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[::ffff:0:a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[2002:a9fe:a9fe::1]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://0xa9.0xfe.0xa9.0xfe/', 'E_CALLBACK_URL_DENIED'],
+      ['http://2852039166/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[fe80::1%25eth0]/', 'E_INVALID_CALLBACK_URL'],
+      // User information is refused (issue 13): it would be stored and shown with the call.
+      ['http://user:PASS@127.0.0.1:9/cb', 'E_INVALID_CALLBACK_URL'],
+      ['http://user@127.0.0.1:9/cb', 'E_INVALID_CALLBACK_URL'],
+      ['https://:PASS@example.com/cb', 'E_INVALID_CALLBACK_URL'],
     ]) {
       const res = await h.submit('echo', { headers: { 'x-callback-url': value, accept: 'application/json' } });
       assert.equal(res.status, 400, value);

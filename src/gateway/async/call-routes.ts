@@ -2,8 +2,8 @@
 // unguessable capability (a random UUID), so these follow the invocation routes' auth setting:
 // open by default, basic auth when invocation auth is on (docs/async.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FINAL_STATES, type Queue } from '../../queue/index.js';
-import { FaasqError, HOP_BY_HOP, type EventBus, type Logger } from '../../shared/index.js';
+import { FINAL_STATES, type CallRecord, type Queue } from '../../queue/index.js';
+import { FaasqError, HOP_BY_HOP, redactUrl, type EventBus, type Logger } from '../../shared/index.js';
 import { sendError, sendJson } from '../reply.js';
 
 /** events and logger: a cancel is logged and counted here, where it is requested, once. */
@@ -13,7 +13,7 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
       try {
         const record = await queue.getRecord(callId);
         if (!record) throw notFound(callId);
-        sendJson(res, 200, record, { 'X-Call-Id': callId });
+        sendJson(res, 200, shown(record), { 'X-Call-Id': callId });
       } catch (err) {
         sendError(req, res, err);
       }
@@ -57,7 +57,7 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
           const now = cancelled ?? (await queue.getRecord(callId));
           throw finished(callId, now?.state ?? 'unknown');
         }
-        sendJson(res, 202, cancelled, { 'X-Call-Id': callId });
+        sendJson(res, 202, shown(cancelled), { 'X-Call-Id': callId });
         deps?.events.emit('call.cancelled', { callId, fn: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, by: 'request' });
         deps?.logger.info({ callId, function: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, attempt: cancelled.attempts, previousState: record.state }, 'call cancelled');
       } catch (err) {
@@ -65,6 +65,15 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
       }
     },
   };
+}
+
+/**
+ * A record as an open answer shows it: the callback URL without user information and with its query
+ * values redacted (records stored before the worker redacted them, or by an older version, included).
+ */
+function shown(record: CallRecord): CallRecord {
+  if (!record.callback) return record;
+  return { ...record, callback: { ...record.callback, url: redactUrl(record.callback.url) } };
 }
 
 function notFound(callId: string): FaasqError {
