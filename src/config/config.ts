@@ -33,6 +33,8 @@ export interface Config {
     readonly maxWaiting: number;
     readonly maxWaitMs: number;
     readonly callbackDenyList: readonly string[];
+    /** Host names the gateway answers besides loopback ones (a loopback-bound gateway answers only those; 421 otherwise). */
+    readonly allowedHosts: readonly string[];
     readonly shutdownGraceMs: number;
     /** Serve simple sync calls on the express lane (raw sockets); false sends every request through Node's http server. */
     readonly isExpressLane: boolean;
@@ -157,6 +159,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'gateway.maxWaiting', env: 'FAASQ_MAX_WAITING', default: 100, parse: int },
   { path: 'gateway.maxWaitMs', env: 'FAASQ_MAX_WAIT', default: '30s', parse: ms },
   { path: 'gateway.callbackDenyList', env: 'FAASQ_CALLBACK_DENY', default: DEFAULT_CALLBACK_DENY_LIST.join(','), parse: list },
+  { path: 'gateway.allowedHosts', env: 'FAASQ_ALLOWED_HOSTS', default: '', parse: list },
   { path: 'gateway.shutdownGraceMs', env: 'FAASQ_GATEWAY_GRACE', default: '10s', parse: ms },
   { path: 'gateway.isExpressLane', env: 'FAASQ_EXPRESS_LANE', default: true, parse: bool },
   { path: 'provider.secretsDir', env: 'FAASQ_SECRETS_DIR', parse: str },

@@ -12,6 +12,8 @@ import { createCallIdGenerator } from '../shared/http.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import { createCredentialCheck, createGuard, type Credentials, type RouteHandler } from './basic-auth.js';
+import { guardAdminRequest } from './admin-guard.js';
+import { createHostCheck } from './host-check.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -75,7 +77,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // One check knows both pairs: it decides who may call what, and which Authorization values are
   // faasq's own (those never travel on to a function or into the queue).
   const credentialCheck = createCredentialCheck(deps.credentials, deps.invokeCredentials);
-  const protect = createGuard((authorization) => credentialCheck(authorization) === 'admin');
+  const adminAuth = createGuard((authorization) => credentialCheck(authorization) === 'admin');
+  // Admin routes: the admin's credentials, then no cross-site or non-JSON state change (admin-guard.ts).
+  const protect = (handler: RouteHandler): RouteHandler => adminAuth(guardAdminRequest(handler));
+  const isAllowedHost = createHostCheck(config.host, config.gateway.allowedHosts);
   const canInvoke = (authorization: string | undefined): boolean => credentialCheck(authorization) !== undefined;
   const protectInvoke = config.auth.isInvokeAuth ? createGuard(canInvoke) : (handler: RouteHandler) => handler;
   const isGatewayCredential = (authorization: string | undefined): boolean => authorization !== undefined && canInvoke(authorization);
@@ -90,6 +95,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     isAccepting: () => isAccepting,
     isAuthorized: config.auth.isInvokeAuth ? canInvoke : undefined,
     isGatewayCredential,
+    isAllowedHost,
     newCallId: createCallIdGenerator(),
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
@@ -99,6 +105,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   registerOpsRoutes(router, { protect, metrics: deps.metrics, health: deps.health, uiDir: deps.uiDir, isAccepting: () => isAccepting });
 
   const server = http.createServer({ maxHeaderSize: config.gateway.maxHeaderBytes, keepAlive: true }, (req, res) => {
+    if (isAllowedHost && !isAllowedHost(req.headers.host)) {
+      req.resume();
+      sendError(req, res, new FaasqError('E_MISDIRECTED_REQUEST', `this gateway does not answer for Host "${String(req.headers.host).slice(0, 100)}" (add it to FAASQ_ALLOWED_HOSTS)`));
+      return;
+    }
     // The hot path skips the router: a prefix test is all it needs.
     if ((req.url as string).startsWith('/function/')) handleFunction(req, res);
     else router.lookup(req, res);

@@ -31,6 +31,8 @@ export interface SyncInvokeDeps {
   readonly isAuthorized?: (authorization: string | undefined) => boolean;
   /** True for an Authorization value that is one of faasq's own credentials: it is not forwarded to the function. */
   readonly isGatewayCredential: (authorization: string | undefined) => boolean;
+  /** The Host check (host-check.ts) when one applies; the gateway's server runs it before this handler, the lane itself. */
+  readonly isAllowedHost?: (host: string | undefined) => boolean;
   /** Set when a queue is configured. */
   readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
   /** Call ids, shared with the express lane. */
