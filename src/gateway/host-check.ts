@@ -3,12 +3,13 @@
 // FAASQ_ALLOWED_HOSTS; any other Host gets 421. A web page whose name an attacker points at
 // 127.0.0.1 then cannot reach open functions from a visitor's browser. When FAASQ_ALLOWED_HOSTS is
 // set it applies whatever the bind address; otherwise a gateway bound elsewhere accepts any Host.
+// An entry "*" turns the check off (a loopback gateway behind a proxy that passes the public Host).
 import { isIP } from 'node:net';
 
 /** Returns a check of the Host header (true = answer it), or undefined when every Host is accepted. */
 export function createHostCheck(bindHost: string, allowedHosts: readonly string[]): ((host: string | undefined) => boolean) | undefined {
   const isLoopbackBind = isLoopbackName(bindHost.replace(/^\[|\]$/g, ''));
-  if (!isLoopbackBind && allowedHosts.length === 0) return undefined;
+  if ((!isLoopbackBind && allowedHosts.length === 0) || allowedHosts.some((h) => h.trim() === '*')) return undefined;
   const names = new Set<string>();
   const suffixes: string[] = [];
   for (const entry of allowedHosts) {

@@ -113,8 +113,13 @@ function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string, 
   if (out.authorization !== undefined && isGatewayCredential(req.headers.authorization)) delete out.authorization;
   out['x-call-id'] = callId;
   out['x-start-time'] = startNs;
-  if (out['x-forwarded-for'] === undefined && req.socket.remoteAddress) out['x-forwarded-for'] = req.socket.remoteAddress;
+  // As a proxy does (and the express lane, express-call.ts): the caller's address appended to the
+  // chain, the Host and scheme it used kept when a proxy in front already named them.
+  const remote = req.socket.remoteAddress;
+  const forwardedFor = out['x-forwarded-for'];
+  if (remote) out['x-forwarded-for'] = forwardedFor === undefined || forwardedFor === '' ? remote : `${String(forwardedFor)}, ${remote}`;
   if (out['x-forwarded-host'] === undefined && req.headers.host) out['x-forwarded-host'] = req.headers.host;
+  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
   return out;
 }
 

@@ -128,8 +128,17 @@ describe('host check (DNS rebinding)', () => {
     });
   }
 
+  test('host check - FAASQ_ALLOWED_HOSTS=* turns the check off', async () => {
+    const t = await startTestGateway({ flags: { 'gateway.allowedHosts': '*' } });
+    try {
+      assert.equal(await rawStatus(t.url, 'GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n'), 200);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('host check - a gateway bound to every interface accepts any Host unless FAASQ_ALLOWED_HOSTS is set', async () => {
-    const open = await startTestGateway({ flags: { host: '0.0.0.0' } });
+    const open = await startTestGateway({ flags: { host: '0.0.0.0', 'gateway.allowedHosts': '' } });
     try {
       const url = `http://127.0.0.1:${new URL(open.url).port}`;
       assert.equal(await rawStatus(url, 'GET /healthz HTTP/1.1\r\nHost: faasq.example.com\r\nConnection: close\r\n\r\n'), 200);
