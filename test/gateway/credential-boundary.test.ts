@@ -107,6 +107,45 @@ describe('credential boundary', () => {
     });
   }
 
+  test('call records - a call made with faasq credentials needs them to be read, even with invoke auth off', async () => {
+    const config = loadConfig({ env: {}, flags: { 'queue.url': 'memory', dataDir: '/tmp/faasq-unused' } });
+    const queue = createQueue({ config, logger: silentLogger() });
+    await queue.start();
+    const t = await startTestGateway({ invokeCredentials: INVOKER, queue });
+    try {
+      const submit = async (headers: Record<string, string>): Promise<string> => {
+        const res = await request(`${t.url}/async-function/echo`, { method: 'POST', headers, body: 'x' });
+        assert.equal(res.statusCode, 202);
+        await res.body.dump();
+        return String(res.headers['x-call-id']);
+      };
+      const privateId = await submit({ authorization: INVOKE_AUTH });
+      const openId = await submit({});
+      for (const route of [`/async-function/${privateId}`, `/async-function/${privateId}/result`]) {
+        const anon = await request(`${t.url}${route}`);
+        assert.equal(anon.statusCode, 401, route);
+        await anon.body.dump();
+        const wrong = await request(`${t.url}${route}`, { headers: { authorization: basic(INVOKER.user, 'guess') } });
+        assert.equal(wrong.statusCode, 401, route);
+        await wrong.body.dump();
+      }
+      const cancel = await request(`${t.url}/async-function/${privateId}`, { method: 'DELETE' });
+      assert.equal(cancel.statusCode, 401, 'nor cancelled without them');
+      await cancel.body.dump();
+      for (const authorization of [INVOKE_AUTH, ADMIN_AUTH]) {
+        const rec = await request(`${t.url}/async-function/${privateId}`, { headers: { authorization } });
+        assert.equal(rec.statusCode, 200);
+        await rec.body.dump();
+      }
+      const open = await request(`${t.url}/async-function/${openId}`);
+      assert.equal(open.statusCode, 200, 'an anonymous call stays readable by its id');
+      await open.body.dump();
+    } finally {
+      await t.close();
+      await queue.close();
+    }
+  });
+
   test('invoke auth - an async call stores no faasq credential, and its record needs an invoke or admin credential', async () => {
     const config = loadConfig({ env: {}, flags: { 'queue.url': 'memory', dataDir: '/tmp/faasq-unused' } });
     const queue = createQueue({ config, logger: silentLogger() });

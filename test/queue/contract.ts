@@ -152,6 +152,28 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(same.isDuplicate, true);
   });
 
+  test(`${name} queue - a private call's record says so, stored and derived alike`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const generated = makeMessage(qname, { isPrivate: true });
+    const chosen = makeMessage(qname, { isPrivate: true });
+    await queue.enqueue(generated);
+    await queue.enqueue(chosen, { hasCallerId: true });
+    const open_ = makeMessage(qname);
+    await queue.enqueue(open_);
+    assert.equal((await queue.getRecord(generated.callId))?.isPrivate, true);
+    assert.equal((await queue.getRecord(chosen.callId))?.isPrivate, true);
+    assert.equal((await queue.getRecord(open_.callId))?.isPrivate, undefined);
+    const c = collect(queue, qname, 5, () => undefined);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 3, { message: 'three deliveries' });
+    for (const { delivery } of c.got) {
+      const record = await delivery.record();
+      assert.equal(record?.isPrivate, delivery.message.isPrivate, delivery.message.callId);
+      await delivery.ack();
+    }
+  });
+
   test(`${name} queue - a caller resubmitting a queued call's generated id gets a duplicate`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');

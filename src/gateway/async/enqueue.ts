@@ -68,8 +68,10 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const startTimeNs = nowNs();
       const q = req.url ? req.url.indexOf('?') : -1;
       const stored = forwardableHeaders(h);
-      // The credential that let the caller in stays out of the queue: the function never sees it.
-      if (stored.authorization !== undefined && deps.isGatewayCredential?.(h.authorization)) delete stored.authorization;
+      // The credential that let the caller in stays out of the queue (the function never sees it),
+      // and the call's record and result will need a credential to read.
+      const isPrivate = stored.authorization !== undefined && deps.isGatewayCredential?.(h.authorization) === true;
+      if (isPrivate) delete stored.authorization;
       const message: CallMessage = {
         callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
         method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
@@ -79,6 +81,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
         expiresAt: maxAgeMs !== undefined ? Math.max(now, notBefore ?? now) + maxAgeMs : undefined,
         startTimeNs,
       };
+      if (isPrivate) (message as { isPrivate?: boolean }).isPrivate = true;
       let result;
       try {
         result = await queue.enqueue(message, { hasCallerId: typeof callIdHeader === 'string' });

@@ -42,7 +42,7 @@ const OTHER_METHODS: Router.HTTPMethod[] = ['PUT', 'PATCH', 'OPTIONS'];
 
 export function registerAsyncRoutes(router: Router.Instance<Router.HTTPVersion.V1>, deps: AsyncRoutesDeps): AsyncRoutes {
   const enqueue = createEnqueue(deps);
-  const calls = createCallRoutes(deps.queue, { events: deps.events, logger: deps.logger });
+  const calls = createCallRoutes(deps.queue, { events: deps.events, logger: deps.logger, canRead: deps.isGatewayCredential });
   const queues = createQueueRoutes(deps.queue, deps.events);
   const invokeGuard = deps.protectInvoke ?? (deps.config.auth.isInvokeAuth ? deps.protect : (h: AsyncRouteHandler) => h);
   const on = (method: Router.HTTPMethod | Router.HTTPMethod[], path: string, handler: AsyncRouteHandler): void => {
