@@ -152,6 +152,22 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(same.isDuplicate, true);
   });
 
+  test(`${name} queue - a call due in 300 days waits without a timer that overflows (and would fire at once, again and again)`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.name); };
+    process.on('warning', onWarning);
+    t.after(() => { process.off('warning', onWarning); });
+    const c = collect(queue, qname, 5, (d) => void d.ack());
+    t.after(() => c.close());
+    const now = Date.now();
+    await queue.enqueue(makeMessage(qname, { notBefore: now + 300 * 86_400_000, enqueuedAt: now }));
+    await quietFor(100);
+    assert.equal(c.got.length, 0, 'not delivered early');
+    assert.deepEqual(warnings.filter((n) => n === 'TimeoutOverflowWarning'), []);
+  });
+
   test(`${name} queue - a private call's record says so, stored and derived alike`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');
