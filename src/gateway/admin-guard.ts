@@ -15,6 +15,24 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Why a state-changing admin request is refused, or undefined when it may go on. */
 export function adminRequestProblem(req: IncomingMessage): FaasqError | undefined {
   if (SAFE_METHODS.has(req.method ?? 'GET')) return undefined;
+  const crossSite = crossSiteProblem(req);
+  if (crossSite) return crossSite;
+  const h = req.headers;
+  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  if (hasBody && !isJson(h['content-type'])) {
+    return new FaasqError('E_UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json, not "${(h['content-type'] ?? '(none)').slice(0, 100)}"`, {
+      detail: { header: 'Content-Type' },
+    });
+  }
+  return undefined;
+}
+
+/**
+ * 403 when the request says a page on another origin sent it (Sec-Fetch-Site other than
+ * same-origin or none, or an Origin naming another host). Also used for invocations that carry
+ * faasq credentials: a browser holding the dashboard's credentials must not invoke for another site.
+ */
+export function crossSiteProblem(req: IncomingMessage): FaasqError | undefined {
   const h = req.headers;
   const site = h['sec-fetch-site'];
   // "none" is the user's own navigation (typed URL, bookmark); only same-origin requests may come from a page.
@@ -28,13 +46,20 @@ export function adminRequestProblem(req: IncomingMessage): FaasqError | undefine
   if (origin !== undefined && !isSameOrigin(origin, h.host) && !(forwardedHost && isSameOrigin(origin, forwardedHost))) {
     return new FaasqError('E_CROSS_SITE', `cross-origin request refused (Origin: ${origin.slice(0, 100)})`, { detail: { header: 'Origin' } });
   }
-  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-  if (hasBody && !isJson(h['content-type'])) {
-    return new FaasqError('E_UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json, not "${(h['content-type'] ?? '(none)').slice(0, 100)}"`, {
-      detail: { header: 'Content-Type' },
-    });
-  }
   return undefined;
+}
+
+/** Wraps an invocation route handler: a cross-site request is refused (used when invocations need credentials). */
+export function guardCrossSite(handler: RouteHandler): RouteHandler {
+  return (req, res, params, store, searchParams) => {
+    const problem = crossSiteProblem(req);
+    if (problem) {
+      req.resume();
+      sendError(req, res, problem);
+      return;
+    }
+    return handler(req, res, params, store, searchParams);
+  };
 }
 
 /** Wraps an admin route handler with the check above (after authentication). */

@@ -12,7 +12,7 @@ import { createCallIdGenerator } from '../shared/http.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import { createCredentialCheck, createGuard, type Credentials, type RouteHandler } from './basic-auth.js';
-import { guardAdminRequest } from './admin-guard.js';
+import { guardAdminRequest, guardCrossSite } from './admin-guard.js';
 import { createHostCheck } from './host-check.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
 import { registerLogsRoute } from './logs-route.js';
@@ -82,7 +82,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const protect = (handler: RouteHandler): RouteHandler => adminAuth(guardAdminRequest(handler));
   const isAllowedHost = createHostCheck(config.host, config.gateway.allowedHosts);
   const canInvoke = (authorization: string | undefined): boolean => credentialCheck(authorization) !== undefined;
-  const protectInvoke = config.auth.isInvokeAuth ? createGuard(canInvoke) : (handler: RouteHandler) => handler;
+  // With invocation auth on, a browser's credentials (the dashboard's) must not invoke for another site.
+  const invokeAuth = createGuard(canInvoke);
+  const protectInvoke = config.auth.isInvokeAuth ? (handler: RouteHandler): RouteHandler => invokeAuth(guardCrossSite(handler)) : (handler: RouteHandler) => handler;
   const isGatewayCredential = (authorization: string | undefined): boolean => authorization !== undefined && canInvoke(authorization);
 
   const limits = new FunctionLimits(config.gateway, logger);

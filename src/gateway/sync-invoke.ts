@@ -15,6 +15,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
 import { sendError } from './reply.js';
+import { crossSiteProblem } from './admin-guard.js';
 
 /** Hands a `/function/{name}` request with `X-Invoke-Mode: async` to the async enqueue path. */
 export type AsyncEnqueue = (req: IncomingMessage, res: ServerResponse, fnRaw: string, path: string) => void;
@@ -65,6 +66,9 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     if (deps.isAuthorized && !deps.isAuthorized(req.headers.authorization)) {
       return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
     }
+    // The credentials may be a browser's (the dashboard's): they do not invoke for a page on another site.
+    const crossSite = deps.isAuthorized ? crossSiteProblem(req) : undefined;
+    if (crossSite) return reject(deps, req, res, newCallId, fnRaw, crossSite);
     const mode = req.headers['x-invoke-mode'];
     if (typeof mode === 'string' && mode.toLowerCase() === 'async') {
       const enqueue = deps.getAsyncEnqueue();

@@ -85,6 +85,17 @@ describe('credential boundary', () => {
         const anon = await request(`${t.url}/function/echo/meta`);
         assert.equal(anon.statusCode, 401);
         await anon.body.dump();
+        // A browser holding the dashboard's credentials does not invoke for a page on another site.
+        const before = t.fn.seen.length;
+        for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+          const res = await request(`${t.url}/function/echo/meta`, { method: 'POST', headers: { authorization: ADMIN_AUTH, ...headers }, body: 'x' });
+          assert.equal(res.statusCode, 403, JSON.stringify(headers));
+          await res.body.dump();
+        }
+        assert.equal(t.fn.seen.length, before, 'nothing reached the function');
+        const sameOrigin = await request(`${t.url}/function/echo/meta`, { method: 'POST', headers: { authorization: ADMIN_AUTH, origin: t.url, 'sec-fetch-site': 'same-origin' }, body: 'x' });
+        assert.equal(sameOrigin.statusCode, 200, 'the dashboard itself invokes');
+        await sameOrigin.body.dump();
       } finally {
         await t.close();
       }
@@ -174,6 +185,9 @@ describe('credential boundary', () => {
         assert.equal(headers.authorization, undefined, 'no credential in the queue');
         assert.equal(headers['x-custom'], 'kept');
       }
+      const crossSite = await request(`${t.url}/async-function/echo`, { method: 'POST', headers: { authorization: ADMIN_AUTH, origin: 'http://evil.example' }, body: 'x' });
+      assert.equal(crossSite.statusCode, 403, 'no async call for another site either');
+      await crossSite.body.dump();
       const anon = await request(`${t.url}/async-function/${ids[0]}`);
       assert.equal(anon.statusCode, 401, 'the record of an authenticated call is not open');
       await anon.body.dump();

@@ -29,7 +29,8 @@ export interface PendingTarget extends Omit<CallTarget, 'route'> {
  * Why a connection left the lane (the `reason` label of faasq_express_lane_handoffs_total):
  * incomplete: a request still arriving after 2 s, or a head over the limit; unparsed: not a
  * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
- * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
+ * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host,
+ * Origin or Sec-Fetch-Site with invocation auth on (the full path's cross-site check);
  * auth: credentials missing or wrong; host: a Host the gateway does not answer for (421); busy: the function's connection cap in use (a full concurrency
  * limit waits on the lane); indirect: no direct address (fork mode, https, remote provider); closing.
  */
@@ -53,6 +54,8 @@ export function targetOf(lane: LaneContext, head: RequestHead): CallTarget | Pen
   // A Host this gateway does not answer for (DNS rebinding) gets its 421 from the full path.
   const { isAuthorized, isAllowedHost } = lane.deps;
   if (isAllowedHost && !isAllowedHost(fieldOf(head, 'host'))) return 'host';
+  // With invocation auth on, a browser's request (Origin, Sec-Fetch-Site) is judged by the full path's cross-site check.
+  if (isAuthorized && (lowerNames.includes('origin') || lowerNames.includes('sec-fetch-site'))) return 'fields';
   // Wrong or missing credentials get their 401 from the full path.
   if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return 'auth';
   const queryAt = target.indexOf('?', PREFIX.length);
