@@ -28,12 +28,14 @@ export async function resolveCredentials(config: Pick<Config, 'auth' | 'dataDir'
 }
 
 /**
- * The invocation credentials when FAASQ_INVOKE_AUTH is on (undefined when off): configured, else
- * stored or generated like the admin pair. Equal to the admin pair is a configuration error, since a
- * function that is handed an invoke credential must not be able to use /system with it.
+ * The invocation credentials: configured (FAASQ_INVOKE_PASSWORD), else, when FAASQ_INVOKE_AUTH is
+ * on, stored or generated like the admin pair; undefined when neither. Configured ones count with
+ * invocation auth off too: they are still faasq's, so they are stripped and make a call private.
+ * Equal to the admin pair is a configuration error, since a function that is handed an invoke
+ * credential must not be able to use /system with it.
  */
 export async function resolveInvokeCredentials(config: Pick<Config, 'auth' | 'dataDir'>, admin: Credentials, logger: Logger): Promise<ResolvedCredentials | undefined> {
-  if (!config.auth.isInvokeAuth) return undefined;
+  if (!config.auth.isInvokeAuth && !config.auth.invokePassword) return undefined;
   const pair = await resolvePair({
     dataDir: config.dataDir, fileName: INVOKE_CREDENTIALS_FILE, user: config.auth.invokeUser, password: config.auth.invokePassword, defaultUser: DEFAULT_INVOKE_USER,
   }, logger);

@@ -41,12 +41,15 @@ describe('gateway credentials', () => {
     }
   });
 
-  test('credentials - invoke credentials: none without invoke auth, configured, or generated apart from the admin pair; never equal to it', async () => {
+  test('credentials - invoke credentials: configured, or generated apart from the admin pair when invoke auth is on; never equal to it', async () => {
     const tmp = await makeTempDir();
     try {
       const admin = { user: 'admin', password: 'pw' };
-      const off = loadConfig({ env: { FAASQ_INVOKE_PASSWORD: 'x' }, flags: { dataDir: tmp.dir } });
+      const off = loadConfig({ env: {}, flags: { dataDir: tmp.dir } });
       assert.equal(await resolveInvokeCredentials(off, admin, silentLogger()), undefined);
+      const offConfigured = loadConfig({ env: { FAASQ_INVOKE_PASSWORD: 'x' }, flags: { dataDir: tmp.dir } });
+      assert.deepEqual(await resolveInvokeCredentials(offConfigured, admin, silentLogger()), { user: 'invoke', password: 'x', isGenerated: false }, 'configured ones are known with invoke auth off too');
+      await assert.rejects(stat(path.join(tmp.dir, INVOKE_CREDENTIALS_FILE)), 'nothing generated with invoke auth off');
       const configured = loadConfig({ env: { FAASQ_INVOKE_AUTH: 'true', FAASQ_INVOKE_USER: 'app', FAASQ_INVOKE_PASSWORD: 'ipw' }, flags: { dataDir: tmp.dir } });
       assert.deepEqual(await resolveInvokeCredentials(configured, admin, silentLogger()), { user: 'app', password: 'ipw', isGenerated: false });
       const generated = await resolveInvokeCredentials(loadConfig({ env: { FAASQ_INVOKE_AUTH: 'true' }, flags: { dataDir: tmp.dir } }), admin, silentLogger());
