@@ -30,7 +30,7 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** The admin credentials (/system/*, /ui/; they may invoke too). */
   readonly credentials: Credentials;
-  /** The invocation credentials when FAASQ_INVOKE_AUTH is on (resolveInvokeCredentials); without them only the admin may invoke. */
+  /** The invocation credentials (resolveInvokeCredentials: configured, or generated when FAASQ_INVOKE_AUTH is on); without them only the admin may invoke. */
   readonly invokeCredentials?: Credentials;
   /** When set, the async routes are mounted (and `X-Invoke-Mode: async` works). */
   readonly queue?: Queue;
