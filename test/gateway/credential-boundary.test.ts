@@ -7,7 +7,8 @@ import { request } from 'undici';
 import { loadConfig } from '../../src/config/index.js';
 import { decodeBasic } from '../../src/gateway/index.js';
 import { createQueue } from '../../src/queue/index.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { createLogger, silentLogger } from '../../src/shared/logger.js';
+import { PassThrough } from 'node:stream';
 import { startTestGateway, USER, PASSWORD } from './support/start-gateway.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -199,6 +200,43 @@ describe('credential boundary', () => {
     } finally {
       await t.close();
       await queue.close();
+    }
+  });
+
+  test('logs - no faasq credential appears in any log line, whatever the call did', async () => {
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
+    const logger = createLogger({ level: 'trace', destination: sink });
+    const config = loadConfig({ env: {}, flags: { 'queue.url': 'memory', dataDir: '/tmp/faasq-unused' } });
+    const queue = createQueue({ config, logger });
+    await queue.start();
+    for (const isLane of [true, false]) {
+      const t = await startTestGateway({ flags: { 'auth.isInvokeAuth': true, 'gateway.isExpressLane': isLane }, invokeCredentials: INVOKER, queue, logger });
+      try {
+        const calls: Array<[string, string, Record<string, string>]> = [
+          ['GET', '/function/echo/meta', { authorization: INVOKE_AUTH }],
+          ['GET', '/function/echo/meta', { authorization: ADMIN_AUTH }],
+          ['GET', '/function/echo/meta', { authorization: basic(INVOKER.user, 'wrong') }],
+          ['GET', '/function/nope', { authorization: INVOKE_AUTH }],
+          ['POST', '/function/echo/meta', { authorization: ADMIN_AUTH, origin: 'http://evil.example' }],
+          ['POST', '/async-function/echo', { authorization: INVOKE_AUTH, 'x-callback-url': 'http://127.0.0.1:9/cb?token=T0K3N' }],
+          ['POST', '/async-function/echo', { authorization: INVOKE_AUTH, 'x-delay': '99999999999999s' }],
+          ['GET', '/system/info', { authorization: INVOKE_AUTH }],
+        ];
+        for (const [method, route, headers] of calls) {
+          const res = await request(`${t.url}${route}`, { method: method as 'GET', headers, body: method === 'POST' ? 'x' : undefined });
+          await res.body.dump();
+        }
+      } finally {
+        await t.close();
+      }
+    }
+    await queue.close();
+    const text = lines.join('');
+    assert.ok(text.length > 0, 'something was logged');
+    for (const secret of [PASSWORD, INVOKER.password, ADMIN_AUTH.slice(6), INVOKE_AUTH.slice(6), 'T0K3N']) {
+      assert.ok(!text.includes(secret), `a log line holds ${secret}`);
     }
   });
 });
