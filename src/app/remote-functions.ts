@@ -22,13 +22,15 @@ export function requireFunctionsUrl(config: Config): string {
 
 export async function createRemoteFunctions(config: Config, logger: Logger): Promise<RemoteFunctions> {
   const baseUrl = requireFunctionsUrl(config);
-  const { user, password } = config.auth;
+  const { user, password, invokeUser, invokePassword } = config.auth;
   const credentials = user && password ? { user, password } : undefined;
+  // Invocations use the invoke pair when one is configured; the admin pair may invoke too.
+  const invokeCredentials = invokePassword ? { user: invokeUser ?? 'invoke', password: invokePassword } : credentials;
   const invoker = createRemoteInvoker({
     baseUrl,
     logger: logger.child({ component: 'invoker' }),
     timeoutMs: config.gateway.upstreamTimeoutMs,
-    credentials: config.auth.isInvokeAuth ? credentials : undefined,
+    credentials: config.auth.isInvokeAuth ? invokeCredentials : undefined,
   });
   if (config.stackFile) {
     // A stack file is the whole truth: no gateway round trips for specs.

@@ -9,7 +9,7 @@ import { DEFAULT_NAMESPACE } from '../shared/names.js';
 import { createLocalProvider, type FunctionSpec, type Invoker, type Provider } from '../provider/index.js';
 import { buildStackFile } from '../stack/index.js';
 import type { Queue } from '../queue/index.js';
-import { createGateway, resolveCredentials } from '../gateway/index.js';
+import { createGateway, resolveCredentials, resolveInvokeCredentials } from '../gateway/index.js';
 import { createWorker } from '../worker/index.js';
 import { createMetrics, createMetricsServer } from '../metrics/index.js';
 import { ensureDataDir } from './data-dir.js';
@@ -124,8 +124,12 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       if (credentials.isGenerated) {
         process.stderr.write(`faasq: generated credentials for /system and /ui: user "${credentials.user}", password "${credentials.password}" (stored in ${config.dataDir}/credentials.json)\n`);
       }
+      const invokeCredentials = await resolveInvokeCredentials(config, credentials, logger);
+      if (invokeCredentials?.isGenerated) {
+        process.stderr.write(`faasq: generated invocation credentials for /function and /async-function: user "${invokeCredentials.user}", password "${invokeCredentials.password}" (stored in ${config.dataDir}/invoke-credentials.json)\n`);
+      }
       const gateway = createGateway({
-        config, provider, events, queue, credentials, metrics,
+        config, provider, events, queue, credentials, invokeCredentials, metrics,
         logger: logger.child({ component: 'gateway' }),
         health: createHealth({ provider, queue, role }),
         uiDir: uiDir(),

@@ -16,7 +16,14 @@ export interface Config {
   readonly dataDir: string;
   readonly stackFile?: string;
   readonly log: { readonly level: string; readonly format: LogFormat };
-  readonly auth: { readonly user?: string; readonly password?: string; readonly isInvokeAuth: boolean };
+  readonly auth: {
+    readonly user?: string;
+    readonly password?: string;
+    readonly isInvokeAuth: boolean;
+    /** Invocation credentials (FAASQ_INVOKE_AUTH), separate from the admin pair; generated when unset. */
+    readonly invokeUser?: string;
+    readonly invokePassword?: string;
+  };
   readonly gateway: {
     readonly upstreamTimeoutMs: number;
     readonly maxHeaderBytes: number;
@@ -26,6 +33,8 @@ export interface Config {
     readonly maxWaiting: number;
     readonly maxWaitMs: number;
     readonly callbackDenyList: readonly string[];
+    /** Host names the gateway answers besides loopback ones (a loopback-bound gateway answers only those; 421 otherwise). */
+    readonly allowedHosts: readonly string[];
     readonly shutdownGraceMs: number;
     /** Serve simple sync calls on the express lane (raw sockets); false sends every request through Node's http server. */
     readonly isExpressLane: boolean;
@@ -141,6 +150,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'auth.user', env: 'FAASQ_USER', parse: str },
   { path: 'auth.password', env: 'FAASQ_PASSWORD', parse: str },
   { path: 'auth.isInvokeAuth', env: 'FAASQ_INVOKE_AUTH', default: false, parse: bool },
+  { path: 'auth.invokeUser', env: 'FAASQ_INVOKE_USER', parse: str },
+  { path: 'auth.invokePassword', env: 'FAASQ_INVOKE_PASSWORD', parse: str },
   { path: 'gateway.upstreamTimeoutMs', env: 'FAASQ_UPSTREAM_TIMEOUT', default: '60s', parse: ms },
   { path: 'gateway.maxHeaderBytes', env: 'FAASQ_MAX_HEADER_SIZE', default: '16KiB', parse: bytes },
   { path: 'gateway.maxAsyncBodyBytes', env: 'FAASQ_MAX_ASYNC_BODY', default: '1MiB', parse: bytes },
@@ -148,6 +159,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'gateway.maxWaiting', env: 'FAASQ_MAX_WAITING', default: 100, parse: int },
   { path: 'gateway.maxWaitMs', env: 'FAASQ_MAX_WAIT', default: '30s', parse: ms },
   { path: 'gateway.callbackDenyList', env: 'FAASQ_CALLBACK_DENY', default: DEFAULT_CALLBACK_DENY_LIST.join(','), parse: list },
+  { path: 'gateway.allowedHosts', env: 'FAASQ_ALLOWED_HOSTS', default: '', parse: list },
   { path: 'gateway.shutdownGraceMs', env: 'FAASQ_GATEWAY_GRACE', default: '10s', parse: ms },
   { path: 'gateway.isExpressLane', env: 'FAASQ_EXPRESS_LANE', default: true, parse: bool },
   { path: 'provider.secretsDir', env: 'FAASQ_SECRETS_DIR', parse: str },

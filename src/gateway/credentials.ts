@@ -1,15 +1,20 @@
 // Gateway credentials: FAASQ_USER / FAASQ_PASSWORD when set, else the ones stored in
 // <dataDir>/credentials.json (mode 0600), generated on first start so a fresh `faasq up` is
-// never open. The caller prints a generated password once; it is never logged.
+// never open. Invocation credentials (FAASQ_INVOKE_AUTH) are a second pair, never the admin's:
+// FAASQ_INVOKE_USER / FAASQ_INVOKE_PASSWORD, else generated into <dataDir>/invoke-credentials.json.
+// The caller prints a generated password once; it is never logged.
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { Credentials } from './basic-auth.js';
 
 export const CREDENTIALS_FILE = 'credentials.json';
+export const INVOKE_CREDENTIALS_FILE = 'invoke-credentials.json';
 const DEFAULT_USER = 'admin';
+const DEFAULT_INVOKE_USER = 'invoke';
 
 export interface ResolvedCredentials {
   readonly user: string;
@@ -19,25 +24,56 @@ export interface ResolvedCredentials {
 }
 
 export async function resolveCredentials(config: Pick<Config, 'auth' | 'dataDir'>, logger: Logger): Promise<ResolvedCredentials> {
-  if (config.auth.password) {
-    return { user: config.auth.user ?? DEFAULT_USER, password: config.auth.password, isGenerated: false };
-  }
-  const file = path.join(config.dataDir, CREDENTIALS_FILE);
-  const stored = await readStored(file);
-  if (stored) return { user: config.auth.user ?? stored.user, password: stored.password, isGenerated: false };
+  return resolvePair({ dataDir: config.dataDir, fileName: CREDENTIALS_FILE, user: config.auth.user, password: config.auth.password, defaultUser: DEFAULT_USER }, logger);
+}
 
-  const generated = { user: config.auth.user ?? DEFAULT_USER, password: randomBytes(18).toString('base64url') };
+/**
+ * The invocation credentials: configured (FAASQ_INVOKE_PASSWORD), else, when FAASQ_INVOKE_AUTH is
+ * on, stored or generated like the admin pair; undefined when neither. Configured ones count with
+ * invocation auth off too: they are still faasq's, so they are stripped and make a call private.
+ * Equal to the admin pair is a configuration error, since a function that is handed an invoke
+ * credential must not be able to use /system with it.
+ */
+export async function resolveInvokeCredentials(config: Pick<Config, 'auth' | 'dataDir'>, admin: Credentials, logger: Logger): Promise<ResolvedCredentials | undefined> {
+  if (!config.auth.isInvokeAuth && !config.auth.invokePassword) return undefined;
+  const pair = await resolvePair({
+    dataDir: config.dataDir, fileName: INVOKE_CREDENTIALS_FILE, user: config.auth.invokeUser, password: config.auth.invokePassword, defaultUser: DEFAULT_INVOKE_USER,
+  }, logger);
+  if (pair.user === admin.user && pair.password === admin.password) {
+    throw new FaasqError('E_CONFIG', 'FAASQ_INVOKE_USER / FAASQ_INVOKE_PASSWORD must differ from the admin credentials (FAASQ_USER / FAASQ_PASSWORD)');
+  }
+  return pair;
+}
+
+interface PairSource {
+  readonly dataDir: string;
+  readonly fileName: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly defaultUser: string;
+}
+
+async function resolvePair(source: PairSource, logger: Logger): Promise<ResolvedCredentials> {
+  const { dataDir, defaultUser } = source;
+  if (source.password) {
+    return { user: source.user ?? defaultUser, password: source.password, isGenerated: false };
+  }
+  const file = path.join(dataDir, source.fileName);
+  const stored = await readStored(file, defaultUser);
+  if (stored) return { user: source.user ?? stored.user, password: stored.password, isGenerated: false };
+
+  const generated = { user: source.user ?? defaultUser, password: randomBytes(18).toString('base64url') };
   const staging = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true });
     // Written aside, then linked into place: link() fails if the file exists, so when two processes
     // start at once the first one's password wins, and nobody ever reads a half-written file.
     await writeFile(staging, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await link(staging, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      const winner = await readStored(file);
-      if (winner) return { user: config.auth.user ?? winner.user, password: winner.password, isGenerated: false };
+      const winner = await readStored(file, defaultUser);
+      if (winner) return { user: source.user ?? winner.user, password: winner.password, isGenerated: false };
     }
     throw new FaasqError('E_DATA_DIR', `cannot store generated credentials in ${file}: ${(err as Error).message}`, { cause: err });
   } finally {
@@ -47,7 +83,7 @@ export async function resolveCredentials(config: Pick<Config, 'auth' | 'dataDir'
   return { ...generated, isGenerated: true };
 }
 
-async function readStored(file: string): Promise<{ user: string; password: string } | undefined> {
+async function readStored(file: string, defaultUser: string): Promise<{ user: string; password: string } | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -63,5 +99,5 @@ async function readStored(file: string): Promise<{ user: string; password: strin
   }
   const v = value as { user?: unknown; password?: unknown };
   if (typeof v?.password !== 'string' || v.password === '') throw new FaasqError('E_DATA_DIR', `${file} has no "password"`);
-  return { user: typeof v.user === 'string' && v.user !== '' ? v.user : DEFAULT_USER, password: v.password };
+  return { user: typeof v.user === 'string' && v.user !== '' ? v.user : defaultUser, password: v.password };
 }

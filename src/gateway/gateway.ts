@@ -11,7 +11,9 @@ import { FaasqError } from '../shared/errors.js';
 import { createCallIdGenerator } from '../shared/http.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
-import { createBasicAuthCheck, createProtect, type Credentials } from './basic-auth.js';
+import { createCredentialCheck, createGuard, type Credentials, type RouteHandler } from './basic-auth.js';
+import { guardAdminRequest, guardCrossSite } from './admin-guard.js';
+import { createHostCheck } from './host-check.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -26,7 +28,10 @@ export interface GatewayDeps {
   readonly provider: Provider;
   readonly events: EventBus;
   readonly logger: Logger;
+  /** The admin credentials (/system/*, /ui/; they may invoke too). */
   readonly credentials: Credentials;
+  /** The invocation credentials (resolveInvokeCredentials: configured, or generated when FAASQ_INVOKE_AUTH is on); without them only the admin may invoke. */
+  readonly invokeCredentials?: Credentials;
   /** When set, the async routes are mounted (and `X-Invoke-Mode: async` works). */
   readonly queue?: Queue;
   /** GET /metrics when set. */
@@ -69,7 +74,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let asyncEnqueue: AsyncEnqueue | undefined;
   let closing: Promise<void> | undefined;
   const shutdown = new AbortController();
-  const protect = createProtect(deps.credentials);
+  // One check knows both pairs: it decides who may call what, and which Authorization values are
+  // faasq's own (those never travel on to a function or into the queue).
+  const credentialCheck = createCredentialCheck(deps.credentials, deps.invokeCredentials);
+  const adminAuth = createGuard((authorization) => credentialCheck(authorization) === 'admin');
+  // Admin routes: the admin's credentials, then no cross-site or non-JSON state change (admin-guard.ts).
+  const protect = (handler: RouteHandler): RouteHandler => adminAuth(guardAdminRequest(handler));
+  const isAllowedHost = createHostCheck(config.host, config.gateway.allowedHosts);
+  const canInvoke = (authorization: string | undefined): boolean => credentialCheck(authorization) !== undefined;
+  // With invocation auth on, a browser's credentials (the dashboard's) must not invoke for another site.
+  const invokeAuth = createGuard(canInvoke);
+  const protectInvoke = config.auth.isInvokeAuth ? (handler: RouteHandler): RouteHandler => invokeAuth(guardCrossSite(handler)) : (handler: RouteHandler) => handler;
+  const isGatewayCredential = (authorization: string | undefined): boolean => authorization !== undefined && canInvoke(authorization);
 
   const limits = new FunctionLimits(config.gateway, logger);
   const syncDeps = {
@@ -79,7 +95,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     limits,
     isAccepting: () => isAccepting,
-    isAuthorized: config.auth.isInvokeAuth ? createBasicAuthCheck(deps.credentials) : undefined,
+    isAuthorized: config.auth.isInvokeAuth ? canInvoke : undefined,
+    isGatewayCredential,
+    isAllowedHost,
     newCallId: createCallIdGenerator(),
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
@@ -89,6 +107,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   registerOpsRoutes(router, { protect, metrics: deps.metrics, health: deps.health, uiDir: deps.uiDir, isAccepting: () => isAccepting });
 
   const server = http.createServer({ maxHeaderSize: config.gateway.maxHeaderBytes, keepAlive: true }, (req, res) => {
+    if (isAllowedHost && !isAllowedHost(req.headers.host)) {
+      req.resume();
+      sendError(req, res, new FaasqError('E_MISDIRECTED_REQUEST', `this gateway does not answer for Host "${String(req.headers.host).slice(0, 100)}" (add it to FAASQ_ALLOWED_HOSTS)`));
+      return;
+    }
     // The hot path skips the router: a prefix test is all it needs.
     if ((req.url as string).startsWith('/function/')) handleFunction(req, res);
     else router.lookup(req, res);
@@ -98,7 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.
     const { registerAsyncRoutes } = await import('./async/index.js');
-    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, isAccepting: () => isAccepting });
+    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, protectInvoke, isGatewayCredential, isAccepting: () => isAccepting });
     asyncEnqueue = (req, res, fnRaw, path) => void mounted.enqueue(req, res, fnRaw, path);
   }
 

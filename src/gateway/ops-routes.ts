@@ -36,7 +36,7 @@ export function registerOpsRoutes(router: Router, deps: OpsRoutesDeps): void {
   });
 
   if (uiDir) {
-    const serve = protect(route(createStaticHandler(uiDir)));
+    const serve = withUiHeaders(protect(route(createStaticHandler(uiDir))));
     router.get('/ui', (_req, res) => {
       res.statusCode = 307;
       res.setHeader('Location', '/ui/');
@@ -45,6 +45,25 @@ export function registerOpsRoutes(router: Router, deps: OpsRoutesDeps): void {
     router.get('/ui/*', serve);
     router.head('/ui/*', serve);
   }
+}
+
+/**
+ * The dashboard's security headers, on every /ui/ answer (the 401 included): a CSP that allows only
+ * its own scripts, styles and API calls (no inline code, no framing, no other origins), no framing
+ * by any page (clickjacking), no MIME sniffing, and no URL in the Referer beyond the origin.
+ */
+export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+};
+
+function withUiHeaders(handler: RouteHandler): RouteHandler {
+  return (req, res, params, store, searchParams) => {
+    for (const name in UI_SECURITY_HEADERS) res.setHeader(name, UI_SECURITY_HEADERS[name]);
+    return handler(req, res, params, store, searchParams);
+  };
 }
 
 function send(res: ServerResponse, answer: OpsAnswer): void {

@@ -15,6 +15,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
 import { sendError } from './reply.js';
+import { crossSiteProblem } from './admin-guard.js';
 
 /** Hands a `/function/{name}` request with `X-Invoke-Mode: async` to the async enqueue path. */
 export type AsyncEnqueue = (req: IncomingMessage, res: ServerResponse, fnRaw: string, path: string) => void;
@@ -29,6 +30,10 @@ export interface SyncInvokeDeps {
   readonly isAccepting: () => boolean;
   /** Basic-auth check when invocations are protected (FAASQ_INVOKE_AUTH); undefined = open. */
   readonly isAuthorized?: (authorization: string | undefined) => boolean;
+  /** True for an Authorization value that is one of faasq's own credentials: it is not forwarded to the function. */
+  readonly isGatewayCredential: (authorization: string | undefined) => boolean;
+  /** The Host check (host-check.ts) when one applies; the gateway's server runs it before this handler, the lane itself. */
+  readonly isAllowedHost?: (host: string | undefined) => boolean;
   /** Set when a queue is configured. */
   readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
   /** Call ids, shared with the express lane. */
@@ -61,6 +66,9 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     if (deps.isAuthorized && !deps.isAuthorized(req.headers.authorization)) {
       return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_UNAUTHORIZED', 'invalid credentials', { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } }));
     }
+    // The credentials may be a browser's (the dashboard's): they do not invoke for a page on another site.
+    const crossSite = deps.isAuthorized ? crossSiteProblem(req) : undefined;
+    if (crossSite) return reject(deps, req, res, newCallId, fnRaw, crossSite);
     const mode = req.headers['x-invoke-mode'];
     if (typeof mode === 'string' && mode.toLowerCase() === 'async') {
       const enqueue = deps.getAsyncEnqueue();
@@ -103,12 +111,19 @@ function bodyModeOf(req: IncomingMessage): 'none' | 'buffer' | 'stream' {
 }
 
 /** The headers the function gets: the caller's forwardable ones plus the call headers. */
-function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string): Record<string, string | string[]> {
+function upstreamHeaders(req: IncomingMessage, callId: string, startNs: string, isGatewayCredential: SyncInvokeDeps['isGatewayCredential']): Record<string, string | string[]> {
   const out = forwardableHeaders(req.headers);
+  // A credential faasq checked is faasq's: a function that saw it could call /system or invoke as the caller.
+  if (out.authorization !== undefined && isGatewayCredential(req.headers.authorization)) delete out.authorization;
   out['x-call-id'] = callId;
   out['x-start-time'] = startNs;
-  if (out['x-forwarded-for'] === undefined && req.socket.remoteAddress) out['x-forwarded-for'] = req.socket.remoteAddress;
+  // As a proxy does (and the express lane, express-call.ts): the caller's address appended to the
+  // chain, the Host and scheme it used kept when a proxy in front already named them.
+  const remote = req.socket.remoteAddress;
+  const forwardedFor = out['x-forwarded-for'];
+  if (remote) out['x-forwarded-for'] = forwardedFor === undefined || forwardedFor === '' ? remote : `${String(forwardedFor)}, ${remote}`;
   if (out['x-forwarded-host'] === undefined && req.headers.host) out['x-forwarded-host'] = req.headers.host;
+  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
   return out;
 }
 
@@ -202,7 +217,7 @@ class SyncCall implements ResponseSink, DeadlineOwner {
         method: req.method ?? 'GET',
         path: this.path,
         query: this.query,
-        headers: upstreamHeaders(req, this.callId, this.startNs),
+        headers: upstreamHeaders(req, this.callId, this.startNs, deps.isGatewayCredential),
         body,
         callId: this.callId,
       }, this);

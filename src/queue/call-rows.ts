@@ -57,6 +57,7 @@ export function newRecord(message: CallMessage, nowMs: number): CallRecord {
   };
   if (message.notBefore !== undefined) record.notBefore = new Date(message.notBefore).toISOString();
   if (message.expiresAt !== undefined) record.expiresAt = new Date(message.expiresAt).toISOString();
+  if (message.isPrivate) record.isPrivate = true;
   return record;
 }
 

@@ -10,6 +10,9 @@ import type { KeyLock } from './key-lock.js';
 import type { ConsumerState, Lease, QueueState } from './queue-state.js';
 import type { QueueStore, StoreKey, StoreWrite } from './store.js';
 
+/** The longest delay setTimeout honours (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type Settlement =
   | { readonly kind: 'ack' }
   | { readonly kind: 'retry'; readonly delayMs: number }
@@ -269,7 +272,8 @@ export class Dispatcher {
       state.wakeTimer = undefined;
       state.wakeAt = Infinity;
       this.schedulePump(state);
-    }, Math.max(0, earliest - Date.now()) + 1);
+      // A timer longer than 2^31-1 ms fires at once: far-off calls wake the pump at most that late, and it re-arms.
+    }, Math.min(MAX_TIMER_MS, Math.max(0, earliest - Date.now()) + 1));
     state.wakeTimer.unref();
   }
 

@@ -16,6 +16,7 @@ import { queueStats } from './queue-stats.js';
 import type { QueueStore, StoreWrite } from './store.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { sweepExpired } from './retention-sweep.js';
+import { assertSameFunction } from './call-id-owner.js';
 
 function storedResult(result: CallResult): CallResult {
   return { status: result.status, headers: result.headers, body: asBuffer(result.body), isTruncated: result.isTruncated };
@@ -123,7 +124,10 @@ export class LocalQueue implements Queue {
       this.assertOpen();
       const now = Date.now();
       const existing = this.store.get<CallRecord>('records', message.callId);
-      if (existing && this.isDuplicate(existing, now)) return { record: { ...existing }, isDuplicate: true };
+      if (existing && this.isDuplicate(existing, now)) {
+        assertSameFunction(existing, message);
+        return { record: { ...existing }, isDuplicate: true };
+      }
       if (this.totalDepth + this.reserved >= this.options.maxDepth) {
         throw new FaasqError('E_QUEUE_FULL', `the queue is full (${this.options.maxDepth} unfinished calls)`, { headers: { 'Retry-After': '1' } });
       }

@@ -56,6 +56,8 @@ export interface CallMessage {
   readonly startTimeNs: string;
   /** Set by a backend whose stored message must say that the call id was the caller's (its record was written at accept). */
   readonly hasCallerId?: boolean;
+  /** The caller authenticated with a faasq credential: the call's record and result need one to read. */
+  readonly isPrivate?: boolean;
 }
 
 export interface CallbackOutcome {
@@ -91,6 +93,8 @@ export interface CallRecord {
   durationMs?: number;
   hasResult: boolean;
   callback?: CallbackOutcome;
+  /** Copied from the message: reading this record or its result needs an invoke or admin credential. */
+  isPrivate?: boolean;
 }
 
 export interface CallResult {

@@ -13,6 +13,8 @@ export const ERRORS = {
   E_INVALID_CALLBACK_URL: { status: 400, isRetryable: false },
   E_CALLBACK_URL_DENIED: { status: 400, isRetryable: false },
   E_UNAUTHORIZED: { status: 401, isRetryable: false },
+  // a browser request from another site (Origin, Sec-Fetch-Site) to a state-changing admin route
+  E_CROSS_SITE: { status: 403, isRetryable: false },
   E_NOT_FOUND: { status: 404, isRetryable: false },
   E_FUNCTION_NOT_FOUND: { status: 404, isRetryable: false },
   E_CALL_NOT_FOUND: { status: 404, isRetryable: false },
@@ -23,6 +25,10 @@ export const ERRORS = {
   E_CONFLICT: { status: 409, isRetryable: false },
   E_CALL_FINISHED: { status: 409, isRetryable: false },
   E_BODY_TOO_LARGE: { status: 413, isRetryable: false },
+  // a state-changing admin route takes application/json bodies only
+  E_UNSUPPORTED_MEDIA_TYPE: { status: 415, isRetryable: false },
+  // a Host the gateway does not answer for (loopback bind, FAASQ_ALLOWED_HOSTS): DNS rebinding
+  E_MISDIRECTED_REQUEST: { status: 421, isRetryable: false },
   E_HEADERS_TOO_LARGE: { status: 431, isRetryable: false },
   E_UNPROCESSABLE: { status: 422, isRetryable: false },
   // capacity

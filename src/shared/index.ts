@@ -13,3 +13,6 @@ export { ANNOTATIONS } from './annotations.js';
 export { freePort } from './free-port.js';
 export { Deadline, DeadlineQueue } from './deadline-queue.js';
 export type { DeadlineOwner } from './deadline-queue.js';
+export { createAddressDenyList, embeddedIpv4 } from './address-deny.js';
+export type { AddressDenyList } from './address-deny.js';
+export { redactUrl } from './redact-url.js';

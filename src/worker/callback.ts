@@ -6,6 +6,7 @@ import { request } from 'undici';
 import type { Config } from '../config/index.js';
 import { HOP_BY_HOP } from '../shared/index.js';
 import { backoffMs } from './backoff.js';
+import type { CallbackGuard } from './callback-guard.js';
 
 export type CallbackSettings = Config['worker']['callback'];
 
@@ -75,11 +76,12 @@ export async function deliverCallback(
   userAgent: string,
   onAttempt: (a: CallbackAttempt) => void | Promise<void>,
   signal: AbortSignal,
+  guard?: CallbackGuard,
 ): Promise<CallbackResult> {
   const maxAttempts = Math.max(1, settings.attempts);
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (signal.aborted) return 'aborted';
-    const result = await postOnce(p, settings, userAgent, signal);
+    const result = await postOnce(p, settings, userAgent, signal, guard);
     const isDelivered = result.status !== undefined && result.status >= 200 && result.status < 300;
     if (!isDelivered && signal.aborted) return 'aborted';
     const isFinal = isDelivered || attempt === maxAttempts;
@@ -92,10 +94,14 @@ export async function deliverCallback(
   return 'failed';
 }
 
-async function postOnce(p: CallbackPayload, settings: CallbackSettings, userAgent: string, signal: AbortSignal): Promise<{ status?: number; error?: string }> {
+async function postOnce(p: CallbackPayload, settings: CallbackSettings, userAgent: string, signal: AbortSignal, guard: CallbackGuard | undefined): Promise<{ status?: number; error?: string }> {
+  // Checked again at send time: the deny list may have changed since the call was accepted.
+  const denied = guard?.deniedReason(p.url);
+  if (denied) return { error: denied };
   const timeout = AbortSignal.timeout(settings.timeoutMs);
   try {
     const res = await request(p.url, {
+      dispatcher: guard?.dispatcher,
       method: 'POST',
       headers: callbackHeaders(p, userAgent, settings.secret, Date.now()),
       body: p.body,

@@ -6,6 +6,8 @@
 import type { Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
 import { deliverCallback, type CallbackResult, type CallbackSettings } from './callback.js';
+import type { CallbackGuard } from './callback-guard.js';
+import { redactUrl } from '../shared/index.js';
 import type { FinishedCall } from './call-context.js';
 import { qualifiedName } from './settle-call.js';
 
@@ -16,6 +18,8 @@ export interface CallbackDeps {
   readonly settings: CallbackSettings;
   readonly userAgent: string;
   readonly signal: AbortSignal;
+  /** Deny-list checks at send time (literal hosts, and every address a name resolves to). */
+  readonly guard?: CallbackGuard;
 }
 
 export async function startCallback(deps: CallbackDeps, call: FinishedCall, url: string): Promise<CallbackResult> {
@@ -26,7 +30,7 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
   const headers: Record<string, string | string[]> = { ...(call.result?.headers ?? {}) };
   if (call.deadReason) headers['x-faasq-dead-reason'] = call.deadReason;
   const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: m.queue, url: redactUrl(url) };
-  const ids = { callId: m.callId, fn: m.function, namespace: m.namespace, queue: m.queue, url };
+  const ids = { callId: m.callId, fn: m.function, namespace: m.namespace, queue: m.queue, url: fields.url };
   try {
     return await deliverCallback(
       {
@@ -38,7 +42,7 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
       async (a) => {
         const state = a.isDelivered ? 'delivered' : a.isFinal ? 'failed' : 'pending';
         await queue.updateRecord(m.callId, {
-          callback: { url, state, attempts: a.attempt, lastStatus: a.status, lastError: a.error, deliveredAt: a.isDelivered ? new Date().toISOString() : undefined },
+          callback: { url: redactUrl(url), state, attempts: a.attempt, lastStatus: a.status, lastError: a.error, deliveredAt: a.isDelivered ? new Date().toISOString() : undefined },
         });
         if (a.isDelivered) {
           events.emit('callback.delivered', { ...ids, status: a.status!, attempt: a.attempt });
@@ -49,20 +53,11 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
         }
       },
       deps.signal,
+      deps.guard,
     );
   } catch (err) {
     // The record could not be updated (queue down): leave the call unsettled so it is redelivered.
     logger.error({ ...fields, err }, 'callback bookkeeping failed');
     return 'aborted';
-  }
-}
-
-/** Callback URLs may carry tokens in the query; logs keep only origin and path. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '[invalid url]';
   }
 }

@@ -8,6 +8,7 @@ import { DeadlineQueue } from '../shared/index.js';
 import { stopRunningCall, type CallContext, type CallDeps, type RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
 import { startCallback } from './send-callback.js';
+import { createCallbackGuard } from './callback-guard.js';
 
 export interface WorkerDeps extends CallDeps {
   /** Consume only these queues (default: config.worker.queueName, else every queue). */
@@ -29,6 +30,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const consumers = new Map<string, Consumer>();
   const inflight = new Set<Promise<void>>();
   const callbackAbort = new AbortController();
+  const callbackGuard = createCallbackGuard(config.gateway.callbackDenyList);
   const warned = new Set<string>();
   const userAgent = `faasq-worker/${packageVersion()}`;
   let rescanTimer: NodeJS.Timeout | undefined;
@@ -53,7 +55,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       logger.warn({ annotation: key, value }, 'invalid annotation; using the worker default');
     },
     sendCallback: (call) =>
-      startCallback({ queue, events: deps.events, logger, settings: config.worker.callback, userAgent, signal: callbackAbort.signal }, call, call.message.callbackUrl as string),
+      startCallback({ queue, events: deps.events, logger, settings: config.worker.callback, userAgent, signal: callbackAbort.signal, guard: callbackGuard }, call, call.message.callbackUrl as string),
   };
 
   function onDelivery(queueName: string, delivery: Delivery): void {
@@ -114,6 +116,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         }
         stopCancelListener?.();
         clearInterval(leaseTimer);
+        await callbackGuard.close().catch(() => undefined);
       })();
       return closing;
     },

@@ -42,6 +42,18 @@ describe('async accept', () => {
     assert.equal(second.headers.get('location'), '/async-function/order-42:v1');
   });
 
+  test('async accept - a call id already used by another function is 409 naming that function', async () => {
+    const headers = { 'x-call-id': 'shared-id-1', accept: 'application/json' };
+    assert.equal((await h.submit('echo', { headers })).status, 202);
+    const other = await h.submit('dedicated', { headers });
+    assert.equal(other.status, 409);
+    assert.equal(other.headers.get('x-duplicate'), null);
+    const body = await other.json() as { error: string; message: string; function: string };
+    assert.equal(body.error, 'E_CONFLICT');
+    assert.equal(body.function, 'echo.openfaas-fn');
+    assert.match(body.message, /echo\.openfaas-fn/);
+  });
+
   test('async accept - annotations pick the queue and default priority', async () => {
     const res = await h.submit('dedicated');
     assert.equal(res.status, 202);
@@ -68,6 +80,20 @@ describe('async accept', () => {
       ['http://metadata.google.internal/computeMetadata', 'E_CALLBACK_URL_DENIED'],
       ['http://METADATA.google.internal./x', 'E_CALLBACK_URL_DENIED'],
       ['http://100.100.100.200/x', 'E_CALLBACK_URL_DENIED'],
+      // The same addresses spelled otherwise: IPv4-compatible, NAT64, SIIT, 6to4, hex and decimal IPv4.
+      ['http://[::a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[::169.254.169.254]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[64:ff9b::a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[64:ff9b::169.254.169.254]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[::ffff:0:a9fe:a9fe]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[2002:a9fe:a9fe::1]/', 'E_CALLBACK_URL_DENIED'],
+      ['http://0xa9.0xfe.0xa9.0xfe/', 'E_CALLBACK_URL_DENIED'],
+      ['http://2852039166/', 'E_CALLBACK_URL_DENIED'],
+      ['http://[fe80::1%25eth0]/', 'E_INVALID_CALLBACK_URL'],
+      // User information is refused (issue 13): it would be stored and shown with the call.
+      ['http://user:PASS@127.0.0.1:9/cb', 'E_INVALID_CALLBACK_URL'],
+      ['http://user@127.0.0.1:9/cb', 'E_INVALID_CALLBACK_URL'],
+      ['https://:PASS@example.com/cb', 'E_INVALID_CALLBACK_URL'],
     ]) {
       const res = await h.submit('echo', { headers: { 'x-callback-url': value, accept: 'application/json' } });
       assert.equal(res.status, 400, value);
@@ -82,6 +108,10 @@ describe('async accept', () => {
       ['x-priority', '10'], ['x-priority', '-1'], ['x-priority', 'high'], ['x-priority', '1.5'],
       ['x-delay', 'soon'], ['x-delay', '-5s'], ['x-not-before', 'tomorrow'], ['x-max-age', '1 year'],
       ['x-call-id', 'has space'], ['x-call-id', 'x'.repeat(129)],
+      // Out of range: each once answered 503 "the queue could not store the call".
+      ['x-delay', '99999999999999s'], ['x-delay', '9999999999d'], ['x-delay', '367d'],
+      ['x-not-before', '99999999999999999999'], ['x-not-before', '9999-12-31T23:59:59Z'],
+      ['x-max-age', '99999999999999999d'], ['x-max-age', '1e400'],
     ];
     for (const [name, value] of cases) {
       const res = await h.submit('echo', { headers: { [name]: value, accept: 'application/json' } });

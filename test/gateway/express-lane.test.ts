@@ -684,7 +684,7 @@ describe('express lane - gateway settings', () => {
         const reply = await client.readReply();
         assert.equal(reply.status, 200);
         assert.equal(wasLane(t.fn.seen.at(-1)?.headers), true, 'served on the lane');
-        assert.equal(t.fn.seen.at(-1)?.headers.authorization, t.auth, 'the credentials are forwarded, as on the full path');
+        assert.equal(t.fn.seen.at(-1)?.headers.authorization, undefined, 'faasq\'s credentials stop at the gateway, as on the full path');
       });
     } finally {
       await t.close();

@@ -36,6 +36,29 @@ describe('gateway with the local provider', () => {
     await tmp.cleanup();
   });
 
+  test('local provider - a fork-mode function never sees the credential that authenticated its caller', async () => {
+    const deploy = await request(`${url}/system/functions`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'show-env', image: 'none', envProcess: '/usr/bin/env' }),
+    });
+    assert.equal(deploy.statusCode, 202);
+    await deploy.body.dump();
+    try {
+      const res = await request(`${url}/function/show-env`, { method: 'POST', headers: { authorization: auth, 'x-marker': 'm1' }, body: '' });
+      assert.equal(res.statusCode, 200);
+      const env = await res.body.text();
+      assert.match(env, /Http_X_Marker=m1/);
+      assert.doesNotMatch(env, /Http_Authorization/);
+      assert.ok(!env.includes(auth.slice(6)), 'the credential is nowhere in the environment');
+    } finally {
+      const removed = await request(`${url}/system/functions`, {
+        method: 'DELETE', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ functionName: 'show-env' }),
+      });
+      await removed.body.dump();
+    }
+  });
+
   test('local provider - deploy through /system/functions, invoke through /function, remove', async () => {
     const deploy = await request(`${url}/system/functions`, {
       method: 'POST',

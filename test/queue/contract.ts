@@ -134,6 +134,62 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
   });
 
+  test(`${name} queue - a callId already used for another function is a 409 naming it, never a duplicate`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const message = makeMessage(qname);
+    await queue.enqueue(message, { hasCallerId: true });
+    for (const other of [{ function: 'other' }, { namespace: 'team-b' }]) {
+      await assert.rejects(queue.enqueue({ ...message, ...other }, { hasCallerId: true }), (err: unknown) => {
+        assert.ok(isFaasqError(err, 'E_CONFLICT'), String(err));
+        assert.equal(err.status, 409);
+        assert.equal(err.detail.function, 'echo.openfaas-fn');
+        assert.match(err.message, /echo\.openfaas-fn/);
+        return true;
+      });
+    }
+    const same = await queue.enqueue(message, { hasCallerId: true });
+    assert.equal(same.isDuplicate, true);
+  });
+
+  test(`${name} queue - a call due in 300 days waits without a timer that overflows (and would fire at once, again and again)`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.name); };
+    process.on('warning', onWarning);
+    t.after(() => { process.off('warning', onWarning); });
+    const c = collect(queue, qname, 5, (d) => void d.ack());
+    t.after(() => c.close());
+    const now = Date.now();
+    await queue.enqueue(makeMessage(qname, { notBefore: now + 300 * 86_400_000, enqueuedAt: now }));
+    await quietFor(100);
+    assert.equal(c.got.length, 0, 'not delivered early');
+    assert.deepEqual(warnings.filter((n) => n === 'TimeoutOverflowWarning'), []);
+  });
+
+  test(`${name} queue - a private call's record says so, stored and derived alike`, async (t) => {
+    const queue = await open(t);
+    const qname = newName('q');
+    const generated = makeMessage(qname, { isPrivate: true });
+    const chosen = makeMessage(qname, { isPrivate: true });
+    await queue.enqueue(generated);
+    await queue.enqueue(chosen, { hasCallerId: true });
+    const open_ = makeMessage(qname);
+    await queue.enqueue(open_);
+    assert.equal((await queue.getRecord(generated.callId))?.isPrivate, true);
+    assert.equal((await queue.getRecord(chosen.callId))?.isPrivate, true);
+    assert.equal((await queue.getRecord(open_.callId))?.isPrivate, undefined);
+    const c = collect(queue, qname, 5, () => undefined);
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 3, { message: 'three deliveries' });
+    for (const { delivery } of c.got) {
+      const record = await delivery.record();
+      assert.equal(record?.isPrivate, delivery.message.isPrivate, delivery.message.callId);
+      await delivery.ack();
+    }
+  });
+
   test(`${name} queue - a caller resubmitting a queued call's generated id gets a duplicate`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');

@@ -2,6 +2,8 @@
 // chromium driving the page at /ui/ with basic auth. Screenshots land in test-results/ui/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../src/config/index.js';
 import { runRole, type RunningRole } from '../../src/app/index.js';
@@ -177,5 +179,34 @@ describe('ui dashboard (real faasq)', { skip: toolSkipReason('chromium') }, () =
     await p.getByTestId('lookup-message').getByText('No call with id no-such-call-id').waitFor();
     assert.equal(await p.getByTestId('lookup-out').isHidden(), true);
     assert.deepEqual(browser!.errors, [], 'no script errors on the page');
+  });
+
+  test('ui - the dashboard is served under its CSP, and a page on another site cannot deploy with the browser\'s credentials', async () => {
+    const auth = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` };
+    const ui = await fetch(`${base}/ui/`, { headers: auth });
+    await ui.arrayBuffer();
+    assert.match(ui.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(ui.headers.get('x-frame-options'), 'DENY');
+    // The attacker's page: another origin (localhost is another site than 127.0.0.1) whose form
+    // posts a FunctionDeployment as text/plain to the gateway; the browser answers the gateway's
+    // basic-auth challenge with the credentials it holds, as it would for a logged-in user.
+    // text/plain forms send name=value: the "=" lands inside a throw-away field, the rest is valid JSON.
+    const deployment = JSON.stringify({ service: 'planted', image: 'x', envProcess: 'cat', labels: { pad: '' } });
+    const evil = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<form id="f" method="POST" enctype="text/plain" action="${base}/system/functions"><input name='${deployment.slice(0, -3)}' value='"}}'></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    const evilPage = await browser!.context.newPage();
+    try {
+      const answered = evilPage.waitForResponse((r) => r.url() === `${base}/system/functions` && r.status() !== 401);
+      await evilPage.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
+      assert.equal((await answered).status(), 403, 'the cross-site form post is refused');
+    } finally {
+      await evilPage.close();
+      await new Promise<void>((resolve) => evil.close(() => resolve()));
+    }
+    const list = (await (await fetch(`${base}/system/functions`, { headers: auth })).json()) as { name: string }[];
+    assert.ok(!list.some((f) => f.name === 'planted'), 'nothing was deployed');
   });
 });

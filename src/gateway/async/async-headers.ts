@@ -34,30 +34,42 @@ export function annotationPriority(annotations: Readonly<Record<string, string>>
   }
 }
 
+/**
+ * The furthest a call may be scheduled or kept waiting: X-Delay, X-Max-Age and X-Not-Before (from
+ * now) beyond a year are refused. Without a bound a huge value overflows the record's timestamps and
+ * the queue, not the caller, would be blamed (it once answered 503).
+ */
+export const MAX_SCHEDULE_MS = 365 * 86_400_000;
+const MAX_SCHEDULE_TEXT = '365 days';
+
 export function parseDurationHeader(name: string, raw: string): number {
+  const expected = `a duration up to ${MAX_SCHEDULE_TEXT} such as 500ms, 30s, 2m or a number of seconds`;
+  let ms: number;
   try {
-    return parseDurationMs(raw);
+    ms = parseDurationMs(raw);
   } catch {
-    throw invalid(name, raw, 'a duration such as 500ms, 30s, 2m or a number of seconds');
+    throw invalid(name, raw, expected);
   }
+  if (!Number.isFinite(ms) || ms > MAX_SCHEDULE_MS) throw invalid(name, raw, expected);
+  return ms;
 }
 
-/** X-Not-Before: RFC 3339 date-time or Unix seconds; returns epoch ms. */
-export function parseNotBefore(raw: string): number {
+/** X-Not-Before: RFC 3339 date-time or Unix seconds, at most MAX_SCHEDULE_MS after `nowMs`; returns epoch ms. */
+export function parseNotBefore(raw: string, nowMs = Date.now()): number {
   const text = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(text)) {
-    const at = Date.parse(text);
-    if (!Number.isNaN(at)) return at;
-  }
-  throw invalid('X-Not-Before', raw, 'an RFC 3339 time (2030-01-02T15:04:05Z) or Unix seconds');
+  let at = Number.NaN;
+  if (/^\d+(\.\d+)?$/.test(text)) at = Math.round(Number(text) * 1000);
+  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(text)) at = Date.parse(text);
+  if (Number.isFinite(at) && at <= nowMs + MAX_SCHEDULE_MS) return at;
+  throw invalid('X-Not-Before', raw, `an RFC 3339 time (2030-01-02T15:04:05Z) or Unix seconds, at most ${MAX_SCHEDULE_TEXT} from now`);
 }
 
 export function annotationMaxAgeMs(annotations: Readonly<Record<string, string>>): number | undefined {
   const raw = annotations[ANNOTATION_MAX_AGE];
   if (raw === undefined) return undefined;
   try {
-    return parseDurationMs(raw);
+    const ms = parseDurationMs(raw);
+    return ms <= MAX_SCHEDULE_MS ? ms : undefined;
   } catch {
     return undefined;
   }

@@ -2,18 +2,30 @@
 // unguessable capability (a random UUID), so these follow the invocation routes' auth setting:
 // open by default, basic auth when invocation auth is on (docs/async.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FINAL_STATES, type Queue } from '../../queue/index.js';
-import { FaasqError, HOP_BY_HOP, type EventBus, type Logger } from '../../shared/index.js';
+import { FINAL_STATES, type CallRecord, type Queue } from '../../queue/index.js';
+import { FaasqError, HOP_BY_HOP, redactUrl, type EventBus, type Logger } from '../../shared/index.js';
 import { sendError, sendJson } from '../reply.js';
 
-/** events and logger: a cancel is logged and counted here, where it is requested, once. */
-export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger: Logger }) {
+/**
+ * events and logger: a cancel is logged and counted here, where it is requested, once. canRead:
+ * true for an invoke or admin credential; a private record (made by an authenticated caller) is
+ * shown only to one, whatever the routes' own auth setting.
+ */
+export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger: Logger; canRead?: (authorization: string | undefined) => boolean }) {
+  /** The record, or the error to answer: not found, or private to credential holders. */
+  async function readable(req: IncomingMessage, callId: string): Promise<CallRecord> {
+    const record = await queue.getRecord(callId);
+    if (!record) throw notFound(callId);
+    if (record.isPrivate && !(deps?.canRead?.(req.headers.authorization) ?? false)) {
+      throw new FaasqError('E_UNAUTHORIZED', `call ${callId} was made with credentials; reading it needs them`, { headers: { 'WWW-Authenticate': 'Basic realm="Restricted"' } });
+    }
+    return record;
+  }
   return {
     async getRecord(req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
       try {
-        const record = await queue.getRecord(callId);
-        if (!record) throw notFound(callId);
-        sendJson(res, 200, record, { 'X-Call-Id': callId });
+        const record = await readable(req, callId);
+        sendJson(res, 200, shown(record), { 'X-Call-Id': callId });
       } catch (err) {
         sendError(req, res, err);
       }
@@ -21,8 +33,7 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
 
     async getResult(req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
       try {
-        const record = await queue.getRecord(callId);
-        if (!record) throw notFound(callId);
+        const record = await readable(req, callId);
         const result = record.hasResult || FINAL_STATES.includes(record.state) ? await queue.getResult(callId) : undefined;
         if (!result) {
           throw new FaasqError('E_RESULT_NOT_READY', `call ${callId} has no result (state ${record.state})`, {
@@ -48,8 +59,7 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
 
     async cancel(req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
       try {
-        const record = await queue.getRecord(callId);
-        if (!record) throw notFound(callId);
+        const record = await readable(req, callId);
         if (FINAL_STATES.includes(record.state)) throw finished(callId, record.state);
         const cancelled = await queue.cancel(callId);
         if (!cancelled || cancelled.state !== 'cancelled') {
@@ -57,7 +67,7 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
           const now = cancelled ?? (await queue.getRecord(callId));
           throw finished(callId, now?.state ?? 'unknown');
         }
-        sendJson(res, 202, cancelled, { 'X-Call-Id': callId });
+        sendJson(res, 202, shown(cancelled), { 'X-Call-Id': callId });
         deps?.events.emit('call.cancelled', { callId, fn: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, by: 'request' });
         deps?.logger.info({ callId, function: cancelled.function, namespace: cancelled.namespace, queue: cancelled.queue, attempt: cancelled.attempts, previousState: record.state }, 'call cancelled');
       } catch (err) {
@@ -65,6 +75,15 @@ export function createCallRoutes(queue: Queue, deps?: { events: EventBus; logger
       }
     },
   };
+}
+
+/**
+ * A record as an open answer shows it: the callback URL without user information and with its query
+ * values redacted (records stored before the worker redacted them, or by an older version, included).
+ */
+function shown(record: CallRecord): CallRecord {
+  if (!record.callback) return record;
+  return { ...record, callback: { ...record.callback, url: redactUrl(record.callback.url) } };
 }
 
 function notFound(callId: string): FaasqError {

@@ -20,6 +20,8 @@ export interface EnqueueDeps {
   readonly events: EventBus;
   readonly logger: Logger;
   readonly isAccepting: () => boolean;
+  /** True for faasq's own credentials: an Authorization header that is one is not stored with the call. */
+  readonly isGatewayCredential?: (authorization: string | undefined) => boolean;
 }
 
 /** Accepts one async call for function `fnRaw` (`name` or `name.namespace`); `path` starts with "/". */
@@ -56,7 +58,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const delayHeader = h['x-delay'];
       if (typeof delayHeader === 'string') notBefore = now + parseDurationHeader('X-Delay', delayHeader);
       const nbHeader = h['x-not-before'];
-      if (typeof nbHeader === 'string') notBefore = Math.max(notBefore ?? 0, parseNotBefore(nbHeader));
+      if (typeof nbHeader === 'string') notBefore = Math.max(notBefore ?? 0, parseNotBefore(nbHeader, now));
       const maxAgeHeader = h['x-max-age'];
       const maxAgeMs = typeof maxAgeHeader === 'string' ? parseDurationHeader('X-Max-Age', maxAgeHeader) : annotationMaxAgeMs(spec.annotations);
       const lengthHeader = h['content-length'];
@@ -65,15 +67,21 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       queueName = targetQueue;
       const startTimeNs = nowNs();
       const q = req.url ? req.url.indexOf('?') : -1;
+      const stored = forwardableHeaders(h);
+      // The credential that let the caller in stays out of the queue (the function never sees it),
+      // and the call's record and result will need a credential to read.
+      const isPrivate = stored.authorization !== undefined && deps.isGatewayCredential?.(h.authorization) === true;
+      if (isPrivate) delete stored.authorization;
       const message: CallMessage = {
         callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
         method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
-        headers: forwardableHeaders(h), body, callbackUrl, enqueuedAt: now,
+        headers: stored, body, callbackUrl, enqueuedAt: now,
         notBefore: notBefore !== undefined && notBefore > now ? notBefore : undefined,
         // Max age counts from the earliest start, so a delayed call is not dead on arrival.
         expiresAt: maxAgeMs !== undefined ? Math.max(now, notBefore ?? now) + maxAgeMs : undefined,
         startTimeNs,
       };
+      if (isPrivate) (message as { isPrivate?: boolean }).isPrivate = true;
       let result;
       try {
         result = await queue.enqueue(message, { hasCallerId: typeof callIdHeader === 'string' });

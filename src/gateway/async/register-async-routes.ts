@@ -20,8 +20,15 @@ export interface AsyncRoutesDeps {
   readonly queue: Queue;
   readonly events: EventBus;
   readonly logger: Logger;
-  /** Wraps a handler with basic auth (the gateway's). */
+  /** Wraps a handler with the admin's basic auth (/system/queues...). */
   readonly protect: (handler: AsyncRouteHandler) => AsyncRouteHandler;
+  /**
+   * Wraps an invocation route (accept, call record, result, cancel) with the invocation auth: invoke
+   * or admin credentials when FAASQ_INVOKE_AUTH is on. Absent: `protect` when it is on, else open.
+   */
+  readonly protectInvoke?: (handler: AsyncRouteHandler) => AsyncRouteHandler;
+  /** True for faasq's own credentials, which are not stored with a call (absent: none are). */
+  readonly isGatewayCredential?: (authorization: string | undefined) => boolean;
   /** False once shutdown started: async calls are refused with 503. */
   readonly isAccepting: () => boolean;
 }
@@ -35,9 +42,9 @@ const OTHER_METHODS: Router.HTTPMethod[] = ['PUT', 'PATCH', 'OPTIONS'];
 
 export function registerAsyncRoutes(router: Router.Instance<Router.HTTPVersion.V1>, deps: AsyncRoutesDeps): AsyncRoutes {
   const enqueue = createEnqueue(deps);
-  const calls = createCallRoutes(deps.queue, { events: deps.events, logger: deps.logger });
+  const calls = createCallRoutes(deps.queue, { events: deps.events, logger: deps.logger, canRead: deps.isGatewayCredential });
   const queues = createQueueRoutes(deps.queue, deps.events);
-  const invokeGuard = deps.config.auth.isInvokeAuth ? deps.protect : (h: AsyncRouteHandler) => h;
+  const invokeGuard = deps.protectInvoke ?? (deps.config.auth.isInvokeAuth ? deps.protect : (h: AsyncRouteHandler) => h);
   const on = (method: Router.HTTPMethod | Router.HTTPMethod[], path: string, handler: AsyncRouteHandler): void => {
     router.on(method, path, handler as Router.Handler<Router.HTTPVersion.V1>);
   };

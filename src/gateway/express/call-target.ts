@@ -29,11 +29,12 @@ export interface PendingTarget extends Omit<CallTarget, 'route'> {
  * Why a connection left the lane (the `reason` label of faasq_express_lane_handoffs_total):
  * incomplete: a request still arriving after 2 s, or a head over the limit; unparsed: not a
  * strict HTTP/1.1 head; body: over 64 KiB; route: not /function/, a bad or unknown name; fields:
- * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host;
- * auth: credentials missing or wrong; busy: the function's connection cap in use (a full concurrency
+ * async, Transfer-Encoding, Upgrade, Expect, repeated single fields, Connection options, no Host,
+ * Origin or Sec-Fetch-Site with invocation auth on (the full path's cross-site check);
+ * auth: credentials missing or wrong; host: a Host the gateway does not answer for (421); busy: the function's connection cap in use (a full concurrency
  * limit waits on the lane); indirect: no direct address (fork mode, https, remote provider); closing.
  */
-export type HandOffReason = 'incomplete' | 'unparsed' | 'body' | 'route' | 'fields' | 'auth' | 'busy' | 'indirect' | 'closing';
+export type HandOffReason = 'incomplete' | 'unparsed' | 'body' | 'route' | 'fields' | 'auth' | 'host' | 'busy' | 'indirect' | 'closing';
 
 /** Where the request goes, with its replica and admission slot taken; or why it is not for this lane. */
 export function targetOf(lane: LaneContext, head: RequestHead): CallTarget | PendingTarget | HandOffReason {
@@ -50,8 +51,12 @@ export function targetOf(lane: LaneContext, head: RequestHead): CallTarget | Pen
   // HTTP/1.1 needs a Host: Node's server answers 400 without one.
   if (!lowerNames.includes('host')) return 'fields';
   for (const token of head.connection) if (token !== 'close' && token !== 'keep-alive') return 'fields';
+  // A Host this gateway does not answer for (DNS rebinding) gets its 421 from the full path.
+  const { isAuthorized, isAllowedHost } = lane.deps;
+  if (isAllowedHost && !isAllowedHost(fieldOf(head, 'host'))) return 'host';
+  // With invocation auth on, a browser's request (Origin, Sec-Fetch-Site) is judged by the full path's cross-site check.
+  if (isAuthorized && (lowerNames.includes('origin') || lowerNames.includes('sec-fetch-site'))) return 'fields';
   // Wrong or missing credentials get their 401 from the full path.
-  const { isAuthorized } = lane.deps;
   if (isAuthorized && !isAuthorized(fieldOf(head, 'authorization'))) return 'auth';
   const queryAt = target.indexOf('?', PREFIX.length);
   const pathEnd = queryAt === -1 ? target.length : queryAt;

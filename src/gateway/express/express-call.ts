@@ -124,8 +124,9 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     const { head, target, caller } = this;
     const { route } = target;
     let text = `${head.method} ${route.pathPrefix}${target.pathAndQuery} HTTP/1.1\r\nHost: ${route.authority}\r\n`;
-    let hasForwardedFor = false;
+    let forwardedFor = '';
     let hasForwardedHost = false;
+    let hasForwardedProto = false;
     let host: string | undefined;
     const { names, lowerNames, values, connection } = head;
     for (let i = 0; i < names.length; i += 1) {
@@ -135,13 +136,22 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
         continue;
       }
       if (HOP_BY_HOP.has(lower) || lower === 'x-call-id' || lower === 'x-start-time' || (connection.length > 0 && connection.includes(lower))) continue;
-      if (lower === 'x-forwarded-for') hasForwardedFor = true;
-      else if (lower === 'x-forwarded-host') hasForwardedHost = true;
+      // faasq's own credentials stop here (as on the full path): the function never sees them.
+      if (lower === 'authorization' && this.lane.deps.isGatewayCredential(values[i])) continue;
+      if (lower === 'x-forwarded-for') {
+        // Joined as Node joins repeats, then the caller's address appended (below): one field, as on the full path.
+        if (values[i] !== '') forwardedFor = forwardedFor === '' ? values[i] : `${forwardedFor}, ${values[i]}`;
+        continue;
+      }
+      if (lower === 'x-forwarded-host') hasForwardedHost = true;
+      else if (lower === 'x-forwarded-proto') hasForwardedProto = true;
       text += `${names[i]}: ${values[i]}\r\n`;
     }
     text += `X-Call-Id: ${this.callId}\r\nX-Start-Time: ${this.startNs}\r\n`;
-    if (!hasForwardedFor && caller.remoteAddress) text += `X-Forwarded-For: ${caller.remoteAddress}\r\n`;
+    if (caller.remoteAddress) text += `X-Forwarded-For: ${forwardedFor === '' ? caller.remoteAddress : `${forwardedFor}, ${caller.remoteAddress}`}\r\n`;
+    else if (forwardedFor !== '') text += `X-Forwarded-For: ${forwardedFor}\r\n`;
     if (!hasForwardedHost && host) text += `X-Forwarded-Host: ${host}\r\n`;
+    if (!hasForwardedProto) text += 'X-Forwarded-Proto: http\r\n';
     return `${text}\r\n`;
   }
 

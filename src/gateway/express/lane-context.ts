@@ -9,7 +9,7 @@ import { HttpDate } from './http-date.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** The lane needs what the full sync path needs, minus the async hand-off (async calls go to that path). */
-export type LaneDeps = Pick<SyncInvokeDeps, 'gateway' | 'provider' | 'events' | 'logger' | 'limits' | 'isAccepting' | 'isAuthorized' | 'newCallId'>;
+export type LaneDeps = Pick<SyncInvokeDeps, 'gateway' | 'provider' | 'events' | 'logger' | 'limits' | 'isAccepting' | 'isAuthorized' | 'isGatewayCredential' | 'isAllowedHost' | 'newCallId'>;
 
 /** Distinct timeouts that get a shared deadline queue; calls with other values use a timer each. */
 const MAX_DEADLINE_QUEUES = 16;

@@ -48,6 +48,7 @@ export function newRecord(m: CallMessage): CallRecord {
   if (m.notBefore !== undefined) record.notBefore = iso(m.notBefore);
   if (m.expiresAt !== undefined) record.expiresAt = iso(m.expiresAt);
   if (m.callbackUrl) record.callback = { url: m.callbackUrl, state: 'pending', attempts: 0 };
+  if (m.isPrivate) record.isPrivate = true;
   return record;
 }
 

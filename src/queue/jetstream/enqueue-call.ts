@@ -6,6 +6,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { FaasqError } from '../../shared/index.js';
 import type { CallMessage, CallRecord, EnqueueResult } from '../queue.js';
+import { assertSameFunction } from '../call-id-owner.js';
 import { newRecord, type CallRecords } from './call-records.js';
 import { encodeMessage } from './codec.js';
 import { isUnavailableError, isWrongLastSequenceError } from './jetstream-errors.js';
@@ -55,6 +56,7 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
     if (!isWrongLastSequenceError(err)) throw err;
     const existing = await ctx.records.read(message.callId);
     if (existing && Date.now() - Date.parse(existing.record.acceptedAt) < ctx.dedupeWindowMs) {
+      assertSameFunction(existing.record, message);
       await republishIfYoung(ctx, existing.record, message);
       return { record: existing.record, isDuplicate: true };
     }
@@ -63,6 +65,7 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
   const queued = await findQueuedIn(ctx.jsm, ctx.names, message.queue, message.callId);
   if (queued) {
     await ctx.records.remove(message.callId, revision).catch(() => undefined);
+    assertSameFunction(queued, message);
     return { record: newRecord(queued), isDuplicate: true };
   }
   try {

@@ -22,16 +22,17 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(options: { flags?: ConfigOverrides } & Partial<Pick<GatewayDeps, 'health' | 'metrics' | 'uiDir' | 'logger'>> = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { flags?: ConfigOverrides } & Partial<Pick<GatewayDeps, 'health' | 'metrics' | 'uiDir' | 'logger' | 'invokeCredentials' | 'queue'>> = {}): Promise<TestGateway> {
   const tmp = await makeTempDir('faasq-gw-');
-  const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: tmp.dir, ...options.flags } });
+  // Any Host: most gateway tests send made-up ones (browser-safety.test.ts tests the Host check itself).
+  const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: tmp.dir, 'gateway.allowedHosts': '*', ...options.flags } });
   const fn = await startFunctionServer();
   const provider = createTestProvider();
   provider.add('echo', fn.url);
   const events = new EventBus();
   const gateway = createGateway({
     config, provider, events, logger: options.logger ?? silentLogger(),
-    credentials: { user: USER, password: PASSWORD },
+    credentials: { user: USER, password: PASSWORD }, invokeCredentials: options.invokeCredentials, queue: options.queue,
     health: options.health, metrics: options.metrics, uiDir: options.uiDir,
   });
   const { port } = await gateway.start();
