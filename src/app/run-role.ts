@@ -57,7 +57,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     if (role === 'worker') requireFunctionsUrl(config);
     if (options.startNats && role !== 'up') throw new FaasqError('E_CONFIG', '--nats is only for faasq up');
     // A worker on NATS keeps nothing on disk: no .faasq/ folder left behind.
-    if (role !== 'worker' || !config.queue.url.startsWith('nats')) await ensureDataDir(config.dataDir);
+    if (role !== 'worker' || !config.queue.url.startsWith('nats')) await ensureDataDir(config.dataDir, logger);
     if (options.startNats) {
       // Started first so it is closed last, after the queue has let go of it.
       const nats = await startLocalNats(config, logger.child({ component: 'nats-server' }));

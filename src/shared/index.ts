@@ -13,3 +13,4 @@ export { ANNOTATIONS } from './annotations.js';
 export { freePort } from './free-port.js';
 export { Deadline, DeadlineQueue } from './deadline-queue.js';
 export type { DeadlineOwner } from './deadline-queue.js';
+export { withOwnerOnlyUmask, makeOwnerOnly, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
