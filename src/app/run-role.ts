@@ -34,6 +34,8 @@ export interface RoleOptions {
 export interface RunningRole {
   /** The gateway's bound port (0 when no gateway runs). */
   readonly port: number;
+  /** The /system credentials this gateway checks (undefined for a worker), so the CLI can record them. */
+  readonly adminCredentials?: { readonly user: string; readonly password: string };
   /** Resolves when the role has stopped (after a signal or close()). */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -118,9 +120,11 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     }
 
     let port = 0;
+    let adminCredentials: RunningRole['adminCredentials'];
     let stopIntake = (): void => {};
     if (role !== 'worker' && provider) {
       const credentials = await resolveCredentials(config, logger);
+      adminCredentials = { user: credentials.user, password: credentials.password };
       if (credentials.isGenerated) {
         process.stderr.write(`faasq: generated credentials for /system and /ui: user "${credentials.user}", password "${credentials.password}" (stored in ${config.dataDir}/credentials.json)\n`);
       }
@@ -148,7 +152,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       closers.push({ name: 'worker', close: async () => { stopIntake(); await worker.close(); } });
     }
 
-    return supervise(closeAll, logger, options.handleSignals === true, port);
+    return { ...supervise(closeAll, logger, options.handleSignals === true, port), adminCredentials };
   } catch (err) {
     await closeAll();
     throw err;

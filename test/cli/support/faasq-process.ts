@@ -23,7 +23,8 @@ export interface FaasqProcess {
 export function startFaasq(args: readonly string[], options: { cwd: string; env?: Record<string, string>; captureStdout?: boolean }): FaasqProcess {
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'), ...args], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    // `up` records its credentials in the per-user store: a folder of the test's, never the real ~/.faasq.
+    env: { ...process.env, FAASQ_CONFIG_DIR: path.join(options.cwd, '.faasq-config'), ...options.env },
     stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   let stderr = '';
