@@ -14,6 +14,7 @@ import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
+import { normaliseFunctionPath } from './function-path.js';
 import { sendError } from './reply.js';
 
 /** Hands a `/function/{name}` request with `X-Invoke-Mode: async` to the async enqueue path. */
@@ -72,10 +73,18 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     let namespace: string;
     try {
       ({ name, namespace } = parseFunctionRef(fnRaw));
+    } catch {
+      // As the OpenFaaS gateway, whose route only matches a valid name: an empty or malformed one
+      // (`/function/`, `/function/.openfaas-fn`) is a function that does not exist.
+      return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`));
+    }
+    let fnPath: string;
+    try {
+      fnPath = normaliseFunctionPath(path);
     } catch (err) {
       return reject(deps, req, res, newCallId, fnRaw, err);
     }
-    new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
+    new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, fnPath, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
   };
 }
 

@@ -6,6 +6,7 @@ import type { Config } from '../../config/index.js';
 import type { Provider } from '../../provider/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type Queue } from '../../queue/index.js';
 import { FaasqError, forwardableHeaders, isFaasqError, createCallIdGenerator, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
+import { normaliseFunctionPath } from '../function-path.js';
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
 import { createCallbackUrlCheck } from './callback-url.js';
@@ -44,6 +45,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       namespace = ref.namespace;
       const spec = provider.getSpec(ref.name, ref.namespace);
       if (!spec) throw new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`);
+      const fnPath = normaliseFunctionPath(path);
       const h = req.headers;
       const callIdHeader = h['x-call-id'];
       const callId = typeof callIdHeader === 'string' ? parseCallId(callIdHeader) : newCallId();
@@ -67,7 +69,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const q = req.url ? req.url.indexOf('?') : -1;
       const message: CallMessage = {
         callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
-        method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
+        method: req.method ?? 'POST', path: fnPath, query: q === -1 ? '' : req.url!.slice(q + 1),
         headers: forwardableHeaders(h), body, callbackUrl, enqueuedAt: now,
         notBefore: notBefore !== undefined && notBefore > now ? notBefore : undefined,
         // Max age counts from the earliest start, so a delayed call is not dead on arrival.
