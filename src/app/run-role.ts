@@ -101,7 +101,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     closers.push({ name: 'queue', close: () => queue.close() });
     if (provider) {
       for (const fn of await provider.list(DEFAULT_NAMESPACE)) {
-        const q = fn.annotations[ANNOTATIONS.queue.name];
+        const q = fn.annotations?.[ANNOTATIONS.queue.name];
         if (q) await queue.ensureQueue(q);
       }
     }
