@@ -106,7 +106,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       }
     }
 
-    const metrics = createMetrics({ events, provider, queue });
+    const metrics = createMetrics({ events, provider, queue, isCountingWorkerAttempts: role === 'up' });
     closers.push({ name: 'metrics', close: () => metrics.close() });
     if (role === 'worker' && config.worker.metricsPort > 0) {
       // No gateway here to serve /metrics; opened before the worker so it closes after the drain.
