@@ -13,6 +13,7 @@ import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import { createBasicAuthCheck, createProtect, type Credentials } from './basic-auth.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
+import { MemoryBudget } from './memory-budget.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { sendError } from './reply.js';
@@ -46,6 +47,8 @@ export interface Gateway {
   readonly server: http.Server;
   /** Sync calls running and waiting at the gateway, per function with a concurrency limit. */
   admissionStats(): AdmissionStats[];
+  /** Request body bytes held in memory now, counted against FAASQ_MAX_BUFFERED. */
+  heldBodyBytes(): number;
 }
 
 /** How often idle keep-alive connections are closed while draining. */
@@ -72,6 +75,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const protect = createProtect(deps.credentials);
 
   const limits = new FunctionLimits(config.gateway, logger);
+  const budget = new MemoryBudget(config.gateway.maxBufferedBytes);
   const syncDeps = {
     gateway: config.gateway,
     provider,
@@ -81,6 +85,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     isAccepting: () => isAccepting,
     isAuthorized: config.auth.isInvokeAuth ? createBasicAuthCheck(deps.credentials) : undefined,
     newCallId: createCallIdGenerator(),
+    budget,
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
   registerSystemRoutes(router, { provider, protect });
@@ -98,13 +103,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.
     const { registerAsyncRoutes } = await import('./async/index.js');
-    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, isAccepting: () => isAccepting });
+    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, isAccepting: () => isAccepting, budget });
     asyncEnqueue = (req, res, fnRaw, path) => void mounted.enqueue(req, res, fnRaw, path);
   }
 
   return {
     server,
     admissionStats: () => limits.stats(),
+    heldBodyBytes: () => budget.heldBytes,
     async start() {
       if (deps.queue) await mountAsyncRoutes(deps.queue);
       await new Promise<void>((resolve, reject) => {

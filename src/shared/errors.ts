@@ -38,6 +38,8 @@ export const ERRORS = {
   E_DEPLOY_FAILED: { status: 400, isRetryable: false },
   // faasq side
   E_QUEUE_UNAVAILABLE: { status: 503, isRetryable: true },
+  // the gateway holds FAASQ_MAX_BUFFERED bytes of request bodies in memory already; retry shortly
+  E_GATEWAY_BUSY: { status: 503, isRetryable: true },
   E_SHUTTING_DOWN: { status: 503, isRetryable: true },
   E_NOT_IMPLEMENTED: { status: 501, isRetryable: false },
   E_CONFIG: { status: 500, isRetryable: false },

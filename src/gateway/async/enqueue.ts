@@ -7,6 +7,7 @@ import type { Provider } from '../../provider/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type Queue } from '../../queue/index.js';
 import { FaasqError, forwardableHeaders, isFaasqError, createCallIdGenerator, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
 import { normaliseFunctionPath } from '../function-path.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
 import { createCallbackUrlCheck } from './callback-url.js';
@@ -21,6 +22,8 @@ export interface EnqueueDeps {
   readonly events: EventBus;
   readonly logger: Logger;
   readonly isAccepting: () => boolean;
+  /** Gateway-wide cap on request bytes held in memory (FAASQ_MAX_BUFFERED). */
+  readonly budget?: MemoryBudget;
 }
 
 /** Accepts one async call for function `fnRaw` (`name` or `name.namespace`); `path` starts with "/". */
@@ -37,6 +40,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
     let fn = fnRaw;
     let namespace: string | undefined;
     let queueName: string | undefined;
+    let heldBytes = 0;
     try {
       if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
       if (!queue.isHealthy()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is unavailable', { headers: { 'Retry-After': '1' } });
@@ -62,7 +66,14 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const maxAgeHeader = h['x-max-age'];
       const maxAgeMs = typeof maxAgeHeader === 'string' ? parseDurationHeader('X-Max-Age', maxAgeHeader) : annotationMaxAgeMs(spec.annotations);
       const lengthHeader = h['content-length'];
-      const body = await readBody(req, maxBodyBytes, lengthHeader === undefined ? undefined : Number(lengthHeader));
+      const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+      // The body is held whole until the call is stored: its bytes count against FAASQ_MAX_BUFFERED
+      // (a chunked one at the most it may grow to). One over the limit is readBody's 413.
+      if (deps.budget && (declared === undefined || declared <= maxBodyBytes)) {
+        deps.budget.take(declared ?? maxBodyBytes);
+        heldBytes = declared ?? maxBodyBytes;
+      }
+      const body = await readBody(req, maxBodyBytes, declared);
       const targetQueue = spec.annotations[ANNOTATION_QUEUE] || DEFAULT_QUEUE;
       queueName = targetQueue;
       const startTimeNs = nowNs();
@@ -109,6 +120,8 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       events.emit('call.rejected', { fn, namespace, queue: queueName, code: e.code });
       deps.logger.info({ function: fn, namespace, queue: queueName, status: e.status, code: e.code, durationMs: Math.round((performance.now() - t0) * 1000) / 1000 }, 'call rejected');
       sendError(req, res, e);
+    } finally {
+      if (heldBytes > 0) deps.budget?.give(heldBytes);
     }
   };
 }
