@@ -8,6 +8,9 @@ import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { makeOwnerOnly, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../shared/private-files.js';
 
+/** <dataDir>/functions/: template builds (src/stack/templates). */
+const TEMPLATE_BUILDS = 'functions';
+
 export async function ensureDataDir(dir: string, logger?: Logger): Promise<void> {
   const probe = path.join(dir, `.write-probe-${process.pid}`);
   let tightened: string[] = [];
@@ -15,7 +18,9 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     const created = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // mkdir's mode is less the umask: a created dir is set explicitly, an existing one is walked.
     if (created !== undefined) await chmod(dir, PRIVATE_DIR_MODE);
-    tightened = await makeOwnerOnly(dir);
+    // Template builds (functions/) are code a sandboxed function's own user reads through a bind
+    // mount; the 0700 data dir already keeps everyone else out of them, and their modes are the build's.
+    tightened = await makeOwnerOnly(dir, { skip: [TEMPLATE_BUILDS] });
     // A probe of a few KiB fails on a full disk where an empty file would not.
     await writeFile(probe, Buffer.alloc(64 * 1024), { mode: PRIVATE_FILE_MODE });
     await rm(probe, { force: true });

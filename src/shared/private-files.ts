@@ -24,12 +24,14 @@ export function withOwnerOnlyUmask<T>(fn: () => T): T {
 
 /**
  * Takes group and other bits off `dir` and everything below it (symbolic links are left: their
- * mode means nothing on Linux, and their targets are checked where they live). Returns the paths
- * it changed, so the caller can say so once.
+ * mode means nothing on Linux, and their targets are checked where they live), except the
+ * entries of `dir` named in `skip`. Returns the paths it changed, so the caller can say so once.
  */
-export async function makeOwnerOnly(dir: string): Promise<string[]> {
+export async function makeOwnerOnly(dir: string, options: { skip?: readonly string[] } = {}): Promise<string[]> {
   const changed: string[] = [];
+  const skipped = new Set((options.skip ?? []).map((name) => path.join(dir, name)));
   const visit = async (p: string): Promise<void> => {
+    if (skipped.has(p)) return;
     let st;
     try {
       st = await lstat(p);

@@ -48,6 +48,10 @@ describe('data at rest', () => {
     await chmod(path.join(dataDir, 'old', 'leftover.json'), 0o644);
     await chmod(path.join(dataDir, 'old'), 0o755);
     await chmod(dataDir, 0o755);
+    // A template build: code the sandbox shares with a function's user, left as built.
+    await mkdir(path.join(dataDir, 'functions', 'openfaas-fn', 'f'), { recursive: true });
+    await writeFile(path.join(dataDir, 'functions', 'openfaas-fn', 'f', 'handler.js'), '');
+    await chmod(path.join(dataDir, 'functions', 'openfaas-fn', 'f', 'handler.js'), 0o644);
     await writeFile(path.join(tmp.dir, 'stack.yml'), 'version: "1.0"\nfunctions:\n  cat:\n    fprocess: cat\n');
     up = startLoose(['up', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', '--log-format', 'json'], tmp.dir);
     url = (await up.waitForLine(/listening on (http:\/\/\S+)/))[1]!;
@@ -73,7 +77,8 @@ describe('data at rest', () => {
     assert.ok(names.includes('data.mdb') && names.includes('lock.mdb'), names.join(','));
     assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
     assert.equal((await stat(path.join(dataDir, 'queue', 'data.mdb'))).mode & 0o777, 0o600);
-    assert.deepEqual(await openModes(dataDir), []);
+    assert.deepEqual((await openModes(dataDir)).filter((p) => !p.startsWith('functions')), []);
+    assert.equal((await stat(path.join(dataDir, 'functions', 'openfaas-fn', 'f', 'handler.js'))).mode & 0o777, 0o644, 'template builds keep their modes');
     // One line says what was fixed.
     const lines = up!.stdout().split('\n').filter((l) => l.includes('made owner-only'));
     assert.equal(lines.length, 1, up!.stdout());
