@@ -16,7 +16,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
 import { normaliseFunctionPath } from './function-path.js';
-import { bodyTooLarge, LimitedBody } from './limited-body.js';
+import { bodyTooLarge, lingerAfterRefusal, LimitedBody } from './limited-body.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { sendError } from './reply.js';
 
@@ -92,8 +92,7 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     const maxBody = deps.gateway.maxBodyBytes;
     const length = req.headers['content-length'];
     if (maxBody > 0 && length !== undefined && Number(length) > maxBody) {
-      // The body is not read: the connection closes after the 413 instead of draining it.
-      res.setHeader('Connection', 'close');
+      lingerAfterRefusal(req, res);
       return reject(deps, req, res, newCallId, fnRaw, bodyTooLarge(maxBody, Number(length)));
     }
     new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, fnPath, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
@@ -226,8 +225,8 @@ class SyncCall implements ResponseSink, DeadlineOwner {
 
   /** A chunked body grew past FAASQ_MAX_BODY: stop the function, answer 413 (or cut a reply under way). */
   private readonly onBodyOverflow = (err: FaasqError): void => {
-    if (!this.res.headersSent) this.res.setHeader('Connection', 'close');
     this.req.unpipe();
+    lingerAfterRefusal(this.req, this.res);
     if (this.isSettled) {
       this.control?.abort(err);
       if (!this.isClosed) this.res.destroy();
