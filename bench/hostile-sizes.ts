@@ -8,7 +8,7 @@
 // Run: npm run build && node --import tsx bench/hostile-sizes.ts
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -103,6 +103,8 @@ async function settle(pid: number): Promise<number> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'faasq-hostile-'));
+  // The stack's folder is the functions' working folder: a sandboxed function user must enter it.
+  await chmod(dir, 0o755);
   const stack = path.join(dir, 'stack.yml');
   await writeFile(stack, [
     'version: 1.0',
@@ -112,11 +114,13 @@ async function main(): Promise<void> {
     '  cat:',
     '    fprocess: cat',
     '  pipe:',
-    `    fprocess: node ${path.join(ROOT, 'bench/functions/pipe-echo.mjs')}`,
+    // Beside the stack file: a sandboxed replica sees its own folder only.
+    '    fprocess: node pipe-echo.mjs',
     '    environment:',
     '      mode: http',
     '',
   ].join('\n'));
+  await copyFile(path.join(ROOT, 'bench/functions/pipe-echo.mjs'), path.join(dir, 'pipe-echo.mjs'));
   const port = await freePort();
   const faasq = startProcess(process.execPath, [path.join(ROOT, 'bin/faasq.js'), 'up', '-f', stack, '--port', String(port), '--queue', 'memory', '--data-dir', path.join(dir, 'data'), '--log-level', 'warn'], {
     env: { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'bench-password', FAASQ_CONFIG_DIR: path.join(dir, 'config') },
@@ -124,7 +128,8 @@ async function main(): Promise<void> {
   const pid = faasq.pid!;
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    for (const fn of ['cat', 'pipe']) await waitForHttp(`http://127.0.0.1:${port}/function/${fn}`);
+    // Replicas start slowly on a loaded machine (and in a sandbox): wait up to 2 minutes for each.
+    for (const fn of ['cat', 'pipe']) await waitForHttp(`http://127.0.0.1:${port}/function/${fn}`, 120_000);
     const idleMiB = await settle(pid);
     const attacks: Attack[] = [];
     attacks.push(await attack(`${CALLERS} x 40 MB bodies to an http-mode function streaming them back`, pid, port, 'POST', '/function/pipe', BODY_BYTES));
