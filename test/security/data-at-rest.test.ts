@@ -7,6 +7,7 @@ import path from 'node:path';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { startFaasq, type FaasqProcess } from '../cli/support/faasq-process.js';
+import { natsSkipReason } from '../support/nats-server.js';
 
 const CREDS = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'rest-password' };
 const AUTH = `Basic ${Buffer.from('admin:rest-password').toString('base64')}`;
@@ -83,5 +84,31 @@ describe('data at rest', () => {
     const lines = up!.stdout().split('\n').filter((l) => l.includes('made owner-only'));
     assert.equal(lines.length, 1, up!.stdout());
     assert.match(lines[0]!, /"count":3/);
+  });
+});
+
+describe('data at rest with faasq up --nats', { skip: natsSkipReason() }, () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let up: FaasqProcess | undefined;
+
+  before(async () => {
+    tmp = await makeTempDir('faasq-rest-nats-');
+  });
+  after(async () => {
+    await up?.stop();
+    await tmp.cleanup();
+  });
+
+  test('data at rest - the supervised nats-server store, config and log are owner-only under umask 000', async () => {
+    const dataDir = path.join(tmp.dir, 'data');
+    await writeFile(path.join(tmp.dir, 'stack.yml'), 'version: "1.0"\nfunctions:\n  cat:\n    fprocess: cat\n');
+    up = startLoose(['up', '--nats', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], tmp.dir);
+    const url = (await up.waitForLine(/listening on (http:\/\/\S+)/, 60_000))[1]!;
+    const accepted = await fetch(`${url}/async-function/cat`, { method: 'POST', headers: { 'x-call-id': 'rest-nats-1' }, body: 'stored in jetstream' });
+    assert.equal(accepted.status, 202, await accepted.text());
+    await waitFor(async () => (await (await fetch(`${url}/async-function/rest-nats-1`)).json() as { state: string }).state === 'succeeded', { timeoutMs: 30_000, intervalMs: 200, message: 'call settled' });
+    const files = await readdir(path.join(dataDir, 'nats'), { recursive: true });
+    assert.ok(files.some((f) => String(f).includes('jetstream')), files.join(','));
+    assert.deepEqual(await openModes(dataDir), []);
   });
 });
