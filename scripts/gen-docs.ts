@@ -22,8 +22,9 @@ ${rows.join('\n')}
 
 The \`faasq\` client commands (everything but \`up\`, \`gateway\`, \`worker\`) read the gateway URL
 from \`--gateway\`, else \`FAASQ_URL\`, else \`OPENFAAS_URL\`, else \`http://127.0.0.1:8080\`;
-credentials from \`FAASQ_USER\` / \`FAASQ_PASSWORD\`, else what \`faasq login\` stored in
-\`FAASQ_CONFIG_DIR\` (default \`~/.faasq\`).
+credentials from \`FAASQ_USER\` / \`FAASQ_PASSWORD\`, else what \`faasq login\` stored, or a local
+\`faasq up\` / \`faasq gateway\` recorded, for that URL in \`FAASQ_CONFIG_DIR\` (default \`~/.faasq\`),
+so the CLI works from any folder.
 
 Generated from \`src/config/config.ts\` by \`scripts/gen-docs.ts\`.
 `;

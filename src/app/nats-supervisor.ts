@@ -8,6 +8,7 @@ import path from 'node:path';
 import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { freePort } from '../shared/free-port.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, withOwnerOnlyUmask } from '../shared/private-files.js';
 
 export interface NatsSupervisorOptions {
   readonly bin: string;
@@ -42,11 +43,11 @@ const POLL_MS = 50;
 export async function startNatsSupervisor(options: NatsSupervisorOptions): Promise<NatsSupervisor> {
   const { logger } = options;
   const storeDir = path.join(options.dir, 'store');
-  await mkdir(storeDir, { recursive: true });
+  await mkdir(storeDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const port = options.port > 0 ? options.port : await freePort();
   const monitorPort = await freePort();
   const configFile = path.join(options.dir, 'nats-server.conf');
-  await writeFile(configFile, serverConfig({ port, monitorPort, storeDir }));
+  await writeFile(configFile, serverConfig({ port, monitorPort, storeDir }), { mode: PRIVATE_FILE_MODE });
   const logFile = path.join(options.dir, 'nats-server.log');
   const minMs = options.restartMinMs ?? 200;
   const maxMs = options.restartMaxMs ?? 10_000;
@@ -64,9 +65,10 @@ export async function startNatsSupervisor(options: NatsSupervisorOptions): Promi
   process.on('exit', killOnExit);
 
   const launch = (): void => {
-    const logFd = openSync(logFile, 'a');
+    const logFd = openSync(logFile, 'a', PRIVATE_FILE_MODE);
     try {
-      child = spawn(options.bin, ['-c', configFile], { stdio: ['ignore', logFd, logFd] });
+      // nats-server inherits the umask: its store files (0640 less the umask) become owner-only.
+      child = withOwnerOnlyUmask(() => spawn(options.bin, ['-c', configFile], { stdio: ['ignore', logFd, logFd] }));
     } finally {
       closeSync(logFd);
     }

@@ -34,6 +34,8 @@ export interface RoleOptions {
 export interface RunningRole {
   /** The gateway's bound port (0 when no gateway runs). */
   readonly port: number;
+  /** The /system credentials this gateway checks (undefined for a worker), so the CLI can record them. */
+  readonly adminCredentials?: { readonly user: string; readonly password: string };
   /** Resolves when the role has stopped (after a signal or close()). */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -57,7 +59,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     if (role === 'worker') requireFunctionsUrl(config);
     if (options.startNats && role !== 'up') throw new FaasqError('E_CONFIG', '--nats is only for faasq up');
     // A worker on NATS keeps nothing on disk: no .faasq/ folder left behind.
-    if (role !== 'worker' || !config.queue.url.startsWith('nats')) await ensureDataDir(config.dataDir);
+    if (role !== 'worker' || !config.queue.url.startsWith('nats')) await ensureDataDir(config.dataDir, logger);
     if (options.startNats) {
       // Started first so it is closed last, after the queue has let go of it.
       const nats = await startLocalNats(config, logger.child({ component: 'nats-server' }));
@@ -99,12 +101,12 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     closers.push({ name: 'queue', close: () => queue.close() });
     if (provider) {
       for (const fn of await provider.list(DEFAULT_NAMESPACE)) {
-        const q = fn.annotations[ANNOTATIONS.queue.name];
+        const q = fn.annotations?.[ANNOTATIONS.queue.name];
         if (q) await queue.ensureQueue(q);
       }
     }
 
-    const metrics = createMetrics({ events, provider, queue });
+    const metrics = createMetrics({ events, provider, queue, isCountingWorkerAttempts: role === 'up' });
     closers.push({ name: 'metrics', close: () => metrics.close() });
     if (role === 'worker' && config.worker.metricsPort > 0) {
       // No gateway here to serve /metrics; opened before the worker so it closes after the drain.
@@ -118,9 +120,11 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
     }
 
     let port = 0;
+    let adminCredentials: RunningRole['adminCredentials'];
     let stopIntake = (): void => {};
     if (role !== 'worker' && provider) {
       const credentials = await resolveCredentials(config, logger);
+      adminCredentials = { user: credentials.user, password: credentials.password };
       if (credentials.isGenerated) {
         process.stderr.write(`faasq: generated credentials for /system and /ui: user "${credentials.user}", password "${credentials.password}" (stored in ${config.dataDir}/credentials.json)\n`);
       }
@@ -152,7 +156,7 @@ export async function runRole(role: Role, config: Config, options: RoleOptions =
       closers.push({ name: 'worker', close: async () => { stopIntake(); await worker.close(); } });
     }
 
-    return supervise(closeAll, logger, options.handleSignals === true, port);
+    return { ...supervise(closeAll, logger, options.handleSignals === true, port), adminCredentials };
   } catch (err) {
     await closeAll();
     throw err;

@@ -1,6 +1,7 @@
 // Where `faasq login` keeps basic-auth credentials, one entry per gateway URL, in
 // <configDir>/config.json with mode 0600 (like faas-cli's ~/.openfaas/config.yml).
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Credentials } from './client.js';
 
@@ -17,6 +18,8 @@ export interface CredentialsStore {
   readonly file: string;
   get(gatewayUrl: string): Promise<Credentials | undefined>;
   set(gatewayUrl: string, credentials: Credentials): Promise<void>;
+  /** One write for several URLs of the same gateway (127.0.0.1 and localhost). */
+  setMany(gatewayUrls: readonly string[], credentials: Credentials): Promise<void>;
   /** Returns whether an entry was removed. */
   remove(gatewayUrl: string): Promise<boolean>;
 }
@@ -39,9 +42,17 @@ export function createCredentialsStore(configDir: string): CredentialsStore {
   const write = async (data: StoreFile): Promise<void> => {
     await mkdir(configDir, { recursive: true, mode: 0o700 });
     // Write then rename so a crash never leaves a half-written credentials file.
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    // A random suffix: two gateways starting at once each write their own temporary file.
     await writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
     await rename(tmp, file);
+  };
+
+  const setMany = async (gatewayUrls: readonly string[], credentials: Credentials): Promise<void> => {
+    const data = await read();
+    const token = Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64');
+    for (const url of gatewayUrls) data.auths[url] = { token };
+    await write(data);
   };
 
   return {
@@ -54,11 +65,8 @@ export function createCredentialsStore(configDir: string): CredentialsStore {
       if (colon === -1) return undefined;
       return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     },
-    async set(gatewayUrl, credentials) {
-      const data = await read();
-      data.auths[gatewayUrl] = { token: Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64') };
-      await write(data);
-    },
+    set: (gatewayUrl, credentials) => setMany([gatewayUrl], credentials),
+    setMany,
     async remove(gatewayUrl) {
       const data = await read();
       if (!(gatewayUrl in data.auths)) return false;

@@ -28,6 +28,10 @@ export interface Config {
     readonly upstreamTimeoutMs: number;
     readonly maxHeaderBytes: number;
     readonly maxAsyncBodyBytes: number;
+    /** Largest sync request body (413 past it). */
+    readonly maxBodyBytes: number;
+    /** Request bytes the gateway may hold in memory at once across in-flight calls (bodies read whole). */
+    readonly maxBufferedBytes: number;
     /** Default per-function concurrency for sync calls (0 = unlimited); annotation com.faasq.concurrency overrides. */
     readonly concurrency: number;
     readonly maxWaiting: number;
@@ -155,6 +159,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'gateway.upstreamTimeoutMs', env: 'FAASQ_UPSTREAM_TIMEOUT', default: '60s', parse: ms },
   { path: 'gateway.maxHeaderBytes', env: 'FAASQ_MAX_HEADER_SIZE', default: '16KiB', parse: bytes },
   { path: 'gateway.maxAsyncBodyBytes', env: 'FAASQ_MAX_ASYNC_BODY', default: '1MiB', parse: bytes },
+  { path: 'gateway.maxBodyBytes', env: 'FAASQ_MAX_BODY', default: '128MiB', parse: bytes },
+  { path: 'gateway.maxBufferedBytes', env: 'FAASQ_MAX_BUFFERED', default: '64MiB', parse: bytes },
   { path: 'gateway.concurrency', env: 'FAASQ_CONCURRENCY', default: 0, parse: int },
   { path: 'gateway.maxWaiting', env: 'FAASQ_MAX_WAITING', default: 100, parse: int },
   { path: 'gateway.maxWaitMs', env: 'FAASQ_MAX_WAIT', default: '30s', parse: ms },

@@ -15,6 +15,7 @@ import { createCredentialCheck, createGuard, type Credentials, type RouteHandler
 import { guardAdminRequest, guardCrossSite } from './admin-guard.js';
 import { createHostCheck } from './host-check.js';
 import { FunctionLimits, type AdmissionStats } from './function-limits.js';
+import { MemoryBudget } from './memory-budget.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { sendError } from './reply.js';
@@ -51,6 +52,8 @@ export interface Gateway {
   readonly server: http.Server;
   /** Sync calls running and waiting at the gateway, per function with a concurrency limit. */
   admissionStats(): AdmissionStats[];
+  /** Request body bytes held in memory now, counted against FAASQ_MAX_BUFFERED. */
+  heldBodyBytes(): number;
 }
 
 /** How often idle keep-alive connections are closed while draining. */
@@ -88,6 +91,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const isGatewayCredential = (authorization: string | undefined): boolean => authorization !== undefined && canInvoke(authorization);
 
   const limits = new FunctionLimits(config.gateway, logger);
+  const budget = new MemoryBudget(config.gateway.maxBufferedBytes);
   const syncDeps = {
     gateway: config.gateway,
     provider,
@@ -99,6 +103,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     isGatewayCredential,
     isAllowedHost,
     newCallId: createCallIdGenerator(),
+    budget,
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
   registerSystemRoutes(router, { provider, protect });
@@ -121,13 +126,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
     // Loaded only when a queue is configured, so a sync-only gateway carries none of it.
     const { registerAsyncRoutes } = await import('./async/index.js');
-    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, protectInvoke, isGatewayCredential, isAccepting: () => isAccepting });
+    const mounted = registerAsyncRoutes(router, { config, provider, queue, events, logger, protect, protectInvoke, isGatewayCredential, isAccepting: () => isAccepting, budget });
     asyncEnqueue = (req, res, fnRaw, path) => void mounted.enqueue(req, res, fnRaw, path);
   }
 
   return {
     server,
     admissionStats: () => limits.stats(),
+    heldBodyBytes: () => budget.heldBytes,
     async start() {
       if (deps.queue) await mountAsyncRoutes(deps.queue);
       await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
 // after the response is done.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { Config } from '../config/index.js';
 import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
@@ -14,6 +15,9 @@ import { parseFunctionRef } from '../shared/names.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
+import { normaliseFunctionPath } from './function-path.js';
+import { bodyTooLarge, lingerAfterRefusal, LimitedBody } from './limited-body.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { sendError } from './reply.js';
 import { crossSiteProblem } from './admin-guard.js';
 
@@ -38,6 +42,8 @@ export interface SyncInvokeDeps {
   readonly getAsyncEnqueue: () => AsyncEnqueue | undefined;
   /** Call ids, shared with the express lane. */
   readonly newCallId: () => string;
+  /** Gateway-wide cap on request bytes held in memory; a small body read whole counts while its call runs. */
+  readonly budget?: MemoryBudget;
 }
 
 const PREFIX = '/function/';
@@ -80,10 +86,24 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     let namespace: string;
     try {
       ({ name, namespace } = parseFunctionRef(fnRaw));
+    } catch {
+      // As the OpenFaaS gateway, whose route only matches a valid name: an empty or malformed one
+      // (`/function/`, `/function/.openfaas-fn`) is a function that does not exist.
+      return reject(deps, req, res, newCallId, fnRaw, new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`));
+    }
+    let fnPath: string;
+    try {
+      fnPath = normaliseFunctionPath(path);
     } catch (err) {
       return reject(deps, req, res, newCallId, fnRaw, err);
     }
-    new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, path, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
+    const maxBody = deps.gateway.maxBodyBytes;
+    const length = req.headers['content-length'];
+    if (maxBody > 0 && length !== undefined && Number(length) > maxBody) {
+      lingerAfterRefusal(req, res);
+      return reject(deps, req, res, newCallId, fnRaw, bodyTooLarge(maxBody, Number(length)));
+    }
+    new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, fnPath, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
   };
 }
 
@@ -143,6 +163,8 @@ class SyncCall implements ResponseSink, DeadlineOwner {
   private isBodyDone = false;
   private isKnown = false;
   private deadline: Deadline | undefined;
+  /** Bytes of a body read whole, taken from the memory budget until the call is over. */
+  private bufferedBytes = 0;
 
   constructor(
     private readonly deps: SyncInvokeDeps,
@@ -196,10 +218,38 @@ class SyncCall implements ResponseSink, DeadlineOwner {
 
   private start(): void {
     this.deadline = this.deadlines.add(this);
-    const mode = bodyModeOf(this.req);
-    if (mode === 'buffer') this.readBody();
-    else this.invoke(mode === 'stream' ? this.req : null);
+    const { req } = this;
+    const mode = bodyModeOf(req);
+    if (mode === 'buffer') {
+      const length = Number(req.headers['content-length']);
+      // With the memory budget spent, a small body streams like a large one instead of waiting.
+      if (!this.deps.budget || this.deps.budget.tryTake(length)) {
+        this.bufferedBytes = this.deps.budget ? length : 0;
+        return this.readBody();
+      }
+      return this.invoke(req);
+    }
+    if (mode === 'none') return this.invoke(null);
+    const maxBody = this.deps.gateway.maxBodyBytes;
+    // A length over the limit was refused before the call; only a chunked body needs counting.
+    if (maxBody === 0 || req.headers['content-length'] !== undefined) return this.invoke(req);
+    const limited = new LimitedBody(maxBody, this.onBodyOverflow);
+    req.pipe(limited);
+    this.invoke(limited);
   }
+
+  /** A chunked body grew past FAASQ_MAX_BODY: stop the function, answer 413 (or cut a reply under way). */
+  private readonly onBodyOverflow = (err: FaasqError): void => {
+    this.req.unpipe();
+    lingerAfterRefusal(this.req, this.res);
+    if (this.isSettled) {
+      this.control?.abort(err);
+      if (!this.isClosed) this.res.destroy();
+      return;
+    }
+    this.fail(err);
+    this.control?.abort(err);
+  };
 
   /** Collects a small body; the call starts on its end (a client that leaves ends in onClose). */
   private readBody(): void {
@@ -210,7 +260,7 @@ class SyncCall implements ResponseSink, DeadlineOwner {
     });
   }
 
-  private invoke(body: IncomingMessage | Buffer | null): void {
+  private invoke(body: Readable | Buffer | null): void {
     const { deps, req } = this;
     try {
       deps.provider.stream(this.fn, this.namespace, {
@@ -309,6 +359,10 @@ class SyncCall implements ResponseSink, DeadlineOwner {
     this.waitController?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
     // The caller left before the function finished: release the function's connection too.
     if (!this.isBodyDone) this.control?.abort(new FaasqError('E_BAD_REQUEST', 'client closed the connection'));
+    if (this.bufferedBytes > 0) {
+      deps.budget?.give(this.bufferedBytes);
+      this.bufferedBytes = 0;
+    }
     const now = performance.now();
     if (this.isHoldingSlot && this.limiter) {
       this.isHoldingSlot = false;

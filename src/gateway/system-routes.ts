@@ -1,9 +1,9 @@
 // The OpenFaaS function API behind basic auth: /system/functions (list, deploy, update, remove),
 // /system/function/{name}, /system/scale-function/{name}, /system/info and /system/namespaces.
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import type FindMyWay from 'find-my-way';
 import type { Provider } from '../provider/provider.js';
+import { readBuildInfo, type BuildInfo } from '../shared/build-info.js';
 import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE, assertDeployableName, parseFunctionRef } from '../shared/names.js';
 import { deploymentToSpec } from '../stack/index.js';
@@ -19,17 +19,11 @@ export interface SystemRoutesDeps {
   readonly protect: (handler: RouteHandler) => RouteHandler;
 }
 
-export interface VersionInfo {
-  readonly release: string;
-  readonly sha: string;
-  readonly commit_message: string;
-}
+export type VersionInfo = BuildInfo;
 
-/** The package version, read once; works from src/ (tsx) and dist/ alike. */
+/** The package version and build commit, read once per gateway. */
 export function readVersion(): VersionInfo {
-  const require = createRequire(import.meta.url);
-  const pkg = require('../../package.json') as { version?: string };
-  return { release: pkg.version ?? '0.0.0', sha: '', commit_message: '' };
+  return readBuildInfo();
 }
 
 export function registerSystemRoutes(router: Router, deps: SystemRoutesDeps): void {

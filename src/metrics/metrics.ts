@@ -20,6 +20,13 @@ export interface MetricsDeps {
   /** Namespace used to list functions for gateway_service_count. */
   readonly namespace?: string;
   readonly isProcessMetrics?: boolean;
+  /**
+   * Count each queued call's attempts in gateway_function_invocation_total / _started and
+   * gateway_functions_seconds, as the OpenFaaS gateway counts a queue-worker's invocations (made
+   * through the gateway, or reported to /system/async-report). Only where the worker calls the
+   * function itself (`faasq up`): a `faasq worker` calls through a gateway, which counts them.
+   */
+  readonly isCountingWorkerAttempts?: boolean;
 }
 
 /** Rejections whose function name is not a deployed function. */
@@ -119,6 +126,20 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     ev.on('callback.failed', (e) => callbacks.inc({ queue_name: e.queue, function_name: fq(e), outcome: e.isFinal ? 'failed' : 'retried' })),
     ev.on('worker.inflight', (e) => inflight(e.queue, fq(e)).add(e.delta)),
   ];
+  if (deps.isCountingWorkerAttempts) {
+    // One invocation per attempt, under the function's status; the 202 of the accept is not one
+    // (the OpenFaaS gateway counts /async-function/ with its logging notifier only).
+    const completed = (e: { fn: string; namespace: string; durationMs: number }, status: number): void => {
+      const series = completedOf(fq(e), String(status));
+      series.total.inc();
+      series.seconds.observe(e.durationMs / 1000);
+    };
+    offs.push(
+      ev.on('call.started', (e) => startedOf(fq(e)).inc()),
+      ev.on('call.succeeded', (e) => completed(e, e.status)),
+      ev.on('call.attempt_failed', (e) => completed(e, e.reportedStatus)),
+    );
+  }
 
   return {
     contentType: registry.contentType,

@@ -36,11 +36,12 @@ export interface FunctionStatus {
   namespace: string;
   image: string;
   envProcess: string;
-  envVars: Record<string, string>;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  secrets: string[];
-  constraints: string[];
+  /** Empty collections are left out, as the OpenFaaS providers (omitempty) do. */
+  envVars?: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  secrets?: string[];
+  constraints?: string[];
   limits?: FunctionResources;
   requests?: FunctionResources;
   readOnlyRootFilesystem?: boolean;

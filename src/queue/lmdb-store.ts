@@ -5,6 +5,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { FaasqError } from '../shared/errors.js';
+import { PRIVATE_DIR_MODE, withOwnerOnlyUmask } from '../shared/private-files.js';
 import { claimDirectory } from './owner-lock.js';
 import { TABLE_NAMES, type QueueStore, type RangeOptions, type StoreKey, type StoreWrite, type TableName } from './store.js';
 
@@ -19,7 +20,7 @@ export class LmdbStore implements QueueStore {
 
   async open(): Promise<void> {
     try {
-      mkdirSync(this.dir, { recursive: true });
+      mkdirSync(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       accessSync(this.dir, constants.W_OK);
     } catch (err) {
       throw new FaasqError('E_DATA_DIR', `queue data directory ${this.dir} is not writable: ${(err as Error).message}`, { cause: err });
@@ -35,7 +36,9 @@ export class LmdbStore implements QueueStore {
       // the flush of its own transaction, not of whichever batch is newest (overlapping sync stays on).
       // remapChunks maps the file in chunks on demand: about half the file-backed RSS of one big map
       // on a store with random keys (measured; see bench/queue-engine.ts).
-      const root = open({ path: this.dir, maxDbs: 16, separateFlushed: true, remapChunks: true });
+      // LMDB takes no file mode (it creates data.mdb and lock.mdb 0664 less the umask): the stored
+      // calls hold bodies and tokens, so the files are created under an owner-only umask.
+      const root = withOwnerOnlyUmask(() => open({ path: this.dir, maxDbs: 16, separateFlushed: true, remapChunks: true }));
       this.root = root;
       for (const name of TABLE_NAMES) this.dbs.set(name, root.openDB<unknown, Key>({ name }));
       // A first durable write proves the disk takes writes (full disk, read-only mount) before we accept calls.

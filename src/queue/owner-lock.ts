@@ -22,7 +22,7 @@ export function claimDirectory(dir: string): () => void {
   const file = path.join(dir, 'owner.pid');
   for (let i = 0; i < MAX_CLAIM_TRIES; i++) {
     try {
-      const fd = openSync(file, 'wx');
+      const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return () => rmSync(file, { force: true });

@@ -10,6 +10,8 @@ export const ERRORS = {
   E_MISSING_FIELD: { status: 400, isRetryable: false },
   E_INVALID_FIELD: { status: 400, isRetryable: false },
   E_INVALID_HEADER: { status: 400, isRetryable: false },
+  // a function path whose `..` (plain, %2e-encoded or behind an encoded slash) would climb above the function's root
+  E_INVALID_PATH: { status: 400, isRetryable: false },
   E_INVALID_CALLBACK_URL: { status: 400, isRetryable: false },
   E_CALLBACK_URL_DENIED: { status: 400, isRetryable: false },
   E_UNAUTHORIZED: { status: 401, isRetryable: false },
@@ -42,6 +44,8 @@ export const ERRORS = {
   E_DEPLOY_FAILED: { status: 400, isRetryable: false },
   // faasq side
   E_QUEUE_UNAVAILABLE: { status: 503, isRetryable: true },
+  // the gateway holds FAASQ_MAX_BUFFERED bytes of request bodies in memory already; retry shortly
+  E_GATEWAY_BUSY: { status: 503, isRetryable: true },
   E_SHUTTING_DOWN: { status: 503, isRetryable: true },
   E_NOT_IMPLEMENTED: { status: 501, isRetryable: false },
   E_CONFIG: { status: 500, isRetryable: false },

@@ -9,7 +9,7 @@ export interface FaasqEvents {
   'call.accepted': { callId: string; fn: string; namespace: string; queue: string; priority: number; acceptMs: number; isDuplicate: boolean };
   'call.rejected': { fn: string; queue?: string; code: string; namespace?: string };
   'call.started': { callId: string; fn: string; queue: string; attempt: number; queuedMs: number; namespace: string };
-  'call.attempt_failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; durationMs: number; namespace: string };
+  'call.attempt_failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; error?: string; durationMs: number; namespace: string; /** status when the function gave one, else 502 (transport) / 504 (timeout), as the invocation metrics count it */ reportedStatus: number };
   'call.retried': { callId: string; fn: string; queue: string; attempt: number; delayMs: number; namespace: string };
   'call.succeeded': { callId: string; fn: string; queue: string; attempt: number; status: number; durationMs: number; namespace: string };
   'call.failed': { callId: string; fn: string; queue: string; attempt: number; status?: number; durationMs: number; namespace: string };

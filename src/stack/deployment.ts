@@ -90,7 +90,7 @@ function wireFields(spec: FunctionSpec): Omit<FunctionStatus, 'name' | 'replicas
 export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
   const fields = wireFields(spec);
   // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
-  if (spec.workingDir) fields.annotations[WORKDIR_ANNOTATION] = spec.workingDir;
+  if (spec.workingDir) fields.annotations = { ...fields.annotations, [WORKDIR_ANNOTATION]: spec.workingDir };
   return { service: spec.name, ...fields };
 }
 
@@ -100,13 +100,28 @@ export const FUNCTION_LABEL = 'faas_function';
 export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
   const fields = wireFields(spec);
   // Always the function's own name, as on a faas-netes Deployment, whatever labels were deployed.
-  fields.labels[FUNCTION_LABEL] = spec.name;
+  fields.labels = { ...fields.labels, [FUNCTION_LABEL]: spec.name };
   return {
     name: spec.name,
-    ...fields,
+    ...withoutEmpty(fields),
     replicas,
     availableReplicas: available,
     invocationCount,
     createdAt: typeof createdAt === 'string' ? createdAt : createdAt.toISOString(),
   };
+}
+
+/** The collection fields the OpenFaaS providers mark `omitempty`, left out when empty (tools that
+ *  compare what they deployed with what they read back see no difference). */
+const OMITTED_WHEN_EMPTY = ['envVars', 'labels', 'annotations', 'secrets', 'constraints', 'limits', 'requests'] as const;
+
+function withoutEmpty<T extends Partial<Record<(typeof OMITTED_WHEN_EMPTY)[number], unknown>>>(fields: T): T {
+  const out = { ...fields };
+  for (const key of OMITTED_WHEN_EMPTY) {
+    const value = out[key];
+    if (value === undefined) continue;
+    const isEmpty = Array.isArray(value) ? value.length === 0 : Object.values(value as object).every((v) => v === undefined || v === '');
+    if (isEmpty) delete out[key];
+  }
+  return out;
 }

@@ -145,7 +145,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const decision = decide(outcome, attempt, policy, Date.now());
   const logFields = { callId: m.callId, function: m.function, namespace: ns, queue: queueName, attempt, status, durationMs };
   if (decision.kind !== 'ack' || decision.state !== 'succeeded') {
-    events.emit('call.attempt_failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status: 'status' in outcome ? status : undefined, error: lastError, durationMs });
+    events.emit('call.attempt_failed', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status: 'status' in outcome ? status : undefined, error: lastError, durationMs, reportedStatus: status });
     logger.info({ ...logFields, err: lastError }, 'call attempt failed');
   }
   if (decision.kind === 'retry') {

@@ -31,7 +31,7 @@ for (const isExpressLane of [true, false]) {
         await res.body.dump();
         const bad = await request(`${t.url}/function/bad$name`);
         await bad.body.dump();
-        await waitFor(() => lines.some((l) => l.includes('"status":400')), { message: 'rejected request logged' });
+        await waitFor(() => lines.some((l) => l.includes('"status":404')), { message: 'rejected request logged' });
         const invocations = lines.map((l) => JSON.parse(l)).filter((l) => l.callId === 'log-1');
         assert.equal(invocations.length, 1);
         const [line] = invocations;

@@ -101,12 +101,12 @@ for (const isExpressLane of [true, false]) {
       assert.match(await res.body.text(), /nope/);
     });
 
-    test('gateway - invalid function name is 400', async () => {
+    test('gateway - an invalid or empty function name is 404, as the OpenFaaS gateway answers', async () => {
       const res = await request(`${t.url}/function/bad%20name`);
-      assert.equal(res.statusCode, 400);
+      assert.equal(res.statusCode, 404);
       await res.body.dump();
       const empty = await request(`${t.url}/function/`);
-      assert.equal(empty.statusCode, 400);
+      assert.equal(empty.statusCode, 404);
       await empty.body.dump();
     });
 

@@ -106,6 +106,25 @@ describe('gateway system API', () => {
     assert.equal(missingFn.status, 404);
   });
 
+  test('system - FunctionStatus leaves out empty collections as the OpenFaaS providers do, and returns the rest as deployed', async () => {
+    assert.equal((await sys('POST', '/system/functions', { service: 'bare', image: 'img:1', envProcess: 'cat' })).status, 202);
+    const bare = (await sys('GET', '/system/function/bare')).json();
+    for (const field of ['envVars', 'annotations', 'secrets', 'constraints', 'limits', 'requests']) assert.ok(!(field in bare), `${field} left out: ${JSON.stringify(bare)}`);
+    // labels always carry faas_function, as faas-netes sets it.
+    assert.deepEqual(bare.labels, { faas_function: 'bare' });
+    assert.deepEqual([bare.name, bare.namespace, bare.image, bare.envProcess], ['bare', 'openfaas-fn', 'img:1', 'cat']);
+    const listed = (await sys('GET', '/system/functions')).json().find((f: { name: string }) => f.name === 'bare');
+    assert.ok(!('envVars' in listed) && !('secrets' in listed));
+
+    const full = { service: 'full', image: 'img:2', envProcess: 'cat', envVars: { A: '1' }, labels: { l: 'v' }, annotations: { a: 'b' }, constraints: ['node=x'], limits: { memory: '128Mi' }, readOnlyRootFilesystem: true };
+    assert.equal((await sys('POST', '/system/functions', full)).status, 202);
+    const got = (await sys('GET', '/system/function/full')).json();
+    for (const [k, v] of Object.entries(full)) if (k !== 'service' && k !== 'labels') assert.deepEqual(got[k], v, k);
+    assert.deepEqual(got.labels, { l: 'v', faas_function: 'full' });
+    await sys('DELETE', '/system/functions', { functionName: 'bare' });
+    await sys('DELETE', '/system/functions', { functionName: 'full' });
+  });
+
   test('system - request bodies over 1 MiB are 413', async () => {
     const res = await sys('POST', '/system/functions', JSON.stringify({ service: 'big', image: 'x', envVars: { A: 'x'.repeat(1024 * 1024 + 10) } }));
     assert.equal(res.status, 413);
@@ -119,7 +138,7 @@ describe('gateway system API', () => {
     assert.equal(info.provider.orchestration, 'test');
     assert.match(info.version.release, /^\d+\.\d+\.\d+/);
     assert.deepEqual(info.provider.version, info.version);
-    assert.equal(typeof info.version.sha, 'string');
+    assert.ok(typeof info.version.sha === 'string' && info.version.sha !== '', 'OpenFaaS tools treat an empty sha as an error');
     assert.equal(typeof info.version.commit_message, 'string');
     assert.equal(typeof info.arch, 'string');
   });

@@ -15,7 +15,7 @@ test('console logs - faasq up --log-format console prints text lines and stops c
   const tmp = await makeTempDir('faasq-console-');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FAASQ_')) env[k] = v;
-  Object.assign(env, { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'console-test-password' });
+  Object.assign(env, { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'console-test-password', FAASQ_CONFIG_DIR: path.join(tmp.dir, 'conf') });
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'),
     'up', '--port', '0', '--queue', 'memory', '--data-dir', path.join(tmp.dir, 'data'), '--log-format', 'console'], { cwd: tmp.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

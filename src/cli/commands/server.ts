@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { ConfigOverrides } from '../../config/index.js';
 import type { CliContext } from '../context.js';
 import { parseWholeNumber } from '../option-parsers.js';
+import { recordGateway } from '../record-gateway.js';
 
 type Role = 'up' | 'gateway' | 'worker';
 
@@ -95,6 +96,15 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
   }
   const { runRole } = await import('../../app/index.js');
   const running = await runRole(role, config, { startNats: Boolean(opts.nats), handleSignals: true });
+  if (running.adminCredentials && running.port > 0) {
+    try {
+      const urls = await recordGateway(ctx.store(), config.host, running.port, running.adminCredentials);
+      ctx.io.stderr.write(`faasq ${role}: credentials for ${urls[0]} recorded in ${ctx.store().file}\n`);
+    } catch (err) {
+      // A read-only home must not stop the gateway: the CLI can still use FAASQ_PASSWORD or login.
+      ctx.io.stderr.write(`faasq ${role}: warning: could not record credentials in ${ctx.store().file}: ${(err as Error).message}\n`);
+    }
+  }
   if (running.port > 0) ctx.io.stderr.write(`faasq ${role}: listening on http://${config.host}:${running.port}\n`);
   else {
     const metricsAt = config.worker.metricsPort > 0 ? `; metrics on http://${config.host}:${config.worker.metricsPort}/metrics` : '';

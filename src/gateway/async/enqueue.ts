@@ -6,6 +6,8 @@ import type { Config } from '../../config/index.js';
 import type { Provider } from '../../provider/index.js';
 import { DEFAULT_QUEUE, type CallMessage, type Queue } from '../../queue/index.js';
 import { FaasqError, forwardableHeaders, isFaasqError, createCallIdGenerator, nowNs, parseFunctionRef, readBody, type EventBus, type Logger } from '../../shared/index.js';
+import { normaliseFunctionPath } from '../function-path.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
 import { createCallbackUrlCheck } from './callback-url.js';
@@ -22,6 +24,8 @@ export interface EnqueueDeps {
   readonly isAccepting: () => boolean;
   /** True for faasq's own credentials: an Authorization header that is one is not stored with the call. */
   readonly isGatewayCredential?: (authorization: string | undefined) => boolean;
+  /** Gateway-wide cap on request bytes held in memory (FAASQ_MAX_BUFFERED). */
+  readonly budget?: MemoryBudget;
 }
 
 /** Accepts one async call for function `fnRaw` (`name` or `name.namespace`); `path` starts with "/". */
@@ -38,6 +42,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
     let fn = fnRaw;
     let namespace: string | undefined;
     let queueName: string | undefined;
+    let heldBytes = 0;
     try {
       if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
       if (!queue.isHealthy()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is unavailable', { headers: { 'Retry-After': '1' } });
@@ -46,6 +51,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       namespace = ref.namespace;
       const spec = provider.getSpec(ref.name, ref.namespace);
       if (!spec) throw new FaasqError('E_FUNCTION_NOT_FOUND', `function "${fnRaw}" not found`);
+      const fnPath = normaliseFunctionPath(path);
       const h = req.headers;
       const callIdHeader = h['x-call-id'];
       const callId = typeof callIdHeader === 'string' ? parseCallId(callIdHeader) : newCallId();
@@ -62,7 +68,14 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       const maxAgeHeader = h['x-max-age'];
       const maxAgeMs = typeof maxAgeHeader === 'string' ? parseDurationHeader('X-Max-Age', maxAgeHeader) : annotationMaxAgeMs(spec.annotations);
       const lengthHeader = h['content-length'];
-      const body = await readBody(req, maxBodyBytes, lengthHeader === undefined ? undefined : Number(lengthHeader));
+      const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+      // The body is held whole until the call is stored: its bytes count against FAASQ_MAX_BUFFERED
+      // (a chunked one at the most it may grow to). One over the limit is readBody's 413.
+      if (deps.budget && (declared === undefined || declared <= maxBodyBytes)) {
+        deps.budget.take(declared ?? maxBodyBytes);
+        heldBytes = declared ?? maxBodyBytes;
+      }
+      const body = await readBody(req, maxBodyBytes, declared);
       const targetQueue = spec.annotations[ANNOTATION_QUEUE] || DEFAULT_QUEUE;
       queueName = targetQueue;
       const startTimeNs = nowNs();
@@ -74,7 +87,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       if (isPrivate) delete stored.authorization;
       const message: CallMessage = {
         callId, function: ref.name, namespace: ref.namespace, queue: targetQueue, priority,
-        method: req.method ?? 'POST', path, query: q === -1 ? '' : req.url!.slice(q + 1),
+        method: req.method ?? 'POST', path: fnPath, query: q === -1 ? '' : req.url!.slice(q + 1),
         headers: stored, body, callbackUrl, enqueuedAt: now,
         notBefore: notBefore !== undefined && notBefore > now ? notBefore : undefined,
         // Max age counts from the earliest start, so a delayed call is not dead on arrival.
@@ -115,6 +128,8 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
       events.emit('call.rejected', { fn, namespace, queue: queueName, code: e.code });
       deps.logger.info({ function: fn, namespace, queue: queueName, status: e.status, code: e.code, durationMs: Math.round((performance.now() - t0) * 1000) / 1000 }, 'call rejected');
       sendError(req, res, e);
+    } finally {
+      if (heldBytes > 0) deps.budget?.give(heldBytes);
     }
   };
 }

@@ -10,6 +10,7 @@ import { FaasqError, type EventBus, type Logger } from '../../shared/index.js';
 import { sendError } from '../reply.js';
 import { createCallRoutes } from './call-routes.js';
 import { createEnqueue, type Enqueue } from './enqueue.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import { createQueueRoutes } from './queue-routes.js';
 
 export type AsyncRouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string | undefined>, store: unknown, searchParams: Record<string, string>) => unknown;
@@ -31,6 +32,8 @@ export interface AsyncRoutesDeps {
   readonly isGatewayCredential?: (authorization: string | undefined) => boolean;
   /** False once shutdown started: async calls are refused with 503. */
   readonly isAccepting: () => boolean;
+  /** Gateway-wide cap on request bytes held in memory; an async body counts until it is stored. */
+  readonly budget?: MemoryBudget;
 }
 
 export interface AsyncRoutes {

@@ -3,6 +3,7 @@
 // metric), then the function's replica and admission slot, or a wait for a replica.
 import type { DirectRoute } from '../../provider/index.js';
 import { parseFunctionRef } from '../../shared/names.js';
+import { normaliseFunctionPath } from '../function-path.js';
 import type { CallTarget } from './express-call.js';
 import { fieldOf, type RequestHead } from './http1-head.js';
 import type { LaneContext } from './lane-context.js';
@@ -73,7 +74,13 @@ export function targetOf(lane: LaneContext, head: RequestHead): CallTarget | Pen
   if (!spec) return 'route';
   if (!provider.route) return 'indirect';
   const limiter = limits.limiterFor(`${ref.namespace}/${ref.name}`, spec);
-  const path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
+  let path = slashAt < pathEnd ? target.slice(slashAt, pathEnd) : '/';
+  try {
+    path = normaliseFunctionPath(path);
+  } catch {
+    // The full path answers 400 E_INVALID_PATH (before taking the slot below).
+    return 'route';
+  }
   // An empty query ("/f?") reaches the function without its "?", as on the full path.
   const hasQuery = queryAt !== -1 && queryAt < target.length - 1;
   const pathAndQuery = hasQuery ? path + target.slice(queryAt) : path;

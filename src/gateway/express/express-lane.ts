@@ -173,7 +173,7 @@ class LaneConnection implements CallerConnection {
         if (this.isEnded) this.end();
         return;
       }
-      const { maxHeaderBytes } = this.lane.deps.gateway;
+      const { maxHeaderBytes, maxBodyBytes } = this.lane.deps.gateway;
       const headEnd = buf.indexOf(CRLF2);
       // A head over the limit is Node's business: it answers 431.
       if (headEnd > maxHeaderBytes || (headEnd === -1 && buf.length > maxHeaderBytes)) return this.handOff('incomplete');
@@ -181,7 +181,8 @@ class LaneConnection implements CallerConnection {
       const head = parseRequestHead(buf.toString('latin1', 0, headEnd));
       if (!head) return this.handOff('unparsed');
       const bodyBytes = Math.max(head.contentLength, 0);
-      if (bodyBytes > MAX_LANE_BODY_BYTES) return this.handOff('body');
+      // Over FAASQ_MAX_BODY too: the full path answers its 413.
+      if (bodyBytes > MAX_LANE_BODY_BYTES || (maxBodyBytes > 0 && bodyBytes > maxBodyBytes)) return this.handOff('body');
       const total = headEnd + 4 + bodyBytes;
       if (buf.length < total) return this.awaitRest();
       this.partialSince = 0;

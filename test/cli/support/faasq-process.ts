@@ -12,25 +12,31 @@ const STOP_TIMEOUT_MS = 15_000;
 export interface FaasqProcess {
   readonly child: ChildProcess;
   stderr(): string;
+  /** The log lines on stdout (kept only with `captureStdout`). */
+  stdout(): string;
   /** Waits until stderr matches; fails early when the process exits. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** SIGTERM, then SIGKILL if it has not exited in time. */
   stop(): Promise<void>;
 }
 
-export function startFaasq(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): FaasqProcess {
+export function startFaasq(args: readonly string[], options: { cwd: string; env?: Record<string, string>; captureStdout?: boolean }): FaasqProcess {
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'), ...args], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // `up` records its credentials in the per-user store: a folder of the test's, never the real ~/.faasq.
+    env: { ...process.env, FAASQ_CONFIG_DIR: path.join(options.cwd, '.faasq-config'), ...options.env },
+    stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   return {
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     waitForLine(pattern, timeoutMs = 30_000) {
       return waitFor(() => {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`faasq ${args[0]} exited early:\n${stderr}`);

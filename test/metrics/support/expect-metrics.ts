@@ -13,12 +13,19 @@ export function expectMetricsMoved(t: Traffic): void {
     assert.equal(delta(from, to, name, labels), expected, `${name}${JSON.stringify(labels)} moved by ${delta(from, to, name, labels)}, expected ${expected}`);
   };
 
-  // The OpenFaaS gateway metrics (sync path).
-  moved('gateway_function_invocation_total', { function_name: fq('ok'), code: '200' }, 2);
-  moved('gateway_function_invocation_total', { function_name: fq('bad'), code: '400' }, 1);
-  moved('gateway_function_invocation_started', { function_name: fq('ok') }, 2);
-  moved('gateway_function_invocation_started', { function_name: fq('bad') }, 1);
-  moved('gateway_functions_seconds_count', { function_name: fq('ok'), code: '200' }, 2);
+  // The OpenFaaS gateway metrics: sync calls, plus each attempt of a queued call under the
+  // function's status (as the OpenFaaS gateway counts a queue-worker's invocations); an accept's
+  // 202 is not an invocation. ok: 2 sync + 1 attempt; bad: 1 + 1; flaky: 503 then 200; down: 500 twice.
+  moved('gateway_function_invocation_total', { function_name: fq('ok'), code: '200' }, 3);
+  moved('gateway_function_invocation_total', { function_name: fq('bad'), code: '400' }, 2);
+  moved('gateway_function_invocation_total', { function_name: fq('flaky'), code: '503' }, 1);
+  moved('gateway_function_invocation_total', { function_name: fq('flaky'), code: '200' }, 1);
+  moved('gateway_function_invocation_total', { function_name: fq('down'), code: '500' }, 2);
+  moved('gateway_function_invocation_total', { code: '202' }, 0);
+  moved('gateway_function_invocation_started', { function_name: fq('ok') }, 3);
+  moved('gateway_function_invocation_started', { function_name: fq('bad') }, 2);
+  moved('gateway_function_invocation_started', { function_name: fq('down') }, 2);
+  moved('gateway_functions_seconds_count', { function_name: fq('ok'), code: '200' }, 3);
   assert.ok(delta(before, after, 'gateway_functions_seconds_sum', { function_name: fq('ok') }) > 0, 'gateway_functions_seconds_sum grew');
   for (const fn of ['ok', 'flaky', 'down', 'bad', 'slow']) assert.equal(valueOf(after, 'gateway_service_count', { function_name: fq(fn) }), 1, `gateway_service_count ${fn}`);
 

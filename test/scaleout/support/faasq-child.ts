@@ -29,7 +29,8 @@ export function startFaasqChild(name: string, args: readonly string[], options: 
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FAASQ_')) env[k] = v;
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'), ...args], {
     cwd: options.cwd,
-    env: { ...env, ...options.env },
+    // `gateway`/`up` record credentials in the per-user store: the test's folder, never the real ~/.faasq.
+    env: { ...env, FAASQ_CONFIG_DIR: path.join(options.cwd, '.faasq-config'), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,0 +1,54 @@
+// The data dir holds request bodies, tokens, results and secrets, so everything faasq writes there
+// is its owner's alone (folders 0700, files 0600) whatever the umask it was started with.
+import { chmod, lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+const OWNER_ONLY_UMASK = 0o077;
+
+/**
+ * Runs `fn` with umask 077, for files created by code that takes no mode (LMDB's files, a child
+ * such as nats-server that inherits the umask when it is spawned). `fn` must be synchronous: the
+ * umask is process-wide, and restoring it before any other code runs keeps function processes
+ * started later on the umask faasq was given.
+ */
+export function withOwnerOnlyUmask<T>(fn: () => T): T {
+  const previous = process.umask(OWNER_ONLY_UMASK);
+  try {
+    return fn();
+  } finally {
+    process.umask(previous);
+  }
+}
+
+/**
+ * Takes group and other bits off `dir` and everything below it (symbolic links are left: their
+ * mode means nothing on Linux, and their targets are checked where they live), except the
+ * entries of `dir` named in `skip`. Returns the paths it changed, so the caller can say so once.
+ */
+export async function makeOwnerOnly(dir: string, options: { skip?: readonly string[] } = {}): Promise<string[]> {
+  const changed: string[] = [];
+  const skipped = new Set((options.skip ?? []).map((name) => path.join(dir, name)));
+  const visit = async (p: string): Promise<void> => {
+    if (skipped.has(p)) return;
+    let st;
+    try {
+      st = await lstat(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // removed meanwhile
+      throw err;
+    }
+    if (st.isSymbolicLink()) return;
+    if ((st.mode & 0o077) !== 0) {
+      // Owner bits are kept as they are (an executable stays executable for its owner).
+      await chmod(p, st.mode & 0o700);
+      changed.push(p);
+    }
+    if (st.isDirectory()) {
+      for (const name of await readdir(p)) await visit(path.join(p, name));
+    }
+  };
+  await visit(dir);
+  return changed;
+}
