@@ -179,9 +179,9 @@ function serveFork() {
         headers['content-type'] = 'text/plain; charset=utf-8';
         if (signal) headers['x-faasq-signal'] = signal;
       } else if (contentType) headers['content-type'] = contentType;
+      logLine(`Wrote ${output.length} Bytes - Duration: ${seconds.toFixed(6)} seconds`);
       res.writeHead(code === 0 ? 200 : 500, headers);
       res.end(output);
-      logLine(`Wrote ${output.length} Bytes - Duration: ${seconds.toFixed(6)} seconds`);
     });
   });
   server.keepAliveTimeout = 30_000;

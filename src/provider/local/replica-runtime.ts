@@ -49,6 +49,25 @@ export class ReplicaRuntime implements FunctionRuntime {
 
   async start(): Promise<void> {
     await this.scale(this.options.replicas);
+    // A fork-mode replica is only faasq's watchdog, ready in a blink: deploy waits for it, so a
+    // deployed fork function is available at once, as it was when nothing stood between calls.
+    if (this.isFork) await this.settled(Date.now() + this.options.limits.readyTimeoutMs);
+  }
+
+  /** Resolves when every slot is ready or its process has failed to start, or at the deadline. */
+  private async settled(deadline: number): Promise<void> {
+    const isSettled = (): boolean => this.slots.every((slot) => slot.replica?.state === 'ready' || slot.startFailure !== undefined);
+    while (!isSettled() && !this.isStopped && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        this.waiters.add(done);
+      });
+    }
   }
 
   async scale(replicas: number): Promise<void> {

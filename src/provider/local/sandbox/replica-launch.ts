@@ -141,9 +141,22 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   await mkdir(sockDir, { mode: 0o700 });
   if (user) await chown(sockDir, user.uid, user.gid);
   const args = [...namespaceArgs(user !== undefined), ...systemMounts()];
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', sockDir, RUN_INSIDE, '--ro-bind', WATCHDOG_FILE, WATCHDOG_INSIDE);
+  // bwrap makes missing mount points 0700 as root: the folders leading to each are made 0755 first.
+  const made = new Set(['/', '/usr', '/etc', '/proc', '/dev', '/tmp']);
+  const mountAt = (target: string): string => {
+    const parts = path.dirname(target).split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i += 1) {
+      const dir = `/${parts.slice(0, i).join('/')}`;
+      if (made.has(dir)) continue;
+      made.add(dir);
+      args.push('--perms', '0755', '--dir', dir);
+    }
+    made.add(target);
+    return target;
+  };
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', sockDir, mountAt(RUN_INSIDE), '--ro-bind', WATCHDOG_FILE, mountAt(WATCHDOG_INSIDE));
   const node = nodeInstallDir();
-  if (node) args.push('--ro-bind', node, node);
+  if (node) args.push('--ro-bind', node, mountAt(node));
   if (plan.secrets.length > 0) {
     const secretsDir = path.join(runDir, 'secrets');
     await mkdir(secretsDir, { mode: 0o700 });
@@ -156,11 +169,11 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
     }
     await chmod(secretsDir, 0o500);
     if (user) await chown(secretsDir, user.uid, user.gid);
-    args.push('--ro-bind', secretsDir, SECRETS_INSIDE);
+    args.push('--ro-bind', secretsDir, mountAt(SECRETS_INSIDE));
   }
   const cwd = plan.workDir ?? '/tmp';
   if (plan.workDir) {
-    args.push(plan.isReadOnlyRoot ? '--ro-bind' : '--bind', plan.workDir, plan.workDir);
+    args.push(plan.isReadOnlyRoot ? '--ro-bind' : '--bind', plan.workDir, mountAt(plan.workDir));
     for (const hidden of ctx.hidden) {
       if (hidden === plan.workDir || hidden.startsWith(`${plan.workDir}/`)) args.push('--tmpfs', hidden);
     }
