@@ -38,11 +38,17 @@ export async function watchdogResponse(res: InvocationResponse, errors: ReplicaE
   if (signal === 'SIGKILL') {
     const memory = errors.memoryError();
     if (memory) {
-      res.body.destroy();
+      discard(res.body);
       throw memory;
     }
   }
   return res;
+}
+
+/** Drops a body nobody will read; undici reports that as an error, which is expected here. */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 async function readSome(body: Readable): Promise<string> {
@@ -53,7 +59,7 @@ async function readSome(body: Readable): Promise<string> {
     size += (chunk as Buffer).length;
     if (size >= MAX_REPORT_BYTES) break;
   }
-  body.destroy();
+  discard(body);
   return Buffer.concat(chunks).subarray(0, MAX_REPORT_BYTES).toString('utf8');
 }
 

@@ -154,7 +154,7 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
     made.add(target);
     return target;
   };
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', sockDir, mountAt(RUN_INSIDE), '--ro-bind', WATCHDOG_FILE, mountAt(WATCHDOG_INSIDE));
+  args.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp', '--bind', sockDir, mountAt(RUN_INSIDE), '--ro-bind', WATCHDOG_FILE, mountAt(WATCHDOG_INSIDE));
   const node = nodeInstallDir();
   if (node) args.push('--ro-bind', node, mountAt(node));
   if (plan.secrets.length > 0) {
