@@ -13,11 +13,12 @@ import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { EventBus } from '../../src/shared/events.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { toolSkipReason } from '../support/tools.js';
 import { waitFor } from '../support/wait-for.js';
 import { fixtureSpec, nodeFixture } from '../support/provider-fixtures.js';
 
 const host = detectSandbox('auto', 'nobody');
-const skip = process.getuid?.() !== 0 ? 'needs root' : !host.isOn ? `no sandbox here: ${host.reason}` : false;
+const skip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root' : !host.isOn ? `no sandbox here: ${host.reason}` : false);
 
 describe('express lane - sandboxed replicas', { skip }, () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };

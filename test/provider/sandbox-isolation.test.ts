@@ -12,11 +12,12 @@ import { createLocalProvider, type FunctionSpec, type Provider } from '../../src
 import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { toolSkipReason } from '../support/tools.js';
 import { waitFor } from '../support/wait-for.js';
 import { FIXTURES_DIR, fixtureSpec, nodeFixture, readAll, request } from '../support/provider-fixtures.js';
 
 const host = detectSandbox('auto', 'nobody');
-const skip = process.getuid?.() !== 0 ? 'needs root (functions drop to nobody; cgroups)' : !host.isOn ? `no sandbox here: ${host.reason}` : false;
+const skip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root (functions drop to nobody; cgroups)' : !host.isOn ? `no sandbox here: ${host.reason}` : false);
 const NATS_TOKEN = 'nats-token-that-must-not-leak';
 
 describe('sandbox isolation', { skip }, () => {
