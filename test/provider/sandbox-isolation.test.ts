@@ -5,6 +5,7 @@
 // Needs root and bubblewrap (CI has both); skipped with the reason otherwise.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
@@ -142,6 +143,18 @@ describe('sandbox isolation', { skip }, () => {
     const lines: string[] = [];
     for await (const entry of provider.logs({ name: 'hog', namespace: 'openfaas-fn' })) lines.push(entry.text);
     assert.ok(lines.some((l) => /killed at its memory limit \(limits\.memory 96Mi\)/.test(l)), lines.join('\n'));
+  });
+
+  test('sandbox - limits.cpu sets a CFS quota in faasq\'s own cgroup, removed with the replica', { skip: host.cgroups.kind !== 'v1' ? 'checks cgroup v1 files' : false }, async () => {
+    await provider.deploy(probe('capped', alphaDir, { limits: { cpu: '250m', memory: '128Mi' } }));
+    const groups = (): string[] => readdirSync('/sys/fs/cgroup/cpu/faasq').filter((n) => n.startsWith('capped-'));
+    assert.equal(groups().length, 1);
+    assert.equal(readFileSync(`/sys/fs/cgroup/cpu/faasq/${groups()[0]}/cpu.cfs_quota_us`, 'utf8').trim(), '25000');
+    const memoryGroup = readdirSync('/sys/fs/cgroup/memory/faasq').find((n) => n.startsWith('capped-'));
+    assert.equal(readFileSync(`/sys/fs/cgroup/memory/faasq/${memoryGroup}/memory.limit_in_bytes`, 'utf8').trim(), String(128 * 2 ** 20));
+    assert.equal((await ask('capped', 'whoami=1')).whoami !== undefined, true);
+    await provider.remove('capped', 'openfaas-fn');
+    await waitFor(() => groups().length === 0, { message: 'cgroup removed with the replica' });
   });
 
   test('sandbox - http replicas all listen on port 3000, each in its own network namespace, calls spread over them', async () => {
