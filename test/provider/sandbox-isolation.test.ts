@@ -107,6 +107,10 @@ describe('sandbox isolation', { skip }, () => {
     assert.ok(!(beta.ls.ok as string[]).includes('alpha-was-here'));
   });
 
+  test('sandbox - a function whose folder is a system folder (/) is refused at deploy', async () => {
+    await assert.rejects(provider.deploy(probe('rooted', '/', { fprocess: 'cat' })), (err) => isFaasqError(err, 'E_DEPLOY_FAILED') && /system folder/.test(err.message));
+  });
+
   test('sandbox - readOnlyRootFilesystem: only /tmp is writable', async () => {
     const own = await ask('beta', `write=${encodeURIComponent(path.join(betaDir, 'new-file'))}`);
     assert.equal(own.write.error, 'EROFS');

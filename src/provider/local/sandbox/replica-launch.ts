@@ -7,11 +7,15 @@ import { chmod, chown, copyFile, mkdir, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FaasqError } from '../../../shared/errors.js';
 import { freePort } from '../../../shared/free-port.js';
 import type { Command } from '../command.js';
 import type { ReplicaCgroup } from './cgroups.js';
 import type { ResourceLimits } from './resources.js';
 import { namespaceArgs, type SandboxHost } from './sandbox-host.js';
+
+/** Folders a function's own folder must not be: binding one would hand the function the system. */
+const SYSTEM_DIRS = new Set(['/', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/var', '/root', '/home', '/tmp', '/proc', '/sys', '/dev', '/run', '/opt', '/srv', '/boot']);
 
 /** Where the watchdog is bind-mounted inside a sandbox, and where its socket folder is. */
 const WATCHDOG_INSIDE = '/opt/faasq/watchdog.cjs';
@@ -172,6 +176,9 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
     args.push('--ro-bind', secretsDir, mountAt(SECRETS_INSIDE));
   }
   const cwd = plan.workDir ?? '/tmp';
+  if (plan.workDir && SYSTEM_DIRS.has(path.resolve(plan.workDir))) {
+    throw new FaasqError('E_DEPLOY_FAILED', `function "${plan.name}": its folder ${plan.workDir} is a system folder; a sandboxed function needs a folder of its own`, { detail: { field: 'workingDir' } });
+  }
   if (plan.workDir) {
     args.push(plan.isReadOnlyRoot ? '--ro-bind' : '--bind', plan.workDir, mountAt(plan.workDir));
     for (const hidden of ctx.hidden) {
