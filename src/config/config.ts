@@ -46,6 +46,8 @@ export interface Config {
     readonly sandbox: 'auto' | 'on' | 'off';
     /** The user sandboxed functions run as when faasq runs as root (name, uid or uid:gid). */
     readonly functionUser: string;
+    /** private: each replica its own network namespace (lo only); host: the machine's network (outbound calls work). */
+    readonly sandboxNetwork: 'private' | 'host';
   };
   readonly queue: {
     /** embedded | memory | nats://host:port[,nats://...] */
@@ -187,6 +189,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'provider.maxForkOutputBytes', env: 'FAASQ_MAX_FORK_OUTPUT', default: '64MiB', parse: bytes },
   { path: 'provider.sandbox', env: 'FAASQ_SANDBOX', default: 'auto', parse: oneOf('auto', 'on', 'off') },
   { path: 'provider.functionUser', env: 'FAASQ_FUNCTION_USER', default: 'nobody', parse: str },
+  { path: 'provider.sandboxNetwork', env: 'FAASQ_SANDBOX_NETWORK', default: 'private', parse: oneOf('private', 'host') },
   { path: 'worker.metricsPort', env: 'FAASQ_METRICS_PORT', default: 0, parse: port },
   { path: 'worker.runningRecordDelayMs', env: 'FAASQ_RUNNING_RECORD_DELAY', default: '100ms', parse: ms },
 ];

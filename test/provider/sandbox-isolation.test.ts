@@ -6,6 +6,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
@@ -107,6 +109,17 @@ describe('sandbox isolation', { skip }, () => {
     assert.ok(!(beta.ls.ok as string[]).includes('alpha-was-here'));
   });
 
+  test('sandbox - a replica\'s network namespace has only lo: the host\'s ports are out of reach', async () => {
+    const server = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const out = await ask('alpha', `connect=${(server.address() as net.AddressInfo).port}`);
+      assert.equal(out.connect.error, 'ECONNREFUSED');
+    } finally {
+      server.close();
+    }
+  });
+
   test('sandbox - a function whose folder is a system folder (/) is refused at deploy', async () => {
     await assert.rejects(provider.deploy(probe('rooted', '/', { fprocess: 'cat' })), (err) => isFaasqError(err, 'E_DEPLOY_FAILED') && /system folder/.test(err.message));
   });
@@ -175,5 +188,50 @@ describe('sandbox isolation', { skip }, () => {
       await readAll(res);
     }
     assert.equal(ids.size, 2);
+  });
+});
+
+describe('sandbox with the machine\'s network (FAASQ_SANDBOX_NETWORK=host)', { skip }, () => {
+  let provider: Provider;
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+
+  before(async () => {
+    tmp = await makeTempDir('faasq-sandbox-net-');
+    const config = loadConfig({ env: {}, flags: { dataDir: path.join(tmp.dir, 'data'), 'provider.sandbox': 'on', 'provider.sandboxNetwork': 'host', 'provider.readyTimeoutMs': '5s' } });
+    provider = createLocalProvider({ config, logger: silentLogger(), events: new EventBus(), env: {} });
+    await provider.start();
+  });
+
+  after(async () => {
+    await provider?.close();
+    await tmp?.cleanup();
+  });
+
+  test('sandbox host network - a function reaches the machine\'s services; still its own PID namespace and user', async () => {
+    const server = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await provider.deploy(fixtureSpec('caller', { fprocess: nodeFixture('probe.mjs'), environment: {} }));
+      const res = await provider.invoke('caller', 'openfaas-fn', request({ query: `connect=${(server.address() as net.AddressInfo).port}&whoami=1`, body: Buffer.alloc(0) }));
+      const out = JSON.parse(await readAll(res)) as { connect: unknown; whoami: { uid: number; pid: number } };
+      assert.deepEqual(out.connect, { ok: true });
+      assert.equal(out.whoami.uid, host.user?.uid);
+      assert.ok(out.whoami.pid < 50);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('sandbox host network - http replicas that ask for port 3000 each get a free port instead', async () => {
+    await provider.deploy(fixtureSpec('fixed', {
+      fprocess: nodeFixture('fixed-port.mjs'),
+      environment: { mode: 'http', upstream_url: 'http://127.0.0.1:3000' },
+      labels: { 'com.openfaas.scale.min': '2' },
+    }));
+    await waitFor(async () => (await provider.get('fixed', 'openfaas-fn')).availableReplicas === 2, { message: 'two ready replicas' });
+    const ports = new Set<string>();
+    for (let i = 0; i < 6; i += 1) ports.add((await readAll(await provider.invoke('fixed', 'openfaas-fn', request({ method: 'GET' })))).split(' ')[1]);
+    assert.equal(ports.size, 2);
+    assert.ok(!ports.has('3000'));
   });
 });

@@ -58,7 +58,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   /** Decided once, at start (or at the first deploy before it), and said once in the log. */
   const launchContextOf = async (): Promise<LaunchContext> => {
     if (launchContext) return launchContext;
-    const host = detectSandbox(config.provider.sandbox, config.provider.functionUser);
+    const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
     // A short folder of its own: Unix socket paths are limited to 107 bytes.
     const runBase = await mkdtemp(path.join(os.tmpdir(), 'faasq-run-'));
     launchContext ??= { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };

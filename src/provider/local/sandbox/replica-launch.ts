@@ -144,7 +144,7 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   const sockDir = path.join(runDir, 's');
   await mkdir(sockDir, { mode: 0o700 });
   if (user) await chown(sockDir, user.uid, user.gid);
-  const args = [...namespaceArgs(user !== undefined), ...systemMounts()];
+  const args = [...namespaceArgs(user !== undefined, host.isPrivateNetwork), ...systemMounts()];
   // bwrap makes missing mount points 0700 as root: the folders leading to each are made 0755 first.
   const made = new Set(['/', '/usr', '/etc', '/proc', '/dev', '/tmp']);
   const mountAt = (target: string): string => {
@@ -187,9 +187,17 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   }
   args.push('--chdir', cwd, '--hostname', plan.name.slice(0, 63));
   const env = { ...plan.env };
+  const drop = user ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
+  if (plan.mode === 'http' && !host.isPrivateNetwork) {
+    // The machine's network: no relay, but every replica needs a port of its own, as without a sandbox.
+    const port = await freePort();
+    env.PORT = env.http_port = env.port = String(port);
+    env.upstream_url = `http://127.0.0.1:${port}`;
+    args.push(...drop, plan.command.file, ...plan.command.args);
+    return { file: host.bwrap, args, env, cwd: '/', address: { port } };
+  }
   const upstream = plan.mode === 'http' ? await upstreamOf(plan, env) : undefined;
-  if (user) args.push('/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
-  args.push(process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
+  args.push(...drop, process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
   return { file: host.bwrap, args, env, cwd: '/', address: { socketPath: path.join(sockDir, SOCKET_NAME) } };
 }
 

@@ -21,6 +21,8 @@ export interface SandboxHost {
   readonly bwrap: string;
   /** Set when faasq runs as root: functions drop to this user inside the sandbox. */
   readonly user: FunctionUser | undefined;
+  /** Each replica in a network namespace of its own (only lo), else the machine's network. */
+  readonly isPrivateNetwork: boolean;
   readonly cgroups: CgroupHost;
 }
 
@@ -28,16 +30,18 @@ const BWRAP = '/usr/bin/bwrap';
 const SETPRIV = '/usr/bin/setpriv';
 
 /** Namespaces for one replica: as root without a user namespace (setpriv then drops to the function user), else an unprivileged user namespace. */
-export function namespaceArgs(isRoot: boolean): string[] {
+export function namespaceArgs(isRoot: boolean, isPrivateNetwork: boolean): string[] {
+  const net = isPrivateNetwork ? [] : ['--share-net'];
   return isRoot
-    ? ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session']
-    : ['--unshare-all', '--die-with-parent', '--new-session'];
+    ? ['--unshare-pid', ...(isPrivateNetwork ? ['--unshare-net'] : []), '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session']
+    : ['--unshare-all', ...net, '--die-with-parent', '--new-session'];
 }
 
-export function detectSandbox(mode: SandboxMode, functionUser: string): SandboxHost {
+export function detectSandbox(mode: SandboxMode, functionUser: string, network: 'private' | 'host' = 'private'): SandboxHost {
+  const isPrivateNetwork = network === 'private';
   const isRoot = process.getuid?.() === 0;
   const cgroups = isRoot ? detectCgroups() : { kind: 'none' as const, reason: 'faasq does not run as root', create: () => undefined };
-  const off = (reason: string): SandboxHost => ({ isOn: false, reason, bwrap: BWRAP, user: undefined, cgroups });
+  const off = (reason: string): SandboxHost => ({ isOn: false, reason, bwrap: BWRAP, user: undefined, isPrivateNetwork: false, cgroups });
   if (mode === 'off') return off('FAASQ_SANDBOX=off');
   const bwrap = findOnPath('bwrap') ?? BWRAP;
   const unavailable = (why: string): SandboxHost => {
@@ -52,10 +56,11 @@ export function detectSandbox(mode: SandboxMode, functionUser: string): SandboxH
     if (!user) return unavailable(`FAASQ_FUNCTION_USER "${functionUser}" is not a user on this machine`);
     if (user.uid === 0) throw new FaasqError('E_CONFIG', 'FAASQ_FUNCTION_USER must not be root');
   }
-  const probe = spawnSync(bwrap, [...namespaceArgs(isRoot), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'], { timeout: 5000, encoding: 'utf8' });
+  const probe = spawnSync(bwrap, [...namespaceArgs(isRoot, isPrivateNetwork), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'], { timeout: 5000, encoding: 'utf8' });
   if (probe.status !== 0) return unavailable(`bubblewrap cannot create namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`);
   const as = user ? `as ${user.name} (${user.uid}:${user.gid})` : 'as the faasq user in a user namespace';
-  return { isOn: true, reason: `bubblewrap, functions run ${as}; memory/cpu limits: ${cgroups.kind === 'none' ? `not enforced (${cgroups.reason})` : cgroups.reason}`, bwrap, user, cgroups };
+  const net = isPrivateNetwork ? 'a network namespace of its own per replica' : "the machine's network (FAASQ_SANDBOX_NETWORK=host)";
+  return { isOn: true, reason: `bubblewrap, functions run ${as}, ${net}; memory/cpu limits: ${cgroups.kind === 'none' ? `not enforced (${cgroups.reason})` : cgroups.reason}`, bwrap, user, isPrivateNetwork, cgroups };
 }
 
 function findOnPath(file: string): string | undefined {
