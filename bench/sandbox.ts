@@ -1,5 +1,6 @@
 // The sandbox's cost, side by side in one run: a fork-mode function's calls/s and an http-mode
-// replica's time to ready and calls/s, with FAASQ_SANDBOX=on and off. Two gateways (one per
+// replica's time to ready and calls/s, with FAASQ_SANDBOX=on and off (and on with
+// FAASQ_SANDBOX_NETWORK=host, where http mode needs no relay). Two gateways (one per
 // setting) run in this process with the real local provider; wrk (Debian) drives them in
 // alternating rounds, so machine load drifts hit both alike. Needs root and bubblewrap for "on".
 // Run: node --import tsx bench/sandbox.ts   (BENCH_ROUNDS 2, BENCH_DURATION 5 s, BENCH_CONNECTIONS 8)
@@ -18,7 +19,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const READY_SAMPLES = 5;
 const FUNCTIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'functions');
 
-type Setting = 'on' | 'off';
+/** on-host: sandboxed with FAASQ_SANDBOX_NETWORK=host (no relay in http mode). */
+type Setting = 'on' | 'off' | 'on-host';
 
 interface Stand {
   readonly setting: Setting;
@@ -32,7 +34,8 @@ const spec = (name: string, fprocess: string, environment: Record<string, string
 });
 
 async function stand(setting: Setting, dataDir: string): Promise<Stand> {
-  const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir, 'provider.sandbox': setting, 'log.level': 'silent' } });
+  const flags = { host: '127.0.0.1', port: 0, dataDir, 'provider.sandbox': setting === 'off' ? 'off' : 'on', 'provider.sandboxNetwork': setting === 'on-host' ? 'host' : 'private', 'log.level': 'silent' };
+  const config = loadConfig({ env: {}, flags });
   const events = new EventBus();
   const provider = createLocalProvider({ config, logger: silentLogger(), events });
   await provider.start();
@@ -59,9 +62,9 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const tmp = await makeTempDir('faasq-bench-sandbox-');
-  const stands = [await stand('off', path.join(tmp.dir, 'off')), await stand('on', path.join(tmp.dir, 'on'))];
+  const stands = [await stand('off', path.join(tmp.dir, 'off')), await stand('on', path.join(tmp.dir, 'on')), await stand('on-host', path.join(tmp.dir, 'on-host'))];
   try {
-    const ready: Record<Setting, number[]> = { on: [], off: [] };
+    const ready: Record<Setting, number[]> = { on: [], off: [], 'on-host': [] };
     for (let i = 0; i < READY_SAMPLES; i += 1) {
       for (const s of stands) {
         if (i > 0) await s.provider.remove('http-echo', 'openfaas-fn');
@@ -83,11 +86,15 @@ async function main(): Promise<void> {
       forkOnRps: median(rps['fork-cat on']),
       httpOffRps: median(rps['http-echo off']),
       httpOnRps: median(rps['http-echo on']),
+      httpOnHostRps: median(rps['http-echo on-host']),
+      forkOnHostRps: median(rps['fork-cat on-host']),
+      readyOnHostMs: median(ready['on-host']),
       readyOffMs: median(ready.off),
       readyOnMs: median(ready.on),
     };
     console.log(`fork mode (cat): sandbox off ${result.forkOffRps.toFixed(0)} calls/s, on ${result.forkOnRps.toFixed(0)} calls/s (${(result.forkOnRps / result.forkOffRps).toFixed(2)} x)`);
     console.log(`http mode (echo): sandbox off ${result.httpOffRps.toFixed(0)} calls/s, on ${result.httpOnRps.toFixed(0)} calls/s (${(result.httpOnRps / result.httpOffRps).toFixed(2)} x)`);
+    console.log(`sandbox with the machine's network: fork ${result.forkOnHostRps.toFixed(0)} calls/s, http ${result.httpOnHostRps.toFixed(0)} calls/s (${(result.httpOnHostRps / result.httpOffRps).toFixed(2)} x off), ready ${result.readyOnHostMs.toFixed(0)} ms`);
     console.log(`http mode time to ready (median of ${READY_SAMPLES}): off ${result.readyOffMs.toFixed(0)} ms, on ${result.readyOnMs.toFixed(0)} ms`);
     console.log(JSON.stringify({ bench: 'sandbox', rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, ...result, rps, ready }));
   } finally {
