@@ -235,3 +235,11 @@ describe('sandbox with the machine\'s network (FAASQ_SANDBOX_NETWORK=host)', { s
     assert.ok(!ports.has('3000'));
   });
 });
+
+test('sandbox - FAASQ_SANDBOX=on refuses to start when no sandbox can be had; auto says why and runs without', { skip }, () => {
+  assert.throws(() => detectSandbox('on', 'no-such-user-faasq'), (err) => isFaasqError(err, 'E_CONFIG') && /FAASQ_FUNCTION_USER "no-such-user-faasq"/.test(err.message));
+  const fallback = detectSandbox('auto', 'no-such-user-faasq');
+  assert.equal(fallback.isOn, false);
+  assert.match(fallback.reason, /no-such-user-faasq/);
+  assert.equal(detectSandbox('off', 'nobody').reason, 'FAASQ_SANDBOX=off');
+});

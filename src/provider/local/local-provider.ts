@@ -54,22 +54,25 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   let isClosing = false;
   let closed: Promise<void> | undefined;
   let launchContext: LaunchContext | undefined;
+  let launching: Promise<LaunchContext> | undefined;
 
   /** Decided once, at start (or at the first deploy before it), and said once in the log. */
-  const launchContextOf = async (): Promise<LaunchContext> => {
-    if (launchContext) return launchContext;
-    const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
-    // A short folder of its own: Unix socket paths are limited to 107 bytes.
-    const runBase = await mkdtemp(path.join(os.tmpdir(), 'faasq-run-'));
-    launchContext ??= { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };
-    if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind }, `functions are sandboxed: ${host.reason}`);
-    else {
-      log.warn(
-        { sandbox: 'off', reason: host.reason, cgroups: host.cgroups.kind },
-        `functions are not sandboxed (${host.reason}): they run as faasq's user with its environment (minus FAASQ_*), secrets are in the folder named by env secret_mount_path, and each http-mode replica gets a free port in PORT and http_port with upstream_url rewritten to it`,
-      );
-    }
-    return launchContext;
+  const launchContextOf = (): Promise<LaunchContext> => {
+    launching ??= (async () => {
+      const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
+      // A short folder of its own: Unix socket paths are limited to 107 bytes.
+      const runBase = await mkdtemp(path.join(os.tmpdir(), 'faasq-run-'));
+      launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };
+      if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind }, `functions are sandboxed: ${host.reason}`);
+      else {
+        log.warn(
+          { sandbox: 'off', reason: host.reason, cgroups: host.cgroups.kind },
+          `functions are not sandboxed (${host.reason}): they run as faasq's user with its environment (minus FAASQ_*), secrets are in the folder named by env secret_mount_path, and each http-mode replica gets a free port in PORT and http_port with upstream_url rewritten to it`,
+        );
+      }
+      return launchContext;
+    })();
+    return launching;
   };
 
   const ringOf = (spec: FunctionSpec): LogRing => {
