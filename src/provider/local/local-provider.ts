@@ -1,7 +1,7 @@
 // The local provider: a registry of function specs (control plane) and the runtimes that run
 // them as child processes or forward to upstreams (data plane). Changes to one function are
 // applied strictly in order through a per-function op queue; different functions in parallel.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/config.js';
@@ -60,8 +60,10 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   const launchContextOf = (): Promise<LaunchContext> => {
     launching ??= (async () => {
       const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
-      // A short folder of its own: Unix socket paths are limited to 107 bytes.
-      const runBase = await mkdtemp(path.join(os.tmpdir(), 'faasq-run-'));
+      // A short folder of its own (Unix socket paths are limited to 107 bytes), named with this
+      // process's id so that folders left by a faasq that was killed can be recognised and removed.
+      await removeStaleRunFolders(os.tmpdir());
+      const runBase = await mkdtemp(path.join(os.tmpdir(), `faasq-run-${process.pid}-`));
       launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };
       if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind }, `functions are sandboxed: ${host.reason}`);
       else {
@@ -288,6 +290,30 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       return { isReady: isStarted && !isClosing, functions: functions.size, availableReplicas: available };
     },
   };
+}
+
+/** Runtime folders of faasq processes that are gone (killed before they could clean up). */
+async function removeStaleRunFolders(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^faasq-run-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!match || isProcessAlive(Number(match[1]))) continue;
+    await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** faasq's own settings (FAASQ_PASSWORD, ...) are not the functions' business: they are not inherited. */
