@@ -162,6 +162,25 @@ describe('sandbox isolation', { skip }, () => {
     assert.ok(lines.some((l) => /killed at its memory limit \(limits\.memory 96Mi\)/.test(l)), lines.join('\n'));
   });
 
+  test('sandbox - an http-mode server over its memory limit fails its call with E_FUNCTION_MEMORY_LIMIT and is restarted', { skip: host.cgroups.kind === 'none' ? `no cgroups: ${host.cgroups.reason}` : false }, async () => {
+    await provider.deploy(fixtureSpec('http-hog', { fprocess: nodeFixture('http-hog.mjs'), environment: { mode: 'http' }, limits: { memory: '128Mi' } }));
+    await waitFor(async () => (await provider.get('http-hog', 'openfaas-fn')).availableReplicas === 1, { message: 'http-hog ready' });
+    const before = oomKills.length;
+    await assert.rejects(
+      provider.invoke('http-hog', 'openfaas-fn', request({ method: 'GET', path: '/hog' })),
+      (err) => isFaasqError(err, 'E_FUNCTION_MEMORY_LIMIT') && /128Mi/.test(err.message),
+    );
+    await waitFor(() => oomKills.length > before, { message: 'oom event' });
+    const text = await waitFor(async () => {
+      try {
+        return await readAll(await provider.invoke('http-hog', 'openfaas-fn', request({ method: 'GET' })));
+      } catch {
+        return undefined;
+      }
+    }, { timeoutMs: 8000, message: 'http-hog back after restart' });
+    assert.equal(text, 'ok');
+  });
+
   test('sandbox - limits.cpu sets a CFS quota in faasq\'s own cgroup, removed with the replica', { skip: host.cgroups.kind !== 'v1' ? 'checks cgroup v1 files' : false }, async () => {
     await provider.deploy(probe('capped', alphaDir, { limits: { cpu: '250m', memory: '128Mi' } }));
     const groups = (): string[] => readdirSync('/sys/fs/cgroup/cpu/faasq').filter((n) => n.startsWith('capped-'));
