@@ -120,6 +120,15 @@ describe('sandbox isolation', { skip }, () => {
     }
   });
 
+  test('sandbox - a folder the function user cannot read is refused at deploy, naming the folder and the user', async () => {
+    const locked = path.join(tmp.dir, 'locked');
+    await mkdir(locked, { mode: 0o700 });
+    await assert.rejects(
+      provider.deploy(probe('locked', locked, { fprocess: 'cat' })),
+      (err) => isFaasqError(err, 'E_DEPLOY_FAILED') && err.message.includes(locked) && /not readable by FAASQ_FUNCTION_USER nobody/.test(err.message),
+    );
+  });
+
   test('sandbox - a function whose folder is a system folder (/) is refused at deploy', async () => {
     await assert.rejects(provider.deploy(probe('rooted', '/', { fprocess: 'cat' })), (err) => isFaasqError(err, 'E_DEPLOY_FAILED') && /system folder/.test(err.message));
   });

@@ -4,7 +4,7 @@
 // first when the function has limits. Everything made here is undone by cleanup().
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, rm } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasqError } from '../../../shared/errors.js';
@@ -12,7 +12,7 @@ import { freePort } from '../../../shared/free-port.js';
 import type { Command } from '../command.js';
 import type { ReplicaCgroup } from './cgroups.js';
 import type { ResourceLimits } from './resources.js';
-import { namespaceArgs, type SandboxHost } from './sandbox-host.js';
+import { namespaceArgs, type FunctionUser, type SandboxHost } from './sandbox-host.js';
 
 /** Folders a function's own folder must not be: binding one would hand the function the system. */
 const SYSTEM_DIRS = new Set(['/', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/var', '/root', '/home', '/tmp', '/proc', '/sys', '/dev', '/run', '/opt', '/srv', '/boot']);
@@ -179,6 +179,7 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   if (plan.workDir && SYSTEM_DIRS.has(path.resolve(plan.workDir))) {
     throw new FaasqError('E_DEPLOY_FAILED', `function "${plan.name}": its folder ${plan.workDir} is a system folder; a sandboxed function needs a folder of its own`, { detail: { field: 'workingDir' } });
   }
+  if (plan.workDir && user) assertReachable(plan.name, plan.workDir, user);
   if (plan.workDir) {
     args.push(plan.isReadOnlyRoot ? '--ro-bind' : '--bind', plan.workDir, mountAt(plan.workDir));
     for (const hidden of ctx.hidden) {
@@ -199,6 +200,26 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   const upstream = plan.mode === 'http' ? await upstreamOf(plan, env) : undefined;
   args.push(...drop, process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
   return { file: host.bwrap, args, env, cwd: '/', address: { socketPath: path.join(sockDir, SOCKET_NAME) } };
+}
+
+/**
+ * The function's user must be able to enter its folder (and every folder above it, as they are on
+ * the host): said at deploy, instead of a replica that dies at start with EACCES.
+ */
+function assertReachable(fn: string, dir: string, user: FunctionUser): void {
+  const canUse = (at: string, bits: number): boolean => {
+    const st = statSync(at);
+    const shift = st.uid === user.uid ? 6 : st.gid === user.gid ? 3 : 0;
+    return ((st.mode >> shift) & bits) === bits;
+  };
+  const parts = path.resolve(dir).split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i += 1) {
+    const at = `/${parts.slice(0, i).join('/')}`;
+    const bits = i === parts.length ? 0o5 : 0o1;
+    if (!canUse(at, bits)) {
+      throw new FaasqError('E_DEPLOY_FAILED', `function "${fn}": its folder ${dir} is not readable by FAASQ_FUNCTION_USER ${user.name} (${user.uid}:${user.gid}): ${at} lacks ${bits === 0o1 ? 'x' : 'r and x'} for it; make the folders readable (chmod o+rx) or choose another FAASQ_FUNCTION_USER`, { detail: { field: 'workingDir' } });
+    }
+  }
 }
 
 /** The read-only system a function needs: /usr and /etc, and the merged-/usr links (or folders) beside them. */
