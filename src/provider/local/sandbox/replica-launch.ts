@@ -203,23 +203,15 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
 }
 
 /**
- * The function's user must be able to enter its folder (and every folder above it, as they are on
- * the host): said at deploy, instead of a replica that dies at start with EACCES.
+ * The function's user must be able to read and enter its folder: said at deploy, instead of a
+ * replica that dies at start with EACCES. Only the folder itself counts: inside the sandbox the
+ * folders above it are made afresh (0755), whatever they are on the host.
  */
 function assertReachable(fn: string, dir: string, user: FunctionUser): void {
-  const canUse = (at: string, bits: number): boolean => {
-    const st = statSync(at);
-    const shift = st.uid === user.uid ? 6 : st.gid === user.gid ? 3 : 0;
-    return ((st.mode >> shift) & bits) === bits;
-  };
-  const parts = path.resolve(dir).split('/').filter(Boolean);
-  for (let i = 0; i <= parts.length; i += 1) {
-    const at = `/${parts.slice(0, i).join('/')}`;
-    const bits = i === parts.length ? 0o5 : 0o1;
-    if (!canUse(at, bits)) {
-      throw new FaasqError('E_DEPLOY_FAILED', `function "${fn}": its folder ${dir} is not readable by FAASQ_FUNCTION_USER ${user.name} (${user.uid}:${user.gid}): ${at} lacks ${bits === 0o1 ? 'x' : 'r and x'} for it; make the folders readable (chmod o+rx) or choose another FAASQ_FUNCTION_USER`, { detail: { field: 'workingDir' } });
-    }
-  }
+  const st = statSync(dir);
+  const shift = st.uid === user.uid ? 6 : st.gid === user.gid ? 3 : 0;
+  if (((st.mode >> shift) & 0o5) === 0o5) return;
+  throw new FaasqError('E_DEPLOY_FAILED', `function "${fn}": its folder ${dir} is not readable by FAASQ_FUNCTION_USER ${user.name} (${user.uid}:${user.gid}); make it readable (chmod o+rx) or choose another FAASQ_FUNCTION_USER`, { detail: { field: 'workingDir' } });
 }
 
 /** The read-only system a function needs: /usr and /etc, and the merged-/usr links (or folders) beside them. */
