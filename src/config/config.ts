@@ -55,6 +55,12 @@ export interface Config {
     readonly functionsUrl?: string;
     /** Fork mode buffers a call's stdout (the exit code decides the status); beyond this the process is killed, 502. */
     readonly maxForkOutputBytes: number;
+    /** auto: sandbox functions when bubblewrap can; on: refuse to start without a sandbox; off: never. */
+    readonly sandbox: 'auto' | 'on' | 'off';
+    /** The user sandboxed functions run as when faasq runs as root (name, uid or uid:gid). */
+    readonly functionUser: string;
+    /** private: each replica its own network namespace (lo only); host: the machine's network (outbound calls work). */
+    readonly sandboxNetwork: 'private' | 'host';
   };
   readonly queue: {
     /** embedded | memory | nats://host:port[,nats://...] */
@@ -199,6 +205,9 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'worker.callback.timeoutMs', env: 'FAASQ_CALLBACK_TIMEOUT', default: '10s', parse: ms },
   { path: 'worker.shutdownGraceMs', env: 'FAASQ_WORKER_GRACE', default: '30s', parse: ms },
   { path: 'provider.maxForkOutputBytes', env: 'FAASQ_MAX_FORK_OUTPUT', default: '64MiB', parse: bytes },
+  { path: 'provider.sandbox', env: 'FAASQ_SANDBOX', default: 'auto', parse: oneOf('auto', 'on', 'off') },
+  { path: 'provider.functionUser', env: 'FAASQ_FUNCTION_USER', default: 'nobody', parse: str },
+  { path: 'provider.sandboxNetwork', env: 'FAASQ_SANDBOX_NETWORK', default: 'private', parse: oneOf('private', 'host') },
   { path: 'worker.metricsPort', env: 'FAASQ_METRICS_PORT', default: 0, parse: port },
   { path: 'worker.runningRecordDelayMs', env: 'FAASQ_RUNNING_RECORD_DELAY', default: '100ms', parse: ms },
 ];

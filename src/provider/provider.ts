@@ -105,6 +105,8 @@ export interface ResponseSink {
 export interface DirectRoute {
   readonly host: string;
   readonly port: number;
+  /** Set for a sandboxed replica: its watchdog's Unix socket, used instead of host:port. */
+  readonly socketPath?: string;
   /** The Host header to send. */
   readonly authority: string;
   /** Prepended to the request path ("" for http-mode replicas). */

@@ -58,6 +58,8 @@ export const ERRORS = {
   E_INTERNAL: { status: 500, isRetryable: false },
   // function side: a fork-mode function wrote more stdout than FAASQ_MAX_FORK_OUTPUT (it would again)
   E_FUNCTION_OUTPUT_TOO_LARGE: { status: 502, isRetryable: false },
+  // function side: the kernel killed the function at its limits.memory (its replica restarts)
+  E_FUNCTION_MEMORY_LIMIT: { status: 502, isRetryable: true },
 } as const satisfies Record<string, { status: number; isRetryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -21,6 +21,8 @@ export interface FaasqEvents {
   'worker.inflight': { queue: string; fn: string; delta: number; namespace: string };
   /** The gateway's express lane gave a connection to the full path (reasons: express-lane.ts). */
   'gateway.handoff': { reason: string };
+  /** The kernel killed a replica's process at the function's limits.memory (the replica restarts). */
+  'function.oom_killed': { fn: string; namespace: string; instance: string };
   /** A worker in this process started consuming these queues (undefined: every queue). */
   'worker.started': { queues?: readonly string[] };
 }

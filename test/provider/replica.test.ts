@@ -9,10 +9,8 @@ const noop = (): void => undefined;
 test('provider - a replica whose spawn fails with ENOENT rejects E_DEPLOY_FAILED "command not found"', async () => {
   const replica = new Replica({
     instance: 'gone-0',
-    command: { file: '/definitely/not/here/faasq-cmd', args: [] },
-    cwd: FIXTURES_DIR,
-    env: {},
-    port: 1,
+    launch: { file: '/definitely/not/here/faasq-cmd', args: [], cwd: FIXTURES_DIR, env: {}, address: { port: 1 }, cgroup: undefined, cleanup: async () => undefined },
+    commandFile: '/definitely/not/here/faasq-cmd',
     execTimeoutMs: 0,
     readyTimeoutMs: 1000,
     healthIntervalMs: 0,

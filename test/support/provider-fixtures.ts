@@ -25,6 +25,9 @@ export function testConfig(dataDir: string, flags: Record<string, string | numbe
       'provider.restartMinMs': '50ms',
       'provider.restartMaxMs': '400ms',
       'provider.shutdownGraceMs': '2s',
+      // These suites test the runtime contracts and watch host pids; the sandboxed runtime has
+      // its own suites (test/provider/sandbox-*.test.ts), which pass 'provider.sandbox': 'on'.
+      'provider.sandbox': 'off',
       ...flags,
     },
   });

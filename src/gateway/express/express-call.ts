@@ -176,7 +176,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     if (this.pending === undefined && !this.hasRetried && this.wasReused && IDEMPOTENT.has(this.head.method)) {
       // The function closed an idle connection just as this call took it: one retry on a new one.
       this.hasRetried = true;
-      const fresh = this.lane.pool.lease(this.target.route.host, this.target.route.port, this);
+      const fresh = this.lane.pool.lease(this.target.route.host, this.target.route.port, this, this.target.route.socketPath);
       if (fresh) return this.send(fresh);
     }
     this.fail(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${this.target.fn}" is unreachable`, { cause: err }));

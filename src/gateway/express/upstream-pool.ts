@@ -1,4 +1,5 @@
-// Keep-alive TCP connections from the express lane to functions, per host:port. A connection is
+// Keep-alive connections from the express lane to functions, per host:port (TCP) or per Unix
+// socket path (a sandboxed replica's watchdog). A connection is
 // leased to one call at a time (no pipelining) and its socket events go to that call; an idle one
 // that the function closes, or that outlives the function's keep-alive timeout, is dropped, so a
 // call rarely finds a dead socket (and the lane retries idempotent calls once when it does).
@@ -80,6 +81,7 @@ class Origin {
   constructor(
     private readonly host: string,
     private readonly port: number,
+    private readonly socketPath: string | undefined,
     /** Called when the origin's last connection is gone (replicas come and go on new ports). */
     private readonly onEmpty: (origin: Origin) => void,
   ) {}
@@ -95,7 +97,7 @@ class Origin {
     if (!conn) {
       if (this.count >= MAX_CONNECTIONS_PER_ORIGIN) return undefined;
       this.count += 1;
-      conn = new UpstreamConnection(net.connect(this.port, this.host), this);
+      conn = new UpstreamConnection(this.socketPath === undefined ? net.connect(this.port, this.host) : net.connect(this.socketPath), this);
     }
     conn.owner = owner;
     return conn;
@@ -137,12 +139,12 @@ export class UpstreamPool {
     this.sweeper.unref();
   }
 
-  /** A connection to host:port now leased to `owner`, or undefined when the origin is at its cap. */
-  lease(host: string, port: number, owner: UpstreamOwner): UpstreamConnection | undefined {
-    const key = `${host}:${port}`;
+  /** A connection to host:port (or socketPath, when set) now leased to `owner`, or undefined when the origin is at its cap. */
+  lease(host: string, port: number, owner: UpstreamOwner, socketPath?: string): UpstreamConnection | undefined {
+    const key = socketPath ?? `${host}:${port}`;
     let origin = this.origins.get(key);
     if (!origin) {
-      origin = new Origin(host, port, (empty) => {
+      origin = new Origin(host, port, socketPath, (empty) => {
         if (this.origins.get(key) === empty) this.origins.delete(key);
       });
       this.origins.set(key, origin);

@@ -1,13 +1,13 @@
-// Chooses and configures the runtime for a spec: upstream (annotation), http mode
-// (environment `mode: http`) or fork mode (the default), with the process environment,
-// exec timeout and secrets folder the watchdog contracts promise.
+// Chooses and configures the runtime for a spec: upstream (annotation), or replicas in http mode
+// (environment `mode: http`) or fork mode (the default), with the process environment, exec
+// timeout, limits and secrets the watchdog contracts promise.
 import { FaasqError } from '../../shared/errors.js';
 import { parseDurationMs } from '../../shared/durations.js';
 import type { FunctionSpec } from '../provider.js';
 import { assertDirectory, resolveCommand } from './command.js';
-import { ForkRuntime } from './fork-runtime.js';
-import { HttpRuntime } from './http-runtime.js';
+import { ReplicaRuntime } from './replica-runtime.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
+import { functionEnv, resourceLimits, type LaunchContext } from './sandbox/index.js';
 import { UPSTREAM_ANNOTATION, UpstreamRuntime } from './upstream-runtime.js';
 import { ANNOTATIONS } from '../../shared/annotations.js';
 
@@ -19,8 +19,12 @@ export interface RuntimeContext {
   readonly defaultDir: string;
   readonly limits: RuntimeLimits;
   readonly log: (instance: string, text: string) => void;
-  /** Folder holding the function's secrets, when it has any. */
+  /** Folder holding the function's secrets, when it has any (no sandbox). */
   readonly secretsPath: string | undefined;
+  /** The function's secret files, copied into its sandbox. */
+  readonly secretFiles: readonly { name: string; file: string }[];
+  readonly launch: LaunchContext;
+  readonly onOomKill: (instance: string) => void;
 }
 
 /** `com.openfaas.scale.min` from labels or annotations, default 1. */
@@ -38,18 +42,27 @@ export function buildRuntime(spec: FunctionSpec, replicas: number, ctx: RuntimeC
   if (upstream) return new UpstreamRuntime(spec.name, upstream, replicas, limits);
   const cwd = spec.workingDir ?? ctx.defaultDir;
   assertDirectory(cwd);
-  const env: NodeJS.ProcessEnv = { ...ctx.baseEnv, ...spec.environment };
-  if (ctx.secretsPath) {
-    env.secret_mount_path = ctx.secretsPath;
-    env.FAASQ_SECRETS_PATH = ctx.secretsPath;
-  }
+  const isSandboxed = ctx.launch.host.isOn;
+  const env = functionEnv(spec, { isSandboxed, inherited: ctx.baseEnv, secretsPath: ctx.secretsPath });
   const command = resolveCommand(spec.fprocess, cwd, env.PATH);
   const mode = spec.environment.mode ?? 'fork';
-  if (mode === 'http') return new HttpRuntime({ name: spec.name, command, cwd, env, replicas, limits, log: ctx.log });
-  if (mode === 'fork' || mode === 'streaming' || mode === 'serializing') {
-    return new ForkRuntime({ name: spec.name, command, cwd, env, replicas, contentType: spec.environment.content_type, limits, log: ctx.log });
+  if (mode !== 'http' && mode !== 'fork' && mode !== 'streaming' && mode !== 'serializing') {
+    throw new FaasqError('E_DEPLOY_FAILED', `environment "mode" must be http or fork, got "${mode}"`);
   }
-  throw new FaasqError('E_DEPLOY_FAILED', `environment "mode" must be http or fork, got "${mode}"`);
+  const plan = {
+    name: spec.name,
+    mode: mode === 'http' ? ('http' as const) : ('fork' as const),
+    command,
+    workDir: spec.workingDir,
+    defaultDir: ctx.defaultDir,
+    env,
+    secrets: ctx.secretFiles,
+    isReadOnlyRoot: spec.readOnlyRootFilesystem === true,
+    limits: resourceLimits(spec.limits),
+    execTimeoutMs: limits.execTimeoutMs,
+    maxOutputBytes: limits.maxForkOutputBytes,
+  };
+  return new ReplicaRuntime({ name: spec.name, namespace: spec.namespace, plan, launch: ctx.launch, replicas, limits, log: ctx.log, onOomKill: ctx.onOomKill });
 }
 
 /** The function's own `exec_timeout` (OpenFaaS duration, "0" disables) or the provider default. */

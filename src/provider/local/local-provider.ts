@@ -1,7 +1,9 @@
 // The local provider: a registry of function specs (control plane) and the runtimes that run
 // them as child processes or forward to upstreams (data plane). Changes to one function are
 // applied strictly in order through a per-function op queue; different functions in parallel.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import type { EventBus } from '../../shared/events.js';
 import { FaasqError } from '../../shared/errors.js';
@@ -16,6 +18,7 @@ import { followLogs } from './follow-logs.js';
 import { createOpQueue } from './op-queue.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 import { createSecretStore } from './secret-store.js';
+import { detectSandbox, type LaunchContext } from './sandbox/index.js';
 
 export interface LocalProviderDeps {
   readonly config: Config;
@@ -50,6 +53,29 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   let isStarted = false;
   let isClosing = false;
   let closed: Promise<void> | undefined;
+  let launchContext: LaunchContext | undefined;
+  let launching: Promise<LaunchContext> | undefined;
+
+  /** Decided once, at start (or at the first deploy before it), and said once in the log. */
+  const launchContextOf = (): Promise<LaunchContext> => {
+    launching ??= (async () => {
+      const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
+      // A short folder of its own (Unix socket paths are limited to 107 bytes), named with this
+      // process's id so that folders left by a faasq that was killed can be recognised and removed.
+      await removeStaleRunFolders(os.tmpdir());
+      const runBase = await mkdtemp(path.join(os.tmpdir(), `faasq-run-${process.pid}-`));
+      launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };
+      if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind }, `functions are sandboxed: ${host.reason}`);
+      else {
+        log.warn(
+          { sandbox: 'off', reason: host.reason, cgroups: host.cgroups.kind },
+          `functions are not sandboxed (${host.reason}): they run as faasq's user with its environment (minus FAASQ_*), secrets are in the folder named by env secret_mount_path, and each http-mode replica gets a free port in PORT and http_port with upstream_url rewritten to it`,
+        );
+      }
+      return launchContext;
+    })();
+    return launching;
+  };
 
   const ringOf = (spec: FunctionSpec): LogRing => {
     const key = keyOf(spec.name, spec.namespace);
@@ -63,13 +89,21 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
 
   const startRuntime = async (spec: FunctionSpec, replicas: number): Promise<FunctionRuntime> => {
     const ring = ringOf(spec);
-    const secretsPath = spec.secrets.length > 0 ? await secrets.mount(spec.name, spec.namespace, spec.secrets) : undefined;
+    const launch = await launchContextOf();
+    const secretFiles = launch.host.isOn && spec.secrets.length > 0 ? await secrets.files(spec.namespace, spec.secrets) : [];
+    const secretsPath = !launch.host.isOn && spec.secrets.length > 0 ? await secrets.mount(spec.name, spec.namespace, spec.secrets) : undefined;
     const runtime = buildRuntime(spec, replicas, {
       baseEnv,
       defaultDir: process.cwd(),
       limits,
       secretsPath,
+      secretFiles,
+      launch,
       log: (instance, text) => ring.push({ name: spec.name, namespace: spec.namespace, instance, timestamp: new Date().toISOString(), text }),
+      onOomKill: (instance) => {
+        log.warn({ fn: spec.name, namespace: spec.namespace, instance, limit: spec.limits?.memory }, 'function killed at its memory limit');
+        deps.events.emit('function.oom_killed', { fn: spec.name, namespace: spec.namespace, instance });
+      },
     });
     try {
       await runtime.start();
@@ -110,6 +144,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
 
     async start() {
       await mkdir(config.provider.secretsDir, { recursive: true, mode: 0o700 });
+      await launchContextOf();
       isStarted = true;
     },
 
@@ -120,6 +155,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
         const entries = [...functions.values()];
         functions.clear();
         await Promise.all(entries.map((entry) => entry.runtime.stop()));
+        if (launchContext) await rm(launchContext.runBase, { recursive: true, force: true });
       })();
       return closed;
     },
@@ -254,6 +290,30 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       return { isReady: isStarted && !isClosing, functions: functions.size, availableReplicas: available };
     },
   };
+}
+
+/** Runtime folders of faasq processes that are gone (killed before they could clean up). */
+async function removeStaleRunFolders(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^faasq-run-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!match || isProcessAlive(Number(match[1]))) continue;
+    await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** faasq's own settings (FAASQ_PASSWORD, ...) are not the functions' business: they are not inherited. */

@@ -1,23 +1,24 @@
-// One http-mode process: spawned with PORT set, probed until it answers HTTP, then served
-// through its own keep-alive undici Pool and re-probed every healthIntervalMs. It reports its
-// exit once; restarting is the supervisor's job (http-runtime.ts), so this file knows nothing
-// about backoff.
+// One replica's process: the in-replica watchdog (in its sandbox, or bare in fork mode) reached
+// on a Unix socket, or an http-mode server on its own port. Probed until it answers HTTP, then
+// served through its own keep-alive undici Pool and re-probed every healthIntervalMs. It reports
+// its exit once and removes its runtime folder and cgroup; restarting is the supervisor's job
+// (replica-runtime.ts), so this file knows nothing about backoff.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute } from '../provider.js';
-import type { Command } from './command.js';
 import { lineSplitter } from './log-ring.js';
+import type { ReplicaLaunch } from './sandbox/index.js';
 
 /** `unhealthy`: was ready, then refused connections or answered 503 on /_/health; not routed to. */
 export type ReplicaState = 'starting' | 'ready' | 'unhealthy' | 'stopping' | 'exited';
 
 export interface ReplicaOptions {
   readonly instance: string;
-  readonly command: Command;
-  readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly port: number;
+  /** What to spawn, where it answers, its cgroup (launchReplica()). */
+  readonly launch: ReplicaLaunch;
+  /** The function's command, for messages. */
+  readonly commandFile: string;
   /** The function's exec timeout, handed to the express lane with the replica's address. */
   readonly execTimeoutMs: number;
   readonly readyTimeoutMs: number;
@@ -43,13 +44,23 @@ export class Replica {
   private probeTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** The kernel killed a process of this replica at its memory limit (see checkOom()). */
+  isOomKilled = false;
+  /** The kill was logged and counted (once per replica). */
+  isOomReported = false;
+  private oomSeen = 0;
 
   constructor(private readonly options: ReplicaOptions) {
-    this.pool = new Pool(`http://127.0.0.1:${options.port}`, { pipelining: 1, connections: 128, keepAliveTimeout: 30_000 });
+    const { address } = options.launch;
+    const isSocket = 'socketPath' in address;
+    const port = isSocket ? 0 : address.port;
+    const poolOptions = { pipelining: 1, connections: 128, keepAliveTimeout: 30_000 };
+    this.pool = isSocket ? new Pool('http://localhost', { ...poolOptions, socketPath: address.socketPath }) : new Pool(`http://127.0.0.1:${port}`, poolOptions);
     this.route = {
-      host: '127.0.0.1',
-      port: options.port,
-      authority: `127.0.0.1:${options.port}`,
+      host: isSocket ? 'localhost' : '127.0.0.1',
+      port,
+      ...(isSocket ? { socketPath: address.socketPath } : {}),
+      authority: isSocket ? 'localhost' : `127.0.0.1:${port}`,
       pathPrefix: '',
       execTimeoutMs: options.execTimeoutMs,
       release: () => {
@@ -62,14 +73,32 @@ export class Replica {
     return this.options.instance;
   }
 
+  /**
+   * True once the kernel has killed a process of this replica at its cgroup memory limit. The
+   * counter only grows, so each kill is reported once (returns true the first time it is seen).
+   */
+  checkOom(): boolean {
+    const kills = this.options.launch.cgroup?.oomKills() ?? 0;
+    if (kills <= this.oomSeen) return false;
+    this.oomSeen = kills;
+    this.isOomKilled = true;
+    return true;
+  }
+
+  /** Ends the process at once (SIGKILL); the supervisor sees the exit and restarts with backoff. */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
   /** Resolves once the process is spawned; rejects E_DEPLOY_FAILED when it cannot be (ENOENT, EACCES). */
   start(): Promise<void> {
-    const { command, cwd, env } = this.options;
+    const { file, args, cwd, env } = this.options.launch;
+    const command = { file: this.options.commandFile };
     return new Promise((resolve, reject) => {
-      const child = spawn(command.file, [...command.args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+      const child = spawn(file, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
       this.child = child;
       let hasSpawned = false;
-      this.exited = new Promise((done) => child.once('close', () => done()));
+      this.exited = new Promise<void>((done) => child.once('close', () => done())).then(() => this.options.launch.cleanup());
       const out = lineSplitter((text) => this.options.onLine(this.options.instance, text));
       const err = lineSplitter((text) => this.options.onLine(this.options.instance, text));
       child.stdout?.on('data', (chunk: Buffer) => out.write(chunk));
@@ -78,6 +107,7 @@ export class Replica {
         if (hasSpawned) return;
         this.state = 'exited';
         void this.pool.destroy();
+        void this.options.launch.cleanup();
         const why = error.code === 'ENOENT' ? `command not found: ${command.file}` : `cannot start ${command.file}: ${error.code ?? error.message}`;
         reject(new FaasqError('E_DEPLOY_FAILED', why, { cause: error }));
       });

@@ -17,6 +17,8 @@ export interface SecretStore {
   /** Links the named secrets into the function's folder and returns it; E_DEPLOY_FAILED naming a missing one. */
   mount(fn: string, namespace: string, names: readonly string[]): Promise<string>;
   unmount(fn: string, namespace: string): Promise<void>;
+  /** The named secrets' files, for copying into a sandbox; E_DEPLOY_FAILED naming a missing one. */
+  files(namespace: string, names: readonly string[]): Promise<{ name: string; file: string }[]>;
 }
 
 export function createSecretStore(secretsDir: string): SecretStore {
@@ -72,6 +74,15 @@ export function createSecretStore(secretsDir: string): SecretStore {
       // Links, not copies: a secret updated through the API is seen by running functions.
       for (const name of names) await symlink(fileOf(name, namespace), path.join(dir, name));
       return dir;
+    },
+    async files(namespace, names) {
+      const out: { name: string; file: string }[] = [];
+      for (const name of names) {
+        const file = fileOf(name, namespace);
+        if (!(await exists(file))) throw new FaasqError('E_DEPLOY_FAILED', `secret "${name}" not found in namespace "${namespace}"`, { detail: { secret: name } });
+        out.push({ name, file });
+      }
+      return out;
     },
     async unmount(fn, namespace) {
       await rm(mountDir(fn, namespace), { recursive: true, force: true });

@@ -1,27 +1,32 @@
-// The http-mode supervisor (of-watchdog `mode: http`): keeps N replicas of a long-lived
-// server running, restarts crashed ones with exponential backoff, and balances requests to
-// the least busy ready replica (round-robin among equals). With no ready replica a request
+// The replica supervisor for fork and http mode: keeps N replicas running (each the in-replica
+// watchdog in its sandbox, or an http-mode server of its own when there is no sandbox), restarts
+// crashed ones with exponential backoff, and balances requests to the least busy ready replica
+// (round-robin among equals). Fork-mode watchdogs report their errors in an `x-faasq-error`
+// header, turned into faasq errors here; a replica killed at its memory limit fails its call
+// with E_FUNCTION_MEMORY_LIMIT, is counted and restarted. With no ready replica a request
 // waits up to readyTimeoutMs, then fails E_FUNCTION_NOT_READY (503, retryable) — also when the
 // function keeps crashing, so callers see one "not ready" signal and the worker retries it. When
 // every replica's last process exited before it was ever ready (a bad fprocess, a missing binary
 // behind `sh -c`), waiting cannot help: that same 503 comes at once, naming the exit.
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
-import type { Command } from './command.js';
-import { freePort } from '../../shared/free-port.js';
 import { proxyRequest, requestTimeoutMs } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import { Replica } from './replica.js';
 import { restartDelayMs, type FunctionRuntime, type RuntimeLimits } from './runtime.js';
+import { launchReplica, type LaunchContext, type LaunchPlan } from './sandbox/index.js';
+import { WatchdogSink, watchdogResponse, type ReplicaErrors } from './watchdog-errors.js';
 
-export interface HttpRuntimeOptions {
+export interface ReplicaRuntimeOptions {
   readonly name: string;
-  readonly command: Command;
-  readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
+  readonly namespace: string;
+  readonly plan: LaunchPlan;
+  readonly launch: LaunchContext;
   readonly replicas: number;
   readonly limits: RuntimeLimits;
   readonly log: (instance: string, text: string) => void;
+  /** A replica's process was killed by the kernel at the function's memory limit. */
+  readonly onOomKill: (instance: string) => void;
 }
 
 interface Slot {
@@ -34,16 +39,35 @@ interface Slot {
   startFailure: string | undefined;
 }
 
-export class HttpRuntime implements FunctionRuntime {
+export class ReplicaRuntime implements FunctionRuntime {
   private readonly slots: Slot[] = [];
   private readonly waiters = new Set<() => void>();
   private rr = 0;
   private isStopped = false;
 
-  constructor(private readonly options: HttpRuntimeOptions) {}
+  constructor(private readonly options: ReplicaRuntimeOptions) {}
 
   async start(): Promise<void> {
     await this.scale(this.options.replicas);
+    // A fork-mode replica is only faasq's watchdog, ready in a blink: deploy waits for it, so a
+    // deployed fork function is available at once, as it was when nothing stood between calls.
+    if (this.isFork) await this.settled(Date.now() + this.options.limits.readyTimeoutMs);
+  }
+
+  /** Resolves when every slot is ready or its process has failed to start, or at the deadline. */
+  private async settled(deadline: number): Promise<void> {
+    const isSettled = (): boolean => this.slots.every((slot) => slot.replica?.state === 'ready' || slot.startFailure !== undefined);
+    while (!isSettled() && !this.isStopped && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        this.waiters.add(done);
+      });
+    }
   }
 
   async scale(replicas: number): Promise<void> {
@@ -80,12 +104,45 @@ export class HttpRuntime implements FunctionRuntime {
     let res: InvocationResponse;
     try {
       res = await proxyRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name);
+      if (this.isFork) res = await watchdogResponse(res, this.errorsOf(replica));
     } catch (err) {
       replica.inflight -= 1;
-      throw err;
+      const memory = this.errorsOf(replica).memoryError();
+      if (memory) this.noteOom(replica);
+      throw memory ?? err;
     }
     res.body.once('close', () => { replica.inflight -= 1; });
     return res;
+  }
+
+  private get isFork(): boolean {
+    return this.options.plan.mode === 'fork';
+  }
+
+  /** How this replica's failures read: the watchdog's reports and the memory-limit check. */
+  private errorsOf(replica: Replica): ReplicaErrors {
+    return {
+      fn: this.options.name,
+      maxOutputBytes: this.options.plan.maxOutputBytes,
+      memoryError: () => {
+        if (!replica.checkOom() && !replica.isOomKilled) return undefined;
+        return this.memoryLimitError(replica);
+      },
+    };
+  }
+
+  private memoryLimitError(replica: Replica): FaasqError {
+    const limit = this.options.plan.limits.memoryText ?? '?';
+    return new FaasqError('E_FUNCTION_MEMORY_LIMIT', `function "${this.options.name}" was killed at its memory limit (limits.memory ${limit}); its replica restarts`, { detail: { limit } });
+  }
+
+  /** Reports a memory kill once (log line, event) and restarts the replica. */
+  private noteOom(replica: Replica): void {
+    if (replica.isOomReported) return;
+    replica.isOomReported = true;
+    this.options.log(replica.instance, `faasq: killed at its memory limit (limits.memory ${this.options.plan.limits.memoryText ?? '?'}); restarting`);
+    this.options.onOomKill(replica.instance);
+    replica.kill();
   }
 
   stream(request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
@@ -99,14 +156,16 @@ export class HttpRuntime implements FunctionRuntime {
   }
 
   route(): DirectRoute | undefined {
+    if (this.isFork) return undefined;
     const replica = this.pick();
     if (!replica) return undefined;
     replica.inflight += 1;
     return replica.route;
   }
 
+  /** Fork mode is not: its watchdog's error reports need translating on the full path. */
   isDirect(): boolean {
-    return true;
+    return !this.isFork;
   }
 
   async waitForRoute(signal: AbortSignal): Promise<DirectRoute> {
@@ -117,7 +176,11 @@ export class HttpRuntime implements FunctionRuntime {
 
   private dispatchTo(replica: Replica, request: InvocationRequest, startedAt: number, sink: ResponseSink): void {
     replica.inflight += 1;
-    dispatchRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name, sink, () => {
+    const errors = this.errorsOf(replica);
+    const watched = new WatchdogSink(sink, errors, this.isFork, () => {
+      if (replica.isOomKilled) this.noteOom(replica);
+    });
+    dispatchRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name, watched, () => {
       replica.inflight -= 1;
     });
   }
@@ -195,16 +258,17 @@ export class HttpRuntime implements FunctionRuntime {
 
   /** Starts a process in the slot; rejects only when spawning itself fails (command missing). */
   private async launch(slot: Slot): Promise<void> {
-    const { name, command, cwd, env, limits, log } = this.options;
-    const port = await freePort();
-    if (this.isStopped || !this.slots.includes(slot)) return;
+    const { name, plan, limits, log } = this.options;
+    const launch = await launchReplica(this.options.launch, plan);
+    if (this.isStopped || !this.slots.includes(slot)) {
+      await launch.cleanup();
+      return;
+    }
     const instance = `${name}-${slot.index}`;
     const replica = new Replica({
       instance,
-      command,
-      cwd,
-      env: { ...env, PORT: String(port), port: String(port) },
-      port,
+      launch,
+      commandFile: plan.command.file,
       execTimeoutMs: limits.execTimeoutMs,
       readyTimeoutMs: limits.readyTimeoutMs,
       healthIntervalMs: limits.healthIntervalMs,
@@ -220,8 +284,16 @@ export class HttpRuntime implements FunctionRuntime {
     await replica.start();
   }
 
-  private onExit(slot: Slot, replica: Replica, reason: string): void {
+  private onExit(slot: Slot, replica: Replica, exitReason: string): void {
     if (this.isStopped || slot.replica !== replica || !this.slots.includes(slot)) return;
+    let reason = exitReason;
+    if (replica.checkOom() || replica.isOomKilled) {
+      reason = `killed at its memory limit (limits.memory ${this.options.plan.limits.memoryText ?? '?'})`;
+      if (!replica.isOomReported) {
+        replica.isOomReported = true;
+        this.options.onOomKill(replica.instance);
+      }
+    }
     const { restartMinMs, restartMaxMs } = this.options.limits;
     // A replica that stayed up a long while earns a fresh backoff; a crash loop keeps doubling.
     if (slot.readyAt > 0 && Date.now() - slot.readyAt >= restartMaxMs) slot.failures = 0;
