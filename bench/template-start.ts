@@ -6,7 +6,6 @@
 //   BENCH_PROJECT=<folder with stack.yml + template/> BENCH_FN=<name>  (default: a copy of
 //   test/fixtures/openfaas-project with its node-port template), BENCH_ROUNDS (2), BENCH_DURATION (5 s)
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, startProcess, stopProcess, waitForHttp } from './support/processes.js';
@@ -16,12 +15,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const FN = process.env.BENCH_FN ?? 'hello';
 const SCRIPT = path.join(ROOT, 'bench/support/post-small.lua');
-
-/** Until the local runtime honours upstream_url (branch sandbox), the template server is pointed at the runtime's PORT. */
-function isUpstreamUrlHonoured(): boolean {
-  const dir = path.join(ROOT, 'src/provider/local');
-  return (readdirSync(dir, { recursive: true }) as string[]).some((f) => f.endsWith('.ts') && readFileSync(path.join(dir, f), 'utf8').includes('upstream_url'));
-}
 
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'faasq-bench-template-'));
@@ -37,15 +30,6 @@ async function main(): Promise<void> {
     const stack = await readFile(path.join(project, 'stack.yml'), 'utf8');
     const handler = new RegExp(`^  ${FN}:[^]*?handler: *\\.?/?(\\S+)`, 'm').exec(stack)?.[1];
     if (!handler) throw new Error(`stack.yml has no function "${FN}" with a handler`);
-    if (!isUpstreamUrlHonoured()) {
-      // Same server, same code path; only where it listens: the runtime's PORT instead of upstream_url's 3000.
-      for (const lang of await readdir(path.join(project, 'template'))) {
-        const index = path.join(project, 'template', lang, 'index.js');
-        const text = await readFile(index, 'utf8').catch(() => undefined);
-        if (text?.includes('process.env.http_port')) await writeFile(index, text.replaceAll('process.env.http_port', '(process.env.http_port || process.env.PORT)'));
-      }
-      console.log('note: upstream_url is not honoured by this build; the template servers listen on the PORT faasq gives them');
-    }
 
     const startUp = async () => {
       const port = await freePort();

@@ -8,8 +8,13 @@ import { FaasqError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { makeOwnerOnly, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../shared/private-files.js';
 
-/** <dataDir>/functions/: template builds (src/stack/templates). */
-const TEMPLATE_BUILDS = 'functions';
+/**
+ * What faasq itself keeps in the data dir: only these are tightened at start. Anything else in it
+ * is someone else's (a data dir pointed at a project folder, say) and keeps its modes; the 0700
+ * data dir already keeps other users out. Template builds (functions/) are not listed: a sandboxed
+ * function's own user reads them through a bind mount.
+ */
+const OWN_ENTRIES = ['credentials.json', 'invoke-credentials.json', 'queue', 'secrets', 'nats'];
 
 export async function ensureDataDir(dir: string, logger?: Logger): Promise<void> {
   const probe = path.join(dir, `.write-probe-${process.pid}`);
@@ -18,9 +23,8 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     const created = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // mkdir's mode is less the umask: a created dir is set explicitly, an existing one is walked.
     if (created !== undefined) await chmod(dir, PRIVATE_DIR_MODE);
-    // Template builds (functions/) are code a sandboxed function's own user reads through a bind
-    // mount; the 0700 data dir already keeps everyone else out of them, and their modes are the build's.
-    tightened = await makeOwnerOnly(dir, { skip: [TEMPLATE_BUILDS] });
+        tightened = await makeOwnerOnly(dir, { depth: 0 });
+    for (const entry of OWN_ENTRIES) tightened.push(...(await makeOwnerOnly(path.join(dir, entry))));
     // A probe of a few KiB fails on a full disk where an empty file would not.
     await writeFile(probe, Buffer.alloc(64 * 1024), { mode: PRIVATE_FILE_MODE });
     await rm(probe, { force: true });

@@ -23,15 +23,15 @@ export function withOwnerOnlyUmask<T>(fn: () => T): T {
 }
 
 /**
- * Takes group and other bits off `dir` and everything below it (symbolic links are left: their
- * mode means nothing on Linux, and their targets are checked where they live), except the
- * entries of `dir` named in `skip`. Returns the paths it changed, so the caller can say so once.
+ * Takes group and other bits off `dir` and everything below it, down to `depth` levels (0: `dir`
+ * alone); symbolic links are left (their mode means nothing on Linux, and their targets are checked
+ * where they live). A missing `dir` is nothing to do. Returns the paths it changed, so the caller
+ * can say so once.
  */
-export async function makeOwnerOnly(dir: string, options: { skip?: readonly string[] } = {}): Promise<string[]> {
+export async function makeOwnerOnly(dir: string, options: { depth?: number } = {}): Promise<string[]> {
   const changed: string[] = [];
-  const skipped = new Set((options.skip ?? []).map((name) => path.join(dir, name)));
-  const visit = async (p: string): Promise<void> => {
-    if (skipped.has(p)) return;
+  const maxDepth = options.depth ?? Infinity;
+  const visit = async (p: string, depth: number): Promise<void> => {
     let st;
     try {
       st = await lstat(p);
@@ -45,10 +45,10 @@ export async function makeOwnerOnly(dir: string, options: { skip?: readonly stri
       await chmod(p, st.mode & 0o700);
       changed.push(p);
     }
-    if (st.isDirectory()) {
-      for (const name of await readdir(p)) await visit(path.join(p, name));
+    if (st.isDirectory() && depth < maxDepth) {
+      for (const name of await readdir(p)) await visit(path.join(p, name), depth + 1);
     }
   };
-  await visit(dir);
+  await visit(dir, 0);
   return changed;
 }

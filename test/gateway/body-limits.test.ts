@@ -71,7 +71,7 @@ describe('request body limits', () => {
     test(`body limits - ${lane}: a chunked body is stopped with 413 when it grows past the limit`, async () => {
       const client = await RawClient.connect(urls[lane]);
       try {
-        client.write('POST /function/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAccept: application/json\r\n\r\n');
+        client.write('POST /function/echo/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nAccept: application/json\r\n\r\n');
         const chunk = Buffer.alloc(1024, 98);
         for (let i = 0; i < 6; i += 1) client.write(Buffer.concat([Buffer.from('400\r\n'), chunk, Buffer.from('\r\n')]));
         const reply = await client.readReply();
@@ -89,7 +89,7 @@ describe('request body limits', () => {
   test('body limits - async bodies count against FAASQ_MAX_BUFFERED: 503 E_GATEWAY_BUSY while it is spent, 202 once given back', async () => {
     // An accept that has declared 2000 bytes and sent 10 holds 2000 of the 3000.
     const slow = await RawClient.connect(urls.full);
-    slow.write('POST /async-function/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n' + 'y'.repeat(10));
+    slow.write('POST /async-function/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000\r\n\r\n' + 'y'.repeat(10));
     await waitFor(() => gateways[1]!.heldBodyBytes() === 2000, { timeoutMs: 5000, message: 'the slow accept holds its declared 2000 bytes' });
     try {
       const busy = await fetch(`${urls.full}/async-function/echo`, { method: 'POST', body: 'z'.repeat(1500), headers: { accept: 'application/json' } });

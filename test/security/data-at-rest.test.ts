@@ -43,12 +43,18 @@ describe('data at rest', () => {
   before(async () => {
     tmp = await makeTempDir('faasq-rest-');
     dataDir = path.join(tmp.dir, 'data');
-    // What an older faasq (or a copy with cp -r) left behind: an open folder and file.
-    await mkdir(path.join(dataDir, 'old'), { recursive: true });
-    await writeFile(path.join(dataDir, 'old', 'leftover.json'), '{}');
-    await chmod(path.join(dataDir, 'old', 'leftover.json'), 0o644);
-    await chmod(path.join(dataDir, 'old'), 0o755);
+    // What an older faasq (or a copy with cp -r) left behind: an open secrets folder and file,
+    // an open credentials file.
+    await mkdir(path.join(dataDir, 'secrets', 'openfaas-fn'), { recursive: true });
+    await writeFile(path.join(dataDir, 'secrets', 'openfaas-fn', 'old-key'), 'old');
+    await chmod(path.join(dataDir, 'secrets', 'openfaas-fn', 'old-key'), 0o644);
+    await chmod(path.join(dataDir, 'secrets', 'openfaas-fn'), 0o755);
+    await writeFile(path.join(dataDir, 'credentials.json'), JSON.stringify({ user: CREDS.FAASQ_USER, password: CREDS.FAASQ_PASSWORD }));
+    await chmod(path.join(dataDir, 'credentials.json'), 0o644);
     await chmod(dataDir, 0o755);
+    // Someone else's file in the data dir (a data dir pointed at a project folder): left as it is.
+    await writeFile(path.join(dataDir, 'notes.txt'), 'mine');
+    await chmod(path.join(dataDir, 'notes.txt'), 0o644);
     // A template build: code the sandbox shares with a function's user, left as built.
     await mkdir(path.join(dataDir, 'functions', 'openfaas-fn', 'f'), { recursive: true });
     await writeFile(path.join(dataDir, 'functions', 'openfaas-fn', 'f', 'handler.js'), '');
@@ -78,12 +84,12 @@ describe('data at rest', () => {
     assert.ok(names.includes('data.mdb') && names.includes('lock.mdb'), names.join(','));
     assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
     assert.equal((await stat(path.join(dataDir, 'queue', 'data.mdb'))).mode & 0o777, 0o600);
-    assert.deepEqual((await openModes(dataDir)).filter((p) => !p.startsWith('functions')), []);
+    assert.deepEqual((await openModes(dataDir)).filter((p) => !p.startsWith('functions')), ['notes.txt 644']);
     assert.equal((await stat(path.join(dataDir, 'functions', 'openfaas-fn', 'f', 'handler.js'))).mode & 0o777, 0o644, 'template builds keep their modes');
     // One line says what was fixed.
     const lines = up!.stdout().split('\n').filter((l) => l.includes('made owner-only'));
     assert.equal(lines.length, 1, up!.stdout());
-    assert.match(lines[0]!, /"count":3/);
+    assert.match(lines[0]!, /"count":5/); // the data dir, secrets/, secrets/openfaas-fn/, old-key, credentials.json
   });
 });
 

@@ -121,7 +121,7 @@ describe('function paths stay under the function root', () => {
       assert.match(reply.body.toString(), /E_INVALID_PATH/);
     }
     const viaHeader = await RawClient.connect(urls.full);
-    viaHeader.write('POST /function/up/%2E%2E/admin HTTP/1.1\r\nHost: x\r\nX-Invoke-Mode: async\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    viaHeader.write('POST /function/up/%2E%2E/admin HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Invoke-Mode: async\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     assert.equal((await viaHeader.readReply()).status, 400);
     viaHeader.socket.destroy();
   });

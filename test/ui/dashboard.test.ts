@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { runRole, type RunningRole } from '../../src/app/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -46,7 +47,7 @@ describe('ui dashboard (real faasq)', { skip: toolSkipReason('chromium') }, () =
     const config = loadConfig({
       env: {},
       flags: {
-        port: 0, dataDir: temp.dir, stackFile: stack.stackFile, 'queue.url': 'memory', 'log.level': 'silent',
+        port: 0, dataDir: path.join(temp.dir, 'data'), stackFile: stack.stackFile, 'queue.url': 'memory', 'log.level': 'silent',
         'auth.user': USER, 'auth.password': PASSWORD,
         // Two at a time, so twenty slow calls take a few seconds to drain: long enough to watch.
         'worker.maxInflight': 2,
