@@ -1,11 +1,15 @@
 // Gateway memory under hostile sizes (issue 20): the gateway's peak RSS beside its idle RSS while
-// 8 callers at once (a) make fork-mode calls that answer 50 MB each, (b) send 40 MB bodies to a
-// fork-mode `cat`, (c) send 40 MB bodies to an http-mode function that streams them back, and
-// (d) send bodies over FAASQ_MAX_BODY (declared 200 MB), which are refused unread. Target: peak
-// under 200 MB. Callers are anonymous and read every reply to the end.
+// 8 callers at once (a) send 40 MB bodies to an http-mode function that streams them back, (b)
+// send bodies over FAASQ_MAX_BODY (declared 200 MB), which are refused unread, (c) send 40 MB
+// bodies to a fork-mode `cat`, (d) make fork-mode calls that answer 50 MB each, and (e) make
+// small http-mode calls (served on the express lane) that answer 50 MB each. Target: peak under
+// 200 MB. Callers are anonymous (`agent: false`, so `Connection: close`) and read every reply to
+// the end. The attacks run one after another against one gateway, so each peak also includes
+// what the earlier ones left (freed memory the allocator keeps).
 // Peak RSS: /proc/<pid>/status VmHWM after resetting it (clear_refs 5) before each attack, with
 // 10 ms VmRSS samples beside it in case the reset is not allowed.
 // Run: npm run build && node --import tsx bench/hostile-sizes.ts
+// (BENCH_ONLY=1,3 runs only those attacks; FAASQ_SANDBOX=off and FAASQ_EXPRESS_LANE=false reach the gateway.)
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +20,7 @@ import { ROOT, freePort, rssMiB, sampleRss, startProcess, stopProcess, waitForHt
 
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 8);
 const MB = 1024 * 1024;
-const FORK_OUTPUT_BYTES = 50 * MB;
+const ANSWER_BYTES = 50 * MB;
 const BODY_BYTES = 40 * MB;
 const OVER_LIMIT_BYTES = 200 * MB;
 const TARGET_MIB = 200;
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
     'version: 1.0',
     'functions:',
     '  big:',
-    `    fprocess: head -c ${FORK_OUTPUT_BYTES} /dev/zero`,
+    `    fprocess: head -c ${ANSWER_BYTES} /dev/zero`,
     '  cat:',
     '    fprocess: cat',
     '  pipe:',
@@ -132,10 +136,18 @@ async function main(): Promise<void> {
     for (const fn of ['cat', 'pipe']) await waitForHttp(`http://127.0.0.1:${port}/function/${fn}`, 120_000);
     const idleMiB = await settle(pid);
     const attacks: Attack[] = [];
-    attacks.push(await attack(`${CALLERS} x 40 MB bodies to an http-mode function streaming them back`, pid, port, 'POST', '/function/pipe', BODY_BYTES));
-    attacks.push(await attack(`${CALLERS} x 200 MB bodies (over FAASQ_MAX_BODY)`, pid, port, 'POST', '/function/pipe', OVER_LIMIT_BYTES));
-    attacks.push(await attack(`${CALLERS} x 40 MB bodies to fork-mode cat`, pid, port, 'POST', '/function/cat', BODY_BYTES));
-    attacks.push(await attack(`${CALLERS} x fork-mode calls answering 50 MB`, pid, port, 'GET', '/function/big', 0));
+    const all: [string, string, string, number][] = [
+      [`${CALLERS} x 40 MB bodies to an http-mode function streaming them back`, 'POST', '/function/pipe', BODY_BYTES],
+      [`${CALLERS} x 200 MB bodies (over FAASQ_MAX_BODY)`, 'POST', '/function/pipe', OVER_LIMIT_BYTES],
+      [`${CALLERS} x 40 MB bodies to fork-mode cat`, 'POST', '/function/cat', BODY_BYTES],
+      [`${CALLERS} x fork-mode calls answering 50 MB`, 'GET', '/function/big', 0],
+      [`${CALLERS} x http-mode calls answering 50 MB`, 'GET', `/function/pipe?bytes=${ANSWER_BYTES}`, 0],
+    ];
+    const only = process.env.BENCH_ONLY?.split(',').map(Number);
+    for (const [i, [name, method, target, bytes]] of all.entries()) {
+      if (only && !only.includes(i + 1)) continue;
+      attacks.push(await attack(name, pid, port, method, target, bytes));
+    }
     const afterMiB = await settle(pid);
 
     console.log(`gateway RSS idle ${idleMiB.toFixed(0)} MiB (target: peak under ${TARGET_MIB} MB)`);
