@@ -15,12 +15,24 @@ const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 const ONLY_RUNNING: readonly CallState[] = ['running'];
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
+/** How long a delivery whose record could not be read waits before it is delivered again. */
+const STATE_UNKNOWN_RETRY_MS = 1000;
 
 export async function processDelivery(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
   const m = delivery.message;
   const { logger } = ctx;
   const base = { callId: m.callId, function: m.function, queue: queueName };
-  const record = await delivery.record();
+  let record: CallRecord | undefined;
+  try {
+    record = await delivery.record();
+  } catch (err) {
+    if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE')) throw err;
+    // Whether the call is final, cancelled or still to run cannot be told now: hand it back for a
+    // later delivery, never run it on a guess (a final call would run twice) nor ack it (lost).
+    logger.warn({ ...base, err }, 'call record unreadable; handing the delivery back');
+    await delivery.retry(STATE_UNKNOWN_RETRY_MS);
+    return;
+  }
   if (!record) {
     // Never drop a call: without its record (retention passed) it is parked with the dead letters.
     logger.warn(base, 'call record missing; dead-lettering');

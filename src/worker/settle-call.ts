@@ -78,7 +78,16 @@ export async function resumeCallback(ctx: CallContext, delivery: Delivery, recor
 export async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
   const m = delivery.message;
   await delivery.ack();
-  const record = await ctx.queue.getRecord(m.callId);
+  // Only for the log line and the event: the guarded write that led here already said the record
+  // is not ours (a state outside the guard, or gone with its message), so a failed read is no reason
+  // to hold the call back.
+  let record: CallRecord | undefined;
+  try {
+    record = await ctx.queue.getRecord(m.callId);
+  } catch (err) {
+    ctx.logger.info({ callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, err }, 'call settled elsewhere; acked (its record could not be read for the log)');
+    return;
+  }
   const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, state: record?.state };
   if (record?.state === 'cancelled') {
     // The cancel itself is logged and counted where it was requested (the gateway); this line says the worker stopped.
