@@ -142,7 +142,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const recorded = await running.settle();
   if (recorded.kind === 'failed') logger.warn({ ...fields, err: recorded.error }, 'running record not written; the final record carries the attempt');
 
-  if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName);
+  if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName, true);
   if (run.reason === 'shutdown') {
     logger.info({ ...fields, durationMs }, 'call released on shutdown');
     return handBack(ctx, delivery, record, recorded.kind !== 'skipped');
@@ -163,7 +163,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (decision.kind === 'retry') {
     const nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
     const updated = await queue.updateRecord(m.callId, { ...carried, state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, guard);
-    if (!updated) return settleCancelled(ctx, delivery, queueName);
+    if (!updated) return settleCancelled(ctx, delivery, queueName, true);
     events.emit('call.retried', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, delayMs: decision.delayMs });
     logger.info({ ...logFields, delayMs: decision.delayMs, nextAttemptAt }, 'call retried');
     await delivery.retry(decision.delayMs);
@@ -179,7 +179,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (!isRecorded) Object.assign(patch, attemptFields);
   if (m.callbackUrl) patch.callback = pendingCallback(m.callbackUrl).callback;
   const final = await writeFinal(ctx, delivery, attempt, { patch, result, guard }, logFields);
-  if (!final) return settleCancelled(ctx, delivery, queueName);
+  if (!final) return settleCancelled(ctx, delivery, queueName, true);
   if (decision.state === 'succeeded') {
     events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call succeeded');

@@ -94,8 +94,14 @@ export async function resumeCallback(ctx: CallContext, delivery: Delivery, recor
     record.state === 'dead' ? delivery.deadLetter({ status: record.lastStatus, error: record.lastError }) : delivery.ack());
 }
 
-/** The record left the states we may write (cancelled, usually): settle without touching it. */
-export async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
+/**
+ * The record left the states we may write (cancelled, usually): settle without touching it. With
+ * `hasRun` (the function ran this delivery) and a record that is already finished, this run was a
+ * second one of a finished call (a first delivery handed out again by a consumer leader that had
+ * been frozen: it reads no record before running): the run is counted on the record, so the
+ * record explains it.
+ */
+export async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string, hasRun = false): Promise<void> {
   const m = delivery.message;
   await delivery.ack();
   // Only for the log line and the event: the guarded write that led here already said the record
@@ -109,6 +115,13 @@ export async function settleCancelled(ctx: CallContext, delivery: Delivery, queu
     return;
   }
   const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, state: record?.state };
+  if (hasRun && record && (record.state === 'succeeded' || record.state === 'failed' || record.state === 'dead')) {
+    ctx.logger.warn({ ...fields, attempts: record.attempts }, 'call ran again after its record was final; the run is counted on the record');
+    await ctx.queue.updateRecord(m.callId, { attempts: record.attempts + 1 }, { ifStateIn: [record.state] }).catch((err: unknown) => {
+      ctx.logger.warn({ ...fields, err }, 'counting the extra run failed');
+    });
+    return;
+  }
   if (record?.state === 'cancelled') {
     // The cancel itself is logged and counted where it was requested (the gateway); this line says the worker stopped.
     ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, namespace: m.namespace, queue: queueName, by: 'worker' });
