@@ -31,6 +31,8 @@ const CLIENT_RETRY_MS = 60_000;
 /** A fault window lasts from the fault until this long after its recovery. */
 const FAULT_TAIL_MS = 5000;
 const LEASE_S = 10;
+/** A run that started this long before a kill -9 of a faasq may have been cut short by it. */
+const WORKER_KILL_WINDOW_MS = 3000;
 
 export type SoakMode = NatsServerVersion | 'embedded';
 
@@ -87,12 +89,13 @@ export interface SoakReport {
   readonly noAnswerRan: number;
   /**
    * Calls run or called back more than once. `isExplained`: the record counts every run (attempts)
-   * and every callback send. `unfinishedRuns`: runs the ledger saw start but not end, i.e. cut short
-   * by a kill -9 of the worker running them: at least once, as docs/async.md says, and the record
-   * cannot know of such a run when the worker died before writing anything (FAASQ_RUNNING_RECORD_DELAY).
+   * and every callback send. `isAtWorkerKill`: a run started within WORKER_KILL_WINDOW_MS before a
+   * kill -9 of a faasq: a worker that dies mid-call runs it again after the lease (at least once,
+   * docs/async.md), and when it died before writing anything (FAASQ_RUNNING_RECORD_DELAY) the record
+   * cannot know of that run.
    */
-  readonly duplicates: { token: string; callId: string; runs: number; unfinishedRuns: number; callbacks: number; attempts: number; callbackAttempts: number; isExplained: boolean }[];
-  /** Duplicates the record does not explain whose extra runs were all cut short by a worker kill. */
+  readonly duplicates: { token: string; callId: string; runs: number; callbacks: number; attempts: number; callbackAttempts: number; isExplained: boolean; isAtWorkerKill: boolean }[];
+  /** Duplicates the record does not explain whose first run was under way when a worker was killed. */
   readonly duplicatesFromWorkerKills: number;
   readonly unexplainedDuplicates: number;
   readonly acceptP50Ms: number;
@@ -358,7 +361,14 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       }
     }));
 
-    const { starts, ends } = await readLedger(ledgerFile);
+    const { starts } = await readLedger(ledgerFile);
+    const startTimes = new Map<string, number[]>();
+    for (const line of (await readFile(ledgerFile, 'utf8').catch(() => '')).split('\n')) {
+      const [kind, id, at] = line.split(' ');
+      if (kind === 'start' && id && at) startTimes.set(id, [...(startTimes.get(id) ?? []), Number(at)]);
+    }
+    const workerKills = faults.filter((f) => f.kind === 'kill9-faasq').map((f) => f.at);
+    const isAtWorkerKill = (id: string): boolean => (startTimes.get(id) ?? []).some((t) => workerKills.some((k) => t >= k - WORKER_KILL_WINDOW_MS && t <= k));
     const runsOf = (c: Call): number => {
       const id = c.callId ?? callIdOfToken.get(c.token);
       return id ? starts.get(id) ?? 0 : 0;
@@ -383,8 +393,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       const attempts = record?.attempts ?? 0;
       const callbackAttempts = record?.callback?.attempts ?? 0;
       const callId = c.callId ?? callIdOfToken.get(c.token) ?? '';
-      const unfinishedRuns = Math.max(0, runs - (ends.get(callId) ?? 0));
-      duplicates.push({ token: c.token, callId, runs, unfinishedRuns, callbacks, attempts, callbackAttempts, isExplained: runs <= attempts && callbacks <= callbackAttempts });
+      duplicates.push({ token: c.token, callId, runs, callbacks, attempts, callbackAttempts, isExplained: runs <= attempts && callbacks <= callbackAttempts, isAtWorkerKill: isAtWorkerKill(callId) });
     }
     const latencies = acceptedCalls.map((c) => c.acceptMs ?? 0);
     const duringFaults = acceptedCalls.filter((c) => inQuorumFault(c.startedAt)).map((c) => c.acceptMs ?? 0);
@@ -405,7 +414,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       noAnswerRan: noAnswer.filter(ran).length,
       duplicates,
       unexplainedDuplicates: duplicates.filter((d) => !d.isExplained).length,
-      duplicatesFromWorkerKills: duplicates.filter((d) => !d.isExplained && d.callbacks <= d.callbackAttempts && d.runs - d.unfinishedRuns <= d.attempts).length,
+      duplicatesFromWorkerKills: duplicates.filter((d) => !d.isExplained && d.isAtWorkerKill && d.callbacks <= d.callbackAttempts + 1 && d.runs <= d.attempts + 1).length,
       acceptP50Ms: percentile(latencies, 50),
       acceptP99Ms: percentile(latencies, 99),
       acceptP50DuringFaultsMs: percentile(duringFaults, 50),
@@ -435,7 +444,7 @@ export function formatSoak(r: SoakReport): string {
   return `chaos soak (${r.mode}, ${r.durationS} s, ${r.faults.length} faults): ${r.accepted}/${r.offered} accepted, lost ${r.lost}, not final ${r.notFinal}, ` +
     `refusals ${refusals} (ran anyway after a 503: ${r.refusedButRan}; refused while a quorum held: ${r.refusedDuringQuorum}), ` +
     `504s retried with their id ${r.unconfirmedRetried}, sent to the other gateway (refused connection or shutting down) ${r.redirected}, no answer (faasq killed mid-request) ${r.noAnswer} (ran ${r.noAnswerRan}), ` +
-    `duplicates ${r.duplicates.length} (unexplained by the record ${r.unexplainedDuplicates}, of which runs cut short by a worker kill -9 ${r.duplicatesFromWorkerKills}), accept p50/p99 ${r.acceptP50Ms}/${r.acceptP99Ms} ms, ` +
+    `duplicates ${r.duplicates.length} (unexplained by the record ${r.unexplainedDuplicates}, of which a run under way at a worker kill -9 ${r.duplicatesFromWorkerKills}), accept p50/p99 ${r.acceptP50Ms}/${r.acceptP99Ms} ms, ` +
     `during faults ${r.acceptP50DuringFaultsMs}/${r.acceptP99DuringFaultsMs} ms, max ${r.acceptMaxMs} ms, RSS max MB ${JSON.stringify(r.rssMaxMb)}`;
 }
 
@@ -452,7 +461,7 @@ async function main(): Promise<void> {
     progress: (line) => process.stderr.write(`chaos: ${line}\n`),
   });
   process.stdout.write(`${formatSoak(report)}\n`);
-  for (const d of report.duplicates) process.stdout.write(`  duplicate ${d.token} ${d.callId}: ran ${d.runs}x (${d.unfinishedRuns} unfinished; record: ${d.attempts} attempts), ${d.callbacks} callbacks (record: ${d.callbackAttempts} sends) ${d.isExplained ? 'explained' : 'UNEXPLAINED'}\n`);
+  for (const d of report.duplicates) process.stdout.write(`  duplicate ${d.token} ${d.callId}: ran ${d.runs}x (record: ${d.attempts} attempts${d.isAtWorkerKill ? '; a run was under way at a worker kill -9' : ''}), ${d.callbacks} callbacks (record: ${d.callbackAttempts} sends) ${d.isExplained ? 'explained' : 'UNEXPLAINED'}\n`);
   for (const t of report.lostTokens) process.stdout.write(`  lost ${t}\n`);
   process.stdout.write(`${JSON.stringify({ bench: 'chaos-soak', ...report })}\n`);
   process.exitCode = report.lost === 0 && report.refusedButRan === 0 && report.unexplainedDuplicates === 0 ? 0 : 1;
