@@ -33,6 +33,8 @@ const FAULT_TAIL_MS = 5000;
 const LEASE_S = 10;
 /** A run that started this long before a kill -9 of a faasq may have been cut short by it. */
 const WORKER_KILL_WINDOW_MS = 3000;
+/** …or this long after: a request the worker sent just before it died reaches the function a moment later. */
+const WORKER_KILL_AFTER_MS = 1000;
 
 export type SoakMode = NatsServerVersion | 'embedded';
 
@@ -89,7 +91,7 @@ export interface SoakReport {
   readonly noAnswerRan: number;
   /**
    * Calls run or called back more than once. `isExplained`: the record counts every run (attempts)
-   * and every callback send. `isAtWorkerKill`: a run started within WORKER_KILL_WINDOW_MS before a
+   * and every callback send. `isAtWorkerKill`: a run started within 3 s before (or 1 s after) a
    * kill -9 of a faasq: a worker that dies mid-call runs it again after the lease (at least once,
    * docs/async.md), and when it died before writing anything (FAASQ_RUNNING_RECORD_DELAY) the record
    * cannot know of that run.
@@ -368,7 +370,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       if (kind === 'start' && id && at) startTimes.set(id, [...(startTimes.get(id) ?? []), Number(at)]);
     }
     const workerKills = faults.filter((f) => f.kind === 'kill9-faasq').map((f) => f.at);
-    const isAtWorkerKill = (id: string): boolean => (startTimes.get(id) ?? []).some((t) => workerKills.some((k) => t >= k - WORKER_KILL_WINDOW_MS && t <= k));
+    const isAtWorkerKill = (id: string): boolean => (startTimes.get(id) ?? []).some((t) => workerKills.some((k) => t >= k - WORKER_KILL_WINDOW_MS && t <= k + WORKER_KILL_AFTER_MS));
     const runsOf = (c: Call): number => {
       const id = c.callId ?? callIdOfToken.get(c.token);
       return id ? starts.get(id) ?? 0 : 0;
