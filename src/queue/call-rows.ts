@@ -88,12 +88,12 @@ export function applyPatch(record: CallRecord, patch: Partial<CallRecord>, updat
 
 /**
  * A callback's bookkeeping from two workers (one whose lease ran out during a fault while it was
- * still posting, one that resumed the callback) may land in either order: `attempts` counts every
+ * still posting, one that resumed the callback) may land in either order (a call has one callback
+ * URL, stored redacted or not): `attempts` counts every
  * send that may have gone out, so it never goes down, and a delivered callback stays delivered. A
  * patch with attempts 0 is a new outcome's callback being owed afresh (a replayed call) and replaces it.
  */
 function mergeCallback(current: CallbackOutcome, next: CallbackOutcome): CallbackOutcome {
-  if (current.url !== next.url) return next;
   const merged: CallbackOutcome = { ...next, attempts: Math.max(current.attempts, next.attempts) };
   if (current.state === 'delivered' && next.state !== 'delivered') {
     merged.state = 'delivered';
