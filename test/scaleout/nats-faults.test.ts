@@ -14,7 +14,8 @@ import { startFaasqChild, type FaasqChild } from './support/faasq-child.js';
 import { ledgerStack } from './support/ledger.js';
 
 const skip = natsSkipReason();
-const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'faults-pw', FAASQ_LOG_LEVEL: 'warn', FAASQ_ACCEPT_TIMEOUT: '3s' };
+// No sandbox: the ledger function lives in test/ and writes a ledger outside any function folder.
+const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'faults-pw', FAASQ_LOG_LEVEL: 'warn', FAASQ_ACCEPT_TIMEOUT: '3s', FAASQ_SANDBOX: 'off' };
 /** "Within a few seconds": the slowest acceptable answer while NATS is down or frozen. */
 const MAX_ANSWER_MS = 6000;
 /** The prober's own bound: an answer slower than this counts as a hang. */
