@@ -57,6 +57,11 @@ short plain-text body (JSON \`{"error", "message"}\` when the request's \`Accept
 |---|---|---|
 ${rows.join('\n')}
 
+\`E_ACCEPT_UNCONFIRMED\` (504) is the one refusal whose call may nonetheless be stored: the accept sent
+it to NATS JetStream but no server confirmed it within \`FAASQ_ACCEPT_TIMEOUT\`. The reply carries
+\`X-Call-Id\`; retry with that header and the call is never queued twice (docs/async.md). A 503
+\`E_QUEUE_UNAVAILABLE\` from an accept means nothing was sent.
+
 Generated from \`src/shared/errors.ts\` by \`scripts/gen-docs.ts\`.
 `;
 }

@@ -68,6 +68,8 @@ export interface Config {
     readonly maxDepth: number;
     readonly leaseMs: number;
     readonly dedupeWindowMs: number;
+    /** How long an accept keeps trying to store a call (same message id, any server) before it refuses. */
+    readonly acceptTimeoutMs: number;
     readonly retentionMs: number;
     readonly maxResultBytes: number;
     readonly streamReplicas: number;
@@ -186,6 +188,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'queue.maxDepth', env: 'FAASQ_QUEUE_MAX_DEPTH', default: 10_000_000, parse: int },
   { path: 'queue.leaseMs', env: 'FAASQ_ACK_WAIT', default: '30s', parse: ms },
   { path: 'queue.dedupeWindowMs', env: 'FAASQ_DEDUPE_WINDOW', default: '24h', parse: ms },
+  { path: 'queue.acceptTimeoutMs', env: 'FAASQ_ACCEPT_TIMEOUT', default: '15s', parse: ms },
   { path: 'queue.retentionMs', env: 'FAASQ_RETENTION', default: '24h', parse: ms },
   { path: 'queue.maxResultBytes', env: 'FAASQ_MAX_RESULT', default: '1MiB', parse: bytes },
   { path: 'queue.streamReplicas', env: 'FAASQ_STREAM_REPLICAS', default: 1, parse: replicas },

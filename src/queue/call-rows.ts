@@ -1,6 +1,6 @@
 // The rows the local queue engine keeps per call and the index keys derived from them, in one
 // place so every write that touches a call updates its indexes the same way.
-import { FINAL_STATES, MAX_PRIORITY, MIN_PRIORITY, type CallMessage, type CallRecord, type CallState } from './queue.js';
+import { FINAL_STATES, MAX_PRIORITY, MIN_PRIORITY, type CallbackOutcome, type CallMessage, type CallRecord, type CallState } from './queue.js';
 import type { StoreKey } from './store.js';
 
 /** A queued message plus its position in the ready index. */
@@ -80,9 +80,28 @@ export function applyPatch(record: CallRecord, patch: Partial<CallRecord>, updat
     const value = changes[key];
     if (value !== undefined) out[key] = value;
   }
+  if (record.callback && patch.callback && patch.callback.attempts > 0) out.callback = mergeCallback(record.callback, patch.callback);
   out.callId = record.callId;
   out.updatedAt = updatedAt;
   return out as unknown as CallRecord;
+}
+
+/**
+ * A callback's bookkeeping from two workers (one whose lease ran out during a fault while it was
+ * still posting, one that resumed the callback) may land in either order (a call has one callback
+ * URL, stored redacted or not): `attempts` counts every
+ * send that may have gone out, so it never goes down, and a delivered callback stays delivered. A
+ * patch with attempts 0 is a new outcome's callback being owed afresh (a replayed call) and replaces it.
+ */
+function mergeCallback(current: CallbackOutcome, next: CallbackOutcome): CallbackOutcome {
+  const merged: CallbackOutcome = { ...next, attempts: Math.max(current.attempts, next.attempts) };
+  if (current.state === 'delivered' && next.state !== 'delivered') {
+    merged.state = 'delivered';
+    if (current.deliveredAt) merged.deliveredAt = current.deliveredAt;
+    if (current.lastStatus !== undefined) merged.lastStatus = current.lastStatus;
+    delete merged.lastError;
+  }
+  return compact(merged);
 }
 
 /** Drops undefined fields: stores keep them differently, and records must compare equal across backends. */

@@ -19,6 +19,11 @@
 //   the call's record as the delivery starts; a backend may derive it from the message on a
 //   first delivery, so the first guarded update of it is what detects a concurrent change.
 // - Call records and results: get/update with an optional state guard, kept for the retention.
+// - "Not found" and "could not tell" are different answers: undefined (from getRecord, getResult,
+//   updateRecord, Delivery.record/complete, cancel) means the backend established that the record
+//   is not there (or the guard failed); a read or write that could not be done rejects with
+//   E_QUEUE_UNAVAILABLE, never resolves undefined. A worker that cannot establish a delivery's
+//   state hands it back (retry with a delay); it never acks it or takes it for cancelled.
 // - cancel(): marks a not-yet-final record cancelled, removes a queued message where the
 //   backend can, and tells every consumer (in any process) through onCancel listeners.
 // - Dead letters: list, get, replay (back to the queue, record state queued, attempts reset),

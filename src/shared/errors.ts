@@ -46,6 +46,9 @@ export const ERRORS = {
   E_QUEUE_UNAVAILABLE: { status: 503, isRetryable: true },
   // the gateway holds FAASQ_MAX_BUFFERED bytes of request bodies in memory already; retry shortly
   E_GATEWAY_BUSY: { status: 503, isRetryable: true },
+  // the accept sent the call but no server confirmed it in FAASQ_ACCEPT_TIMEOUT: it may be stored;
+  // the reply carries X-Call-Id, and a retry with that id is deduplicated (never runs twice)
+  E_ACCEPT_UNCONFIRMED: { status: 504, isRetryable: true },
   E_SHUTTING_DOWN: { status: 503, isRetryable: true },
   E_NOT_IMPLEMENTED: { status: 501, isRetryable: false },
   E_CONFIG: { status: 500, isRetryable: false },

@@ -35,6 +35,8 @@ export interface FinishedCall {
   readonly result?: CallResult;
   readonly durationMs: number;
   readonly deadReason?: DeadReason;
+  /** Callback sends already counted on the record (a resumed callback goes on from there). */
+  readonly callbackSends?: number;
 }
 
 /** What the worker is built from, and every call processed with. */

@@ -15,6 +15,8 @@ interface QueueWriteRetry {
   /** How long to keep trying in all. */
   readonly maxMs: number;
   readonly isClosing: () => boolean;
+  /** How often the delivery's lease is extended while the writes run. */
+  readonly extendEveryMs: number;
   /** Told before each wait. */
   readonly onRetry?: (attempt: number, err: unknown) => void;
 }
@@ -22,17 +24,24 @@ interface QueueWriteRetry {
 async function retryQueueWrite<T>(delivery: Delivery, write: () => Promise<T>, options: QueueWriteRetry): Promise<T> {
   const deadline = Date.now() + options.maxMs;
   let waitMs = FIRST_WAIT_MS;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE') || options.isClosing() || Date.now() + waitMs > deadline) throw err;
-      options.onRetry?.(attempt, err);
-      delivery.extend();
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-      delivery.extend();
-      waitMs = Math.min(waitMs * 2, MAX_WAIT_MS);
+  // The lease is kept through the writes themselves too: one that times out (a frozen leader) can
+  // take longer than a short lease, and a lease that ran out meanwhile would run the call again.
+  const timer = setInterval(() => delivery.extend(), options.extendEveryMs);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE') || options.isClosing() || Date.now() + waitMs > deadline) throw err;
+        options.onRetry?.(attempt, err);
+        delivery.extend();
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        delivery.extend();
+        waitMs = Math.min(waitMs * 2, MAX_WAIT_MS);
+      }
     }
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -56,6 +65,7 @@ export async function writeFinal(
   const retry: QueueWriteRetry = {
     maxMs: Math.max(config.queue.leaseMs, MIN_FINAL_RETRY_MS),
     isClosing: ctx.isClosing,
+    extendEveryMs: Math.max(50, Math.floor(config.queue.leaseMs / 3)),
     onRetry: (n, err) => {
       isAnswerLost = true;
       logger.warn({ ...logFields, err, retry: n }, 'final record not written; retrying');

@@ -15,12 +15,24 @@ const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 const ONLY_RUNNING: readonly CallState[] = ['running'];
 /** How long a delivery waits when its function is at its async concurrency limit. */
 const CONCURRENCY_RETRY_MS = 250;
+/** How long a delivery whose record could not be read waits before it is delivered again. */
+const STATE_UNKNOWN_RETRY_MS = 1000;
 
 export async function processDelivery(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
   const m = delivery.message;
   const { logger } = ctx;
   const base = { callId: m.callId, function: m.function, queue: queueName };
-  const record = await delivery.record();
+  let record: CallRecord | undefined;
+  try {
+    record = await delivery.record();
+  } catch (err) {
+    if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE')) throw err;
+    // Whether the call is final, cancelled or still to run cannot be told now: hand it back for a
+    // later delivery, never run it on a guess (a final call would run twice) nor ack it (lost).
+    logger.warn({ ...base, err }, 'call record unreadable; handing the delivery back');
+    await delivery.retry(STATE_UNKNOWN_RETRY_MS);
+    return;
+  }
   if (!record) {
     // Never drop a call: without its record (retention passed) it is parked with the dead letters.
     logger.warn(base, 'call record missing; dead-lettering');
@@ -130,7 +142,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   const recorded = await running.settle();
   if (recorded.kind === 'failed') logger.warn({ ...fields, err: recorded.error }, 'running record not written; the final record carries the attempt');
 
-  if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName);
+  if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName, true);
   if (run.reason === 'shutdown') {
     logger.info({ ...fields, durationMs }, 'call released on shutdown');
     return handBack(ctx, delivery, record, recorded.kind !== 'skipped');
@@ -151,7 +163,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (decision.kind === 'retry') {
     const nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
     const updated = await queue.updateRecord(m.callId, { ...carried, state: 'retrying', nextAttemptAt, lastStatus: status, lastError }, guard);
-    if (!updated) return settleCancelled(ctx, delivery, queueName);
+    if (!updated) return settleCancelled(ctx, delivery, queueName, true);
     events.emit('call.retried', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, delayMs: decision.delayMs });
     logger.info({ ...logFields, delayMs: decision.delayMs, nextAttemptAt }, 'call retried');
     await delivery.retry(decision.delayMs);
@@ -167,7 +179,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (!isRecorded) Object.assign(patch, attemptFields);
   if (m.callbackUrl) patch.callback = pendingCallback(m.callbackUrl).callback;
   const final = await writeFinal(ctx, delivery, attempt, { patch, result, guard }, logFields);
-  if (!final) return settleCancelled(ctx, delivery, queueName);
+  if (!final) return settleCancelled(ctx, delivery, queueName, true);
   if (decision.state === 'succeeded') {
     events.emit('call.succeeded', { callId: m.callId, fn: m.function, namespace: ns, queue: queueName, attempt, status, durationMs });
     logger.info(logFields, 'call succeeded');

@@ -2,7 +2,9 @@
 // dead call), delivers it, and records each attempt's outcome on the call record and as events.
 // The call's delivery is settled only after this resolves, so a crash mid-callback leaves the
 // record 'pending' with the message still queued: the redelivery sends the callback again from the
-// stored result without running the function (at least once, as the call itself).
+// stored result without running the function (at least once, as the call itself). The record's
+// callback.attempts counts every POST that may have gone out: a resumed callback first records the
+// send whose outcome was lost (settle-call.ts), so a receiver that got it twice finds both counted.
 import type { Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
 import { deliverCallback, type CallbackResult, type CallbackSettings } from './callback.js';
@@ -42,7 +44,7 @@ export async function startCallback(deps: CallbackDeps, call: FinishedCall, url:
       async (a) => {
         const state = a.isDelivered ? 'delivered' : a.isFinal ? 'failed' : 'pending';
         await queue.updateRecord(m.callId, {
-          callback: { url: redactUrl(url), state, attempts: a.attempt, lastStatus: a.status, lastError: a.error, deliveredAt: a.isDelivered ? new Date().toISOString() : undefined },
+          callback: { url: redactUrl(url), state, attempts: (call.callbackSends ?? 0) + a.attempt, lastStatus: a.status, lastError: a.error, deliveredAt: a.isDelivered ? new Date().toISOString() : undefined },
         });
         if (a.isDelivered) {
           events.emit('callback.delivered', { ...ids, status: a.status!, attempt: a.attempt });

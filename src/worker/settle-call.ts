@@ -2,7 +2,7 @@
 // age passed), acking a call whose record left our hands (cancelled, usually), and the rule that a
 // final outcome's callback is posted before its delivery is settled.
 import type { CallRecord, CallResult, CallState, Delivery } from '../queue/index.js';
-import { DEFAULT_NAMESPACE } from '../shared/index.js';
+import { DEFAULT_NAMESPACE, isFaasqError } from '../shared/index.js';
 import type { CallContext, FinishedCall } from './call-context.js';
 import type { DeadReason } from './decide.js';
 
@@ -61,12 +61,32 @@ export async function settleAfterCallback(ctx: CallContext, delivery: Delivery, 
   await settle();
 }
 
-/** A redelivered final call whose callback is still owed (the worker died mid-callback): finish it. */
+/** How long a delivery waits when the record of a resumed callback could not be written. */
+const RESUME_RETRY_MS = 1000;
+
+/**
+ * A redelivered final call whose callback is still owed (the worker died mid-callback, or its
+ * bookkeeping failed): finish it. The send that may have gone out unrecorded is counted on the
+ * record first (callback.attempts + 1), and only once that is written is the callback sent again:
+ * the record explains every copy a receiver gets.
+ */
 export async function resumeCallback(ctx: CallContext, delivery: Delivery, record: CallRecord): Promise<void> {
   const m = delivery.message;
+  const owed = record.callback ?? { url: m.callbackUrl ?? '', state: 'pending' as const, attempts: 0 };
+  const callbackSends = owed.attempts + 1;
+  let marked: CallRecord | undefined;
+  try {
+    marked = await ctx.queue.updateRecord(m.callId, { callback: { ...owed, state: 'pending', attempts: callbackSends, lastError: 'a send whose outcome was not recorded (the worker lost it)' } }, { ifStateIn: [record.state] });
+  } catch (err) {
+    if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE')) throw err;
+    ctx.logger.warn({ callId: m.callId, function: m.function, err }, 'owed callback not recorded; handing the delivery back');
+    await delivery.retry(RESUME_RETRY_MS);
+    return;
+  }
+  if (!marked) return settleCancelled(ctx, delivery, m.queue);
   const result = record.hasResult ? await ctx.queue.getResult(m.callId) : undefined;
   const call: FinishedCall = {
-    message: m, record, status: record.lastStatus ?? 504, result, durationMs: record.durationMs ?? 0,
+    message: m, record: marked, status: record.lastStatus ?? 504, result, durationMs: record.durationMs ?? 0, callbackSends,
     ...(record.state === 'dead' ? { deadReason: record.deadReason ?? 'attempts' } : {}),
   };
   ctx.logger.info({ callId: m.callId, function: m.function, namespace: m.namespace, queue: m.queue, state: record.state }, 'call redelivered with its callback owed; sending it');
@@ -74,12 +94,34 @@ export async function resumeCallback(ctx: CallContext, delivery: Delivery, recor
     record.state === 'dead' ? delivery.deadLetter({ status: record.lastStatus, error: record.lastError }) : delivery.ack());
 }
 
-/** The record left the states we may write (cancelled, usually): settle without touching it. */
-export async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
+/**
+ * The record left the states we may write (cancelled, usually): settle without touching it. With
+ * `hasRun` (the function ran this delivery) and a record that is already finished, this run was a
+ * second one of a finished call (a first delivery handed out again by a consumer leader that had
+ * been frozen: it reads no record before running): the run is counted on the record, so the
+ * record explains it.
+ */
+export async function settleCancelled(ctx: CallContext, delivery: Delivery, queueName: string, hasRun = false): Promise<void> {
   const m = delivery.message;
   await delivery.ack();
-  const record = await ctx.queue.getRecord(m.callId);
+  // Only for the log line and the event: the guarded write that led here already said the record
+  // is not ours (a state outside the guard, or gone with its message), so a failed read is no reason
+  // to hold the call back.
+  let record: CallRecord | undefined;
+  try {
+    record = await ctx.queue.getRecord(m.callId);
+  } catch (err) {
+    ctx.logger.info({ callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, err }, 'call settled elsewhere; acked (its record could not be read for the log)');
+    return;
+  }
   const fields = { callId: m.callId, function: m.function, namespace: m.namespace, queue: queueName, state: record?.state };
+  if (hasRun && record && (record.state === 'succeeded' || record.state === 'failed' || record.state === 'dead')) {
+    ctx.logger.warn({ ...fields, attempts: record.attempts }, 'call ran again after its record was final; the run is counted on the record');
+    await ctx.queue.updateRecord(m.callId, { attempts: record.attempts + 1 }, { ifStateIn: [record.state] }).catch((err: unknown) => {
+      ctx.logger.warn({ ...fields, err }, 'counting the extra run failed');
+    });
+    return;
+  }
   if (record?.state === 'cancelled') {
     // The cancel itself is logged and counted where it was requested (the gateway); this line says the worker stopped.
     ctx.events.emit('call.cancelled', { callId: m.callId, fn: m.function, namespace: m.namespace, queue: queueName, by: 'worker' });

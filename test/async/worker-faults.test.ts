@@ -155,3 +155,37 @@ describe('final record of a call with a callback, answer lost', () => {
     assert.equal(h.hooks.received.filter((r) => r.headers['x-call-id'] === callId).length, 1);
   });
 });
+
+describe('callback sent, its bookkeeping lost', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startEchoHarness();
+  });
+  after(() => h.close());
+
+  test('async worker - a callback whose outcome could not be recorded is sent again only after the record counts the lost send: the record explains both copies', async () => {
+    // Fault injection at the seam: the first callback bookkeeping write fails (the queue froze just
+    // after the POST went out), so the delivery is handed back and the callback resumed.
+    const queue = h.queue as Updatable;
+    const original = queue.updateRecord.bind(h.queue);
+    let lost = 0;
+    queue.updateRecord = async (callId, patch, guard) => {
+      if (patch.callback?.state === 'delivered' && lost === 0) {
+        lost++;
+        throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: bookkeeping lost');
+      }
+      return original(callId, patch, guard);
+    };
+    await h.startWorker();
+    const callId = (await h.submit('echo', { body: 'twice', headers: { 'x-callback-url': h.hooks.url } })).headers.get('x-call-id')!;
+    const copies = (): number => h.hooks.received.filter((r) => r.headers['x-call-id'] === callId).length;
+    const record = await waitFor(async () => {
+      const r = await h.queue.getRecord(callId);
+      return r?.callback?.state === 'delivered' ? r : undefined;
+    }, { timeoutMs: 15_000, message: 'callback recorded as delivered' });
+    assert.equal(lost, 1, 'the injected failure happened');
+    assert.equal(copies(), 2, 'the receiver got the callback twice (at least once)');
+    assert.ok(record.callback!.attempts >= copies(), `record counts ${record.callback!.attempts} sends for ${copies()} copies`);
+    assert.equal(h.fns.count('echo', callId), 1, 'the function ran once');
+  });
+});

@@ -6,7 +6,7 @@ import type { Queue, QueueOptions } from '../../src/queue/index.js';
 import { createJetStreamQueue } from '../../src/queue/jetstream/index.js';
 import { silentLogger } from '../../src/shared/index.js';
 
-export function jetStreamConfig(url: string, options: Partial<QueueOptions> & { streamReplicas?: number } = {}): Config {
+export function jetStreamConfig(url: string, options: Partial<QueueOptions> & { streamReplicas?: number; acceptTimeoutMs?: number } = {}): Config {
   return loadConfig({
     env: {},
     flags: {
@@ -17,6 +17,7 @@ export function jetStreamConfig(url: string, options: Partial<QueueOptions> & { 
       'queue.dedupeWindowMs': msText(options.dedupeWindowMs),
       'queue.retentionMs': msText(options.retentionMs),
       'queue.streamReplicas': options.streamReplicas,
+      'queue.acceptTimeoutMs': msText(options.acceptTimeoutMs),
     },
   });
 }
@@ -29,6 +30,6 @@ export function randomPrefix(): string {
   return `t${randomBytes(4).toString('hex')}`;
 }
 
-export function makeJetStreamQueue(url: string, options: Partial<QueueOptions> & { streamReplicas?: number } = {}, prefix = randomPrefix()): Queue {
+export function makeJetStreamQueue(url: string, options: Partial<QueueOptions> & { streamReplicas?: number; acceptTimeoutMs?: number } = {}, prefix = randomPrefix()): Queue {
   return createJetStreamQueue({ config: jetStreamConfig(url, options), logger: silentLogger(), prefix });
 }

@@ -1,4 +1,6 @@
-// NATS down: enqueue fails fast with E_QUEUE_UNAVAILABLE (never hangs), isHealthy() reports it,
+// NATS down: enqueue keeps trying for FAASQ_ACCEPT_TIMEOUT, then refuses (never hangs): with
+// E_QUEUE_UNAVAILABLE when nothing was sent, with E_ACCEPT_UNCONFIRMED and the call id when the
+// call was sent but not confirmed (the kill raced it); isHealthy() reports the outage,
 // and after the server comes back the queue works again: a consumer started before the outage
 // resumes, and a call stored before the outage is still there.
 import { test } from 'node:test';
@@ -11,9 +13,10 @@ import { waitFor } from '../support/wait-for.js';
 import { makeJetStreamQueue } from './jetstream-support.js';
 
 const skipReason = natsSkipReason();
+const ACCEPT_TIMEOUT_MS = 2000;
 const MAX_FAIL_MS = 5000;
 
-async function expectUnavailableQuickly(operation: () => Promise<unknown>): Promise<void> {
+async function expectUnavailableQuickly(operation: () => Promise<unknown>, isSendRacing = false): Promise<void> {
   const startedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise((_, reject) => {
@@ -21,6 +24,11 @@ async function expectUnavailableQuickly(operation: () => Promise<unknown>): Prom
   });
   try {
     await assert.rejects(Promise.race([operation(), hung]), (err: unknown) => {
+      if (isSendRacing && isFaasqError(err, 'E_ACCEPT_UNCONFIRMED')) {
+        assert.equal(err.status, 504);
+        assert.ok(err.headers['X-Call-Id'], 'an unconfirmed refusal names the call');
+        return true;
+      }
       assert.ok(isFaasqError(err, 'E_QUEUE_UNAVAILABLE'), `got ${String(err)}`);
       assert.equal(err.status, 503);
       return true;
@@ -32,9 +40,9 @@ async function expectUnavailableQuickly(operation: () => Promise<unknown>): Prom
   assert.ok(tookMs < MAX_FAIL_MS, `took ${tookMs}ms`);
 }
 
-test('jetstream queue - NATS down: enqueue rejects E_QUEUE_UNAVAILABLE within 5 s and recovers after restart', { skip: skipReason, timeout: 90_000 }, async (t) => {
+test('jetstream queue - NATS down: enqueue refuses once its accept timeout (2 s) passes, 503 when nothing was sent, and recovers after restart', { skip: skipReason, timeout: 90_000 }, async (t) => {
   const server = await startNatsServer({ jetstream: true });
-  const queue = makeJetStreamQueue(server.url, { leaseMs: 2000 });
+  const queue = makeJetStreamQueue(server.url, { leaseMs: 2000, acceptTimeoutMs: ACCEPT_TIMEOUT_MS });
   const consumers: Consumer[] = [];
   t.after(async () => {
     await Promise.all(consumers.map((c) => c.close()));
@@ -59,7 +67,7 @@ test('jetstream queue - NATS down: enqueue rejects E_QUEUE_UNAVAILABLE within 5 
 
   await server.kill9();
   // Straight after the kill, before the client may have noticed: still bounded.
-  await expectUnavailableQuickly(() => queue.enqueue(makeMessage('live')));
+  await expectUnavailableQuickly(() => queue.enqueue(makeMessage('live')), true);
   await waitFor(() => !queue.isHealthy(), { timeoutMs: 5000, message: 'isHealthy() false while disconnected' });
   await expectUnavailableQuickly(() => queue.enqueue(makeMessage('live')));
   await expectUnavailableQuickly(() => queue.getRecord(first.callId));

@@ -86,6 +86,24 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     return () => clearInterval(timer);
   }
 
+  test(`${name} queue - a callback's recorded sends never go down and a delivered callback stays delivered (bookkeeping from two workers, either order)`, async (t) => {
+    const queue = await open(t);
+    const message = makeMessage(newName('q'), { callbackUrl: 'http://127.0.0.1:9/cb' });
+    await queue.enqueue(message);
+    const url = 'http://127.0.0.1:9/cb';
+    await queue.updateRecord(message.callId, { state: 'succeeded', callback: { url, state: 'pending', attempts: 0 } });
+    // The worker that resumed the callback: it counted the lost send, then delivered.
+    await queue.updateRecord(message.callId, { callback: { url, state: 'delivered', attempts: 2, lastStatus: 200, deliveredAt: new Date().toISOString() } });
+    // The first worker's late bookkeeping of its own (first) send.
+    const late = await queue.updateRecord(message.callId, { callback: { url, state: 'failed', attempts: 1, lastError: 'timed out' } });
+    assert.equal(late?.callback?.attempts, 2);
+    assert.equal(late?.callback?.state, 'delivered');
+    assert.equal((await queue.getRecord(message.callId))?.callback?.attempts, 2);
+    // A new outcome owes its callback afresh (attempts 0): that replaces the old bookkeeping.
+    const owed = await queue.updateRecord(message.callId, { callback: { url, state: 'pending', attempts: 0 } });
+    assert.deepEqual(owed?.callback, { url, state: 'pending', attempts: 0 });
+  });
+
   test(`${name} queue - enqueue stores the call and creates its record (queued, attempts 0)`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');

@@ -1,6 +1,7 @@
 // The async accept path (hot): validate, read the body, store the call durably, answer 202.
-// Never a 202 before queue.enqueue() resolved. Kept lean: headers are parsed only when present
-// and nothing is awaited besides the body and the queue.
+// Never a 202 before queue.enqueue() resolved, and no refusal before it gave up: a queue that is
+// reconnecting (to another NATS server) is waited for up to FAASQ_ACCEPT_TIMEOUT by the backend.
+// Kept lean: headers are parsed only when present and nothing is awaited besides the body and the queue.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/index.js';
 import type { Provider } from '../../provider/index.js';
@@ -45,7 +46,6 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
     let heldBytes = 0;
     try {
       if (!deps.isAccepting()) throw new FaasqError('E_SHUTTING_DOWN', 'not accepting async calls: shutting down', { headers: { 'Retry-After': '1' } });
-      if (!queue.isHealthy()) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'the queue is unavailable', { headers: { 'Retry-After': '1' } });
       const ref = parseFunctionRef(fnRaw);
       fn = ref.name;
       namespace = ref.namespace;

@@ -23,20 +23,26 @@ export interface EnqueueContext {
   readonly records: CallRecords;
   readonly dedupeWindowMs: number;
   readonly maxPayload: number;
+  /** Told before a write that may store something (the caller's record); the publish itself is known to the caller. */
+  onWrite(): void;
   /** Publishes the call's message (acked) under msgID. */
   publish(message: CallMessage, frame: Uint8Array, msgID: string): Promise<void>;
 }
 
 /**
- * The msgID of a call's publish: the call id plus its record's acceptance time, so retries of one
- * enqueue dedupe on the server while a new enqueue of the same id after faasq's dedupe window
- * (which may be shorter than the server's 2 minutes) is stored.
+ * The msgID of a call's publish. With faasq's dedupe window at least the server's duplicate window
+ * (the default: 24 h against 2 min) it is the call id alone, so every publish of one call id within
+ * the server's window dedupes: a retry of one accept, and a caller's retry with the X-Call-Id of a
+ * refusal whose outcome was unknown, even when the first publish lands late. With a shorter faasq
+ * window, the record's acceptance time is added, so a new enqueue of the same id after faasq's
+ * window (but inside the server's) is stored.
  */
-function msgIdOf(record: CallRecord): string {
-  return `${record.callId}@${Date.parse(record.acceptedAt)}`;
+function msgIdOf(ctx: EnqueueContext, record: CallRecord): string {
+  return ctx.dedupeWindowMs >= DUPLICATE_WINDOW_MS ? record.callId : `${record.callId}@${Date.parse(record.acceptedAt)}`;
 }
 
-export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, hasCallerId: boolean): Promise<EnqueueResult> {
+/** `isRetry`: an earlier try of this same accept may have stored the record or the message. */
+export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, hasCallerId: boolean, isRetry = false): Promise<EnqueueResult> {
   // Marked, so a first delivery reads the record written here instead of deriving one from the message.
   const message = hasCallerId ? { ...accepted, hasCallerId: true } : accepted;
   const frame = encodeMessage(message);
@@ -45,31 +51,38 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
   }
   const record = newRecord(message);
   if (!hasCallerId) {
-    await ctx.publish(message, frame, msgIdOf(record));
+    await ctx.publish(message, frame, msgIdOf(ctx, record));
     return { record, isDuplicate: false };
   }
   // Record first, then the message, in series: a worker never meets a message before its record.
   let revision: number;
   try {
+    ctx.onWrite();
     revision = await ctx.records.create(record);
   } catch (err) {
     if (!isWrongLastSequenceError(err)) throw err;
     const existing = await ctx.records.read(message.callId);
-    if (existing && Date.now() - Date.parse(existing.record.acceptedAt) < ctx.dedupeWindowMs) {
+    if (isRetry && existing && existing.record.acceptedAt === record.acceptedAt && existing.record.state === 'queued') {
+      // This accept's own record, from an earlier try whose answer was lost: carry on with it.
+      revision = existing.revision;
+    } else if (existing && Date.now() - Date.parse(existing.record.acceptedAt) < ctx.dedupeWindowMs) {
       assertSameFunction(existing.record, message);
       await republishIfYoung(ctx, existing.record, message);
       return { record: existing.record, isDuplicate: true };
+    } else {
+      revision = await ctx.records.replace(record, existing?.revision);
     }
-    revision = await ctx.records.replace(record, existing?.revision);
   }
   const queued = await findQueuedIn(ctx.jsm, ctx.names, message.queue, message.callId);
+  if (isRetry && queued && queued.enqueuedAt === message.enqueuedAt) return { record, isDuplicate: false }; // this accept's own earlier try
   if (queued) {
+    // Best effort: a record left behind says queued for the call that is queued under this id.
     await ctx.records.remove(message.callId, revision).catch(() => undefined);
     assertSameFunction(queued, message);
     return { record: newRecord(queued), isDuplicate: true };
   }
   try {
-    await ctx.publish(message, frame, msgIdOf(record));
+    await ctx.publish(message, frame, msgIdOf(ctx, record));
   } catch (err) {
     // Refused (full, too large): roll the record back. Timed out or unreachable: the message may be
     // stored, so the record stays and a retry of the same callId publishes again under the same
@@ -89,5 +102,18 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
 async function republishIfYoung(ctx: EnqueueContext, existing: CallRecord, message: CallMessage): Promise<void> {
   if (existing.state !== 'queued' || Date.now() - Date.parse(existing.acceptedAt) > DUPLICATE_WINDOW_MS / 2) return;
   const original = { ...message, queue: existing.queue, priority: existing.priority };
-  await ctx.publish(original, encodeMessage(original), msgIdOf(existing));
+  await ctx.publish(original, encodeMessage(original), msgIdOf(ctx, existing));
+}
+
+/**
+ * The refusal of an accept that sent its call but got no answer before the deadline: the call may
+ * be stored. It carries the call id; a retry with that X-Call-Id is deduplicated (the same msgID
+ * within the server's duplicate window, and the record check after it), so it never runs twice.
+ */
+export function unconfirmed(callId: string, acceptTimeoutMs: number, cause: unknown): FaasqError {
+  return new FaasqError(
+    'E_ACCEPT_UNCONFIRMED',
+    `the call was sent to the queue but not confirmed within ${acceptTimeoutMs} ms; it may have been stored. Retry with header X-Call-Id: ${callId} (safe: a call is never queued twice under one id)`,
+    { cause, headers: { 'X-Call-Id': callId, 'Retry-After': '1', Location: `/async-function/${callId}` }, detail: { callId, isRetrySafeWithCallId: true } },
+  );
 }

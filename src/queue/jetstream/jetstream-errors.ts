@@ -37,6 +37,10 @@ export function isWrongLastSequenceError(err: unknown): boolean {
   return code === JS_ERR.wrongLastSequence || code === JS_ERR.wrongLastSequenceUnknown;
 }
 
+export function isStreamNotFoundError(err: unknown): boolean {
+  return apiCode(err) === JS_ERR.streamNotFound;
+}
+
 export function isNotFoundError(err: unknown): boolean {
   const code = apiCode(err);
   return code === JS_ERR.streamNotFound || code === JS_ERR.consumerNotFound;

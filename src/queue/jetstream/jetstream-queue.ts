@@ -2,8 +2,8 @@
 // multi-machine backend. Layout, all names from names.ts (default prefix "faasq"):
 // - per queue a WorkQueue file stream FAASQ_Q_<queue>, subjects faasq.q.<queue>.p<0-9>.<callId>
 //   (ready calls) and faasq.q.<queue>.d.<priority>.<callId> (calls waiting for notBefore), with
-//   max_msgs = queue.maxDepth and discard new (full: E_QUEUE_FULL), msgID = <callId>@<acceptedAt>
-//   dedupe (2 min window: retries of one enqueue after a timeout or a leader election);
+//   max_msgs = queue.maxDepth and discard new (full: E_QUEUE_FULL), msgID = <callId> dedupe (2 min
+//   window: retries of one enqueue after a timeout or a leader election, see enqueue-call.ts);
 // - per (queue, priority) a durable pull consumer p<N>: explicit ack, ack_wait = leaseMs,
 //   max_deliver -1 (attempts are counted by the worker on the record, not by deliveryCount),
 //   max_ack_pending -1 (retries wait as naked messages); plus a "delayed" consumer (delay-mover.ts);
@@ -36,7 +36,7 @@ import { toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
 import { createWriteBatcher } from './write-batcher.js';
 import { findQueued } from './queued-lookup.js';
-import { enqueueCall, FRAME_OVERHEAD_BYTES } from './enqueue-call.js';
+import { enqueueCall, FRAME_OVERHEAD_BYTES, unconfirmed } from './enqueue-call.js';
 import { createAckedPublisher, type AckedPublisher } from './acked-publisher.js';
 import { startDelayMover } from './delay-mover.js';
 import { startPriorityConsumer } from './priority-consumer.js';
@@ -51,6 +51,9 @@ export interface JetStreamQueueDeps {
 }
 
 const PUBLISH_TIMEOUT_MS = 2000;
+/** Waits between the tries of one accept (doubling up to the max). */
+const ACCEPT_FIRST_WAIT_MS = 50;
+const ACCEPT_MAX_WAIT_MS = 1000;
 const API_TIMEOUT_MS = 5000;
 /** nats-server's default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -233,12 +236,37 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     isHealthy: () => conn !== undefined && !isClosed && isConnected && !conn.nc.isClosed(),
 
     async enqueue(message, options) {
-      await queue.ensureQueue(message.queue);
-      return guarded('enqueue', (c) =>
-        enqueueCall({
-          names, jsm: c.jsm, records: c.records, dedupeWindowMs: queueConfig.dedupeWindowMs, maxPayload: c.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
-          publish: (m, frame, msgID) => publishCall(c, m, frame, msgID),
-        }, message, options?.hasCallerId === true));
+      // Tried again (same msgID, so the server stores it once; after a reconnect, on another server)
+      // until stored or the accept deadline passes. A refusal then says what is known: nothing was
+      // sent (E_QUEUE_UNAVAILABLE), or it may be stored (E_ACCEPT_UNCONFIRMED, with the call id).
+      const deadline = Date.now() + queueConfig.acceptTimeoutMs;
+      let isSent = false;
+      let waitMs = ACCEPT_FIRST_WAIT_MS;
+      for (let tries = 1; ; tries++) {
+        try {
+          await untilConnected(deadline);
+          await queue.ensureQueue(message.queue);
+          return await guarded('enqueue', (c) =>
+            enqueueCall({
+              names, jsm: c.jsm, records: c.records, dedupeWindowMs: queueConfig.dedupeWindowMs, maxPayload: c.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+              publish: (m, frame, msgID) => {
+                isSent = true;
+                return publishCall(c, m, frame, msgID);
+              },
+              onWrite: () => (isSent = true),
+            }, message, options?.hasCallerId === true, tries > 1));
+        } catch (err) {
+          const e = toQueueError(err, 'enqueue');
+          const isRetryable = e.code === 'E_QUEUE_UNAVAILABLE' && !isClosed;
+          if (isRetryable && Date.now() + waitMs < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, waitMs));
+            waitMs = Math.min(waitMs * 2, ACCEPT_MAX_WAIT_MS);
+            continue;
+          }
+          if (isRetryable && isSent) throw unconfirmed(message.callId, queueConfig.acceptTimeoutMs, e);
+          throw e;
+        }
+      }
     },
 
     consume(options, handler) {
@@ -357,6 +385,12 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         return Promise.all(queueNames.map((name) => readQueueStats(c.jsm, names, name, deadLetters.get(name) ?? 0, retryDelays)));
       }),
   };
+
+  /** Resolves once connected (a reconnect to another server usually takes well under a second); rejects at the deadline. */
+  async function untilConnected(deadline: number): Promise<void> {
+    while (!isConnected && !isClosed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    need();
+  }
 
   async function publishCall(c: Connection, message: CallMessage, frame: Uint8Array, msgID: string): Promise<void> {
     const subject = subjectFor(message);

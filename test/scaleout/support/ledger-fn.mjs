@@ -1,4 +1,4 @@
-// http-mode fixture for scale-out tests: appends "start <call id>" and "end <call id>" lines to
+// http-mode fixture for scale-out tests: appends "start <call id> <ms>" and "end <call id> <ms>" lines to
 // the file in env LEDGER (one appendFileSync each, so lines from several replicas never tear),
 // waits env SLEEP_MS (or ?ms=) in between, answers env STATUS (default 200) with the body.
 import { appendFileSync } from 'node:fs';
@@ -12,10 +12,10 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const callId = req.headers['x-call-id'] ?? 'none';
-    if (ledger) appendFileSync(ledger, `start ${callId}\n`);
+    if (ledger) appendFileSync(ledger, `start ${callId} ${Date.now()}\n`);
     const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? process.env.SLEEP_MS ?? 0);
     setTimeout(() => {
-      if (ledger) appendFileSync(ledger, `end ${callId}\n`);
+      if (ledger) appendFileSync(ledger, `end ${callId} ${Date.now()}\n`);
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(Buffer.concat(chunks));
     }, ms);

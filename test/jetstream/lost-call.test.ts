@@ -1,0 +1,72 @@
+// The call once lost under faults (issue 22): its final record write failed while the work
+// stream's leader was frozen, the retry re-read the record, the lookup of the queued message
+// failed too, and the failure was read as "no record": the final write took that for a cancel and
+// acked the call. Reproduced here with a real nats-server behind a proxy that drops the record
+// writes and the queued-message lookups while the function runs: the call must come through once
+// they pass again, its function run once, its callback sent.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
+import { startNatsFaultProxy, type NatsFaultProxy } from '../support/nats-fault-proxy.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
+import { startHarness, type Harness } from '../async/support/harness.js';
+
+const RECORD_WRITES = /^\$KV\.FAASQ_records\./;
+const QUEUE_LOOKUPS = /^\$JS\.API\.STREAM\.MSG\.GET\.FAASQ_Q_/;
+
+describe('jetstream - a failed record lookup during the final write is no answer', { skip: natsSkipReason() }, () => {
+  let nats: NatsNode;
+  let proxy: NatsFaultProxy;
+  let h: Harness;
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let lookups: { readonly count: number } | undefined;
+
+  before(async () => {
+    tmp = await makeTempDir('faasq-lost-call-');
+    nats = await startNatsServer();
+    proxy = await startNatsFaultProxy({ port: nats.port });
+    // No `running` record (a long delay): the call's record is its queued message until the final write.
+    h = await startHarness({ 'queue.url': proxy.url, 'queue.leaseMs': '3s', 'worker.runningRecordDelayMs': '60s' }, { dataDir: tmp.dir });
+    h.deploy('echo');
+    h.fns.handle('echo', (_req, res, body) => {
+      // The faults start while the call's first run is under way: its final write and every re-read meet them.
+      if (lookups === undefined) {
+        proxy.drop(RECORD_WRITES);
+        lookups = proxy.drop(QUEUE_LOOKUPS);
+      }
+      setTimeout(() => res.end(`echo:${body}`), 50);
+    });
+    await h.startWorker();
+  });
+
+  after(async () => {
+    await h?.close();
+    await proxy?.close();
+    await nats?.close();
+    await tmp?.cleanup();
+  });
+
+  for (const withCallback of [true, false]) {
+    test(`jetstream - a call whose final write and record lookups fail ${withCallback ? 'with' : 'without'} a callback is not lost: it finishes once NATS answers again, run once`, { timeout: 90_000 }, async () => {
+      proxy.clear();
+      lookups = undefined;
+      const token = `tok-${withCallback}-${Date.now()}`;
+      const res = await h.submit('echo', { body: token, headers: withCallback ? { 'x-callback-url': h.hooks.url } : {} });
+      assert.equal(res.status, 202);
+      const callId = res.headers.get('x-call-id')!;
+      // The final write failed (2 s timeout) and its retry's lookups failed more than once (5 s each):
+      // the old code had acked the call by the first failed lookup.
+      await waitFor(() => (lookups?.count ?? 0) >= 2, { timeoutMs: 30_000, message: 'the queued-message lookups met the fault' });
+      proxy.clear();
+      const record = await h.waitForState(callId, ['succeeded'], 40_000);
+      assert.equal(record.attempts, 1);
+      assert.equal(h.fns.count('echo', callId), 1, 'the function ran once');
+      if (withCallback) {
+        const got = await waitFor(() => h.hooks.received.find((c) => c.body.toString() === `echo:${token}`), { timeoutMs: 20_000, message: 'the callback' });
+        assert.equal(got.headers['x-call-id'], callId);
+        assert.equal(record.callback?.url, h.hooks.url);
+      }
+    });
+  }
+});
