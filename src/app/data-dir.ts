@@ -32,7 +32,7 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
     const reason =
       code === 'ENOSPC' ? 'the disk is full'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it is not writable'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it is not writable'
       : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way'
       : `error ${code}`;
     throw new FaasqError('E_DATA_DIR', `cannot use data dir ${dir}: ${reason} (set --data-dir or FAASQ_DATA_DIR)`, { cause: err });
