@@ -38,6 +38,6 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     throw new FaasqError('E_DATA_DIR', `cannot use data dir ${dir}: ${reason} (set --data-dir or FAASQ_DATA_DIR)`, { cause: err });
   }
   if (tightened.length > 0) {
-    logger?.warn({ dir, count: tightened.length, first: path.relative(dir, tightened[0]!) || '.' }, 'data dir was readable by others; made owner-only');
+    logger?.warn({ dir, count: tightened.length, first: path.relative(dir, tightened[0]) || '.' }, 'data dir was readable by others; made owner-only');
   }
 }
