@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, SecretInput } from '../../../src/provider/provider.js';
 import { FaasqError } from '../../../src/shared/errors.js';
 import { forwardableHeaders } from '../../../src/shared/http.js';
-import { specToStatus } from '../../../src/stack/index.js';
+import { specToStatus } from '../../../src/provider/index.js';
 import { streamViaInvoke } from '../../../src/provider/index.js';
 import type { DirectRoute, ResponseSink } from '../../../src/provider/index.js';
 
