@@ -93,7 +93,10 @@ async function main(): Promise<void> {
     out.drainMachineBusyPct = Math.round((100 * (machineBusyMicros() - busy0)) / ((timing.endedAt - timing.startedAt) * 1000 * os.cpus().length));
     out.steadyDrainRps = timing.steadyRps;
     const direct = await wrk(`http://127.0.0.1:${fnPort}/`, { connections: CONNECTIONS, durationS: 5, script: post1k });
-    Object.assign(out, { drainCalls: queued, drainSeconds: +drainS.toFixed(2), drainRps: Math.round(queued / drainS), directFunctionRps: Math.round(direct.requestsPerSec), drainRatio: +(queued / drainS / direct.requestsPerSec).toFixed(3) });
+    Object.assign(out, {
+      drainCalls: queued, drainSeconds: +drainS.toFixed(2), drainRps: Math.round(queued / drainS), directFunctionRps: Math.round(direct.requestsPerSec),
+      drainRatio: +(queued / drainS / direct.requestsPerSec).toFixed(3),
+    });
 
     // RSS: 10,000 queued vs MAX_QUEUED queued, worker off.
     await stopProcess(faasq);

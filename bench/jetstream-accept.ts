@@ -133,7 +133,10 @@ async function acceptRun(servers: string, replicas: number): Promise<AcceptResul
     const raw = median(raws);
     const rps = median(runs.map((r) => r.requestsPerSec));
     const errors = runs.reduce((a, r) => a + r.errors + r.non2xx, 0);
-    return { replicas, rawPublishRps: raw, faasqAcceptRps: Math.round(rps), faasqP99Ms: median(runs.map((r) => r.p99Ms)), faasqErrors: errors, ratio: +(rps / raw).toFixed(3), rounds: runs.map((r, i) => ({ raw: raws[i], faasq: Math.round(r.requestsPerSec) })) };
+    return {
+      replicas, rawPublishRps: raw, faasqAcceptRps: Math.round(rps), faasqP99Ms: median(runs.map((r) => r.p99Ms)), faasqErrors: errors, ratio: +(rps / raw).toFixed(3),
+      rounds: runs.map((r, i) => ({ raw: raws[i], faasq: Math.round(r.requestsPerSec) })),
+    };
   } finally {
     await stopProcess(faasq);
     await rm(dataDir, { recursive: true, force: true });

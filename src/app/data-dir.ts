@@ -23,7 +23,7 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     const created = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // mkdir's mode is less the umask: a created dir is set explicitly, an existing one is walked.
     if (created !== undefined) await chmod(dir, PRIVATE_DIR_MODE);
-        tightened = await makeOwnerOnly(dir, { depth: 0 });
+    tightened = await makeOwnerOnly(dir, { depth: 0 });
     for (const entry of OWN_ENTRIES) tightened.push(...(await makeOwnerOnly(path.join(dir, entry))));
     // A probe of a few KiB fails on a full disk where an empty file would not.
     await writeFile(probe, Buffer.alloc(64 * 1024), { mode: PRIVATE_FILE_MODE });
@@ -32,12 +32,12 @@ export async function ensureDataDir(dir: string, logger?: Logger): Promise<void>
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
     const reason =
       code === 'ENOSPC' ? 'the disk is full'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it is not writable'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it is not writable'
       : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way'
       : `error ${code}`;
     throw new FaasqError('E_DATA_DIR', `cannot use data dir ${dir}: ${reason} (set --data-dir or FAASQ_DATA_DIR)`, { cause: err });
   }
   if (tightened.length > 0) {
-    logger?.warn({ dir, count: tightened.length, first: path.relative(dir, tightened[0]!) || '.' }, 'data dir was readable by others; made owner-only');
+    logger?.warn({ dir, count: tightened.length, first: path.relative(dir, tightened[0]) || '.' }, 'data dir was readable by others; made owner-only');
   }
 }

@@ -76,7 +76,7 @@ export function createGatewayClient(options: { baseUrl: string; credentials?: Cr
         dispatcher: agent,
         bodyTimeout: opts.isStreaming ? 0 : undefined,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body as GatewayResponse['body'] };
+      return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
       const code = (err as { code?: string }).code;
       throw new CliError(EXIT_UNREACHABLE, `cannot reach the gateway at ${baseUrl}: ${code ?? (err as Error).message}`, { cause: err });

@@ -233,7 +233,7 @@ export function loadConfig(options: { flags?: ConfigOverrides; env?: NodeJS.Proc
     const fileValue = fileValues[key.path];
     const [raw, source] =
       flag !== undefined ? [flag, `flag for ${key.path}`]
-      : envValue !== undefined && envValue !== '' ? [envValue, key.env]
+        : envValue !== undefined && envValue !== '' ? [envValue, key.env]
       : fileValue !== undefined ? [fileValue, `config file key ${key.path}`]
       : [key.default, 'default'];
     if (raw === undefined) continue;

@@ -32,7 +32,7 @@ export function normaliseFunctionPath(path: string): string {
   // A path ending in a dot segment names a folder: "/a/b/.." is "/a/", as in RFC 3986.
   let endsAsFolder = false;
   for (let i = 1; i < segments.length; i += 1) {
-    const segment = segments[i]!;
+    const segment = segments[i];
     const dots = dotSegment(segment);
     if (dots === '..') {
       if (kept.length === 0) throw escapeError(path);

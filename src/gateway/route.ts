@@ -23,7 +23,7 @@ const NAMESPACE_PATTERN = /^[a-zA-Z0-9]([-a-zA-Z_0-9]{0,62})$/;
 export function namespaceOf(value: unknown, field = 'namespace'): string {
   if (value === undefined || value === null || value === '') return DEFAULT_NAMESPACE;
   if (typeof value !== 'string' || !NAMESPACE_PATTERN.test(value)) {
-    throw new FaasqError('E_INVALID_FIELD', `invalid ${field} "${String(value)}": use letters, digits, '-' and '_'`, { detail: { field } });
+    throw new FaasqError('E_INVALID_FIELD', `invalid ${field} ${JSON.stringify(value)}: use letters, digits, '-' and '_'`, { detail: { field } });
   }
   return value;
 }

@@ -5,6 +5,7 @@ export type {
 } from './provider.js';
 export { createLocalProvider } from './local/local-provider.js';
 export { streamViaInvoke } from './stream-adapter.js';
+export { specToStatus, FUNCTION_LABEL } from './function-status.js';
 export type { LocalProviderDeps } from './local/local-provider.js';
 export { restartDelayMs } from './local/runtime.js';
 export { UPSTREAM_ANNOTATION } from './local/upstream-runtime.js';

@@ -6,9 +6,9 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { Queue, QueueOptions } from './queue.js';
 import { DeferredQueue } from './deferred-queue.js';
-import { LocalQueue } from './local-queue.js';
-import { LmdbStore } from './lmdb-store.js';
-import { MemoryStore } from './memory-store.js';
+import { LocalQueue } from './local/local-queue.js';
+import { LmdbStore } from './local/lmdb-store.js';
+import { MemoryStore } from './local/memory-store.js';
 
 export interface QueueDeps {
   readonly config: Config;

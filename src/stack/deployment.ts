@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { FaasqError } from '../shared/errors.js';
 import { DEFAULT_NAMESPACE, assertDeployableName, isValidFunctionName } from '../shared/names.js';
-import type { FunctionSpec, FunctionStatus } from '../provider/provider.js';
+import type { FunctionSpec } from '../provider/provider.js';
+import { wireFields } from '../provider/function-status.js';
 import { optionalBoolean, optionalString, resources, stringList, stringMap, type Check } from './field-checks.js';
 import { ANNOTATIONS } from '../shared/annotations.js';
 
@@ -69,59 +70,10 @@ export interface FunctionDeployment {
   readOnlyRootFilesystem?: boolean;
 }
 
-/** The fields FunctionDeployment and FunctionStatus share, copied from a spec (unset ones left out). */
-function wireFields(spec: FunctionSpec): Omit<FunctionStatus, 'name' | 'replicas' | 'availableReplicas' | 'invocationCount' | 'createdAt'> {
-  return {
-    namespace: spec.namespace,
-    image: spec.image,
-    envProcess: spec.fprocess,
-    envVars: { ...spec.environment },
-    labels: { ...spec.labels },
-    annotations: { ...spec.annotations },
-    secrets: [...spec.secrets],
-    constraints: [...spec.constraints],
-    ...(spec.limits ? { limits: { ...spec.limits } } : {}),
-    ...(spec.requests ? { requests: { ...spec.requests } } : {}),
-    ...(spec.readOnlyRootFilesystem !== undefined ? { readOnlyRootFilesystem: spec.readOnlyRootFilesystem } : {}),
-  };
-}
-
 /** The inverse of deploymentToSpec: what `faasq deploy -f` sends for a stack function. */
 export function specToDeployment(spec: FunctionSpec): FunctionDeployment {
   const fields = wireFields(spec);
   // The gateway runs local processes in this folder; FunctionDeployment has no field for it.
   if (spec.workingDir) fields.annotations = { ...fields.annotations, [WORKDIR_ANNOTATION]: spec.workingDir };
   return { service: spec.name, ...fields };
-}
-
-/** The label the Kubernetes provider (faas-netes) puts on every function; tools select by it. */
-export const FUNCTION_LABEL = 'faas_function';
-
-export function specToStatus(spec: FunctionSpec, replicas: number, available: number, createdAt: Date | string, invocationCount: number): FunctionStatus {
-  const fields = wireFields(spec);
-  // Always the function's own name, as on a faas-netes Deployment, whatever labels were deployed.
-  fields.labels = { ...fields.labels, [FUNCTION_LABEL]: spec.name };
-  return {
-    name: spec.name,
-    ...withoutEmpty(fields),
-    replicas,
-    availableReplicas: available,
-    invocationCount,
-    createdAt: typeof createdAt === 'string' ? createdAt : createdAt.toISOString(),
-  };
-}
-
-/** The collection fields the OpenFaaS providers mark `omitempty`, left out when empty (tools that
- *  compare what they deployed with what they read back see no difference). */
-const OMITTED_WHEN_EMPTY = ['envVars', 'labels', 'annotations', 'secrets', 'constraints', 'limits', 'requests'] as const;
-
-function withoutEmpty<T extends Partial<Record<(typeof OMITTED_WHEN_EMPTY)[number], unknown>>>(fields: T): T {
-  const out = { ...fields };
-  for (const key of OMITTED_WHEN_EMPTY) {
-    const value = out[key];
-    if (value === undefined) continue;
-    const isEmpty = Array.isArray(value) ? value.length === 0 : Object.values(value as object).every((v) => v === undefined || v === '');
-    if (isEmpty) delete out[key];
-  }
-  return out;
 }

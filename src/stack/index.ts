@@ -4,7 +4,7 @@ export { loadStackFile, parseStack, readStackFunctions } from './stack-file.js';
 export type { StackFunction } from './stack-file.js';
 export { buildStackFile, buildStackFunction } from './build-stack.js';
 export type { StackBuildOptions } from './build-stack.js';
-export { deploymentToSpec, specToDeployment, specToStatus, WORKDIR_ANNOTATION } from './deployment.js';
+export { deploymentToSpec, specToDeployment, WORKDIR_ANNOTATION } from './deployment.js';
 export type { FunctionDeployment } from './deployment.js';
 export { substituteEnv } from './substitute-env.js';
 export { scaffoldFunction } from './scaffold-function.js';

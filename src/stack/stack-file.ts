@@ -51,11 +51,12 @@ function parseStackFunctions(text: string, file: string): StackFunction[] {
   }
   const fail = (msg: string): never => { throw new FaasqError('E_STACK_FILE', `${file}: ${msg}`); };
   if (!isMap(doc)) return fail('expected a YAML map with a "functions" key');
-  if (doc.version !== undefined && doc.version !== null && String(doc.version) !== '1.0' && String(doc.version) !== '1') fail(`"version" must be "1.0", got "${String(doc.version)}"`);
+  const version = doc.version;
+  if (version !== undefined && version !== null && version !== '1.0' && version !== 1 && version !== '1') fail(`"version" must be "1.0", got ${JSON.stringify(version)}`);
   if (doc.provider !== undefined && doc.provider !== null) {
     if (!isMap(doc.provider)) fail('"provider" must be a map with "name" and "gateway"');
     const provider = doc.provider as Record<string, unknown>;
-    if (provider.name !== undefined && !PROVIDER_NAMES.has(String(provider.name))) fail(`"provider.name" must be "openfaas" or "faasq", got "${String(provider.name)}"`);
+    if (provider.name !== undefined && (typeof provider.name !== 'string' || !PROVIDER_NAMES.has(provider.name))) fail(`"provider.name" must be "openfaas" or "faasq", got ${JSON.stringify(provider.name)}`);
   }
   if (!isMap(doc.functions)) return fail('"functions" must be a map of function name to function');
   const baseDir = path.dirname(path.resolve(file));

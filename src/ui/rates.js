@@ -44,8 +44,7 @@ export function countersFromMetrics(text) {
     const labels = m[3] ?? '';
     const queue = /(?:^|,)\s*queue(?:_name)?="((?:[^"\\]|\\.)*)"/.exec(labels)?.[1] ?? '';
     const entry = seen.get(queue) ?? { submitted: 0, processed: 0, hasSubmitted: false, hasProcessed: false };
-    if (m[1] === SUBMITTED_METRIC) { entry.submitted += value; entry.hasSubmitted = true; }
-    else { entry.processed += value; entry.hasProcessed = true; }
+    if (m[1] === SUBMITTED_METRIC) { entry.submitted += value; entry.hasSubmitted = true; } else { entry.processed += value; entry.hasProcessed = true; }
     seen.set(queue, entry);
   }
   for (const [queue, e] of seen) if (e.hasSubmitted && e.hasProcessed) out.set(queue, { submitted: e.submitted, processed: e.processed });

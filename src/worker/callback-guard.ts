@@ -33,7 +33,7 @@ export function createCallbackGuard(denyList: readonly string[]): CallbackGuard 
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
-  const agent = new Agent({ connect: { lookup: guardedLookup as never } });
+  const agent = new Agent({ connect: { lookup: guardedLookup } });
   return {
     dispatcher: agent,
     deniedReason(raw) {

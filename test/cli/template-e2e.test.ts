@@ -13,6 +13,7 @@ import { toolSkipReason } from '../support/tools.js';
 import { waitFor } from '../support/wait-for.js';
 import { startFaasq, type FaasqProcess } from './support/faasq-process.js';
 import { runCli } from './support/run-cli.js';
+import type { FunctionStatus } from '../../src/provider/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURE = path.join(ROOT, 'test/fixtures/openfaas-project');
@@ -31,7 +32,7 @@ describe('openfaas project under faasq up', () => {
   let project = '';
   let dataDir = '';
   const auth = `Basic ${Buffer.from(`${CREDS.FAASQ_USER}:${CREDS.FAASQ_PASSWORD}`).toString('base64')}`;
-  const status = async (name: string) => (await fetch(`${url}/system/function/${name}`, { headers: { authorization: auth } })).json() as Promise<Record<string, any>>;
+  const status = async (name: string) => (await fetch(`${url}/system/function/${name}`, { headers: { authorization: auth } })).json() as Promise<FunctionStatus>;
   const call = async (name: string, body: string) => {
     const res = await fetch(`${url}/function/${name}`, { method: 'POST', body });
     return { status: res.status, text: await res.text(), replica: res.headers.get('x-replica-id') };
@@ -84,9 +85,9 @@ describe('openfaas project under faasq up', () => {
     const st = await status('fork-three');
     assert.equal(st.replicas, 3);
     assert.equal(st.image, 'example/fork-three:1.0');
-    assert.equal(st.labels.faas_function, 'fork-three');
+    assert.equal(st.labels?.faas_function, 'fork-three');
     assert.equal(st.envProcess, 'node index.js');
-    assert.equal(st.envVars.exec_timeout, '5s');
+    assert.equal(st.envVars?.exec_timeout, '5s');
     // Assembled under the data dir `faasq up` was given, the template's files with the handler in function/.
     const builds = (await readdir(path.join(dataDir, 'functions', 'openfaas-fn', 'fork-three'))).filter((e) => e !== 'current');
     assert.equal(builds.length, 1);

@@ -80,7 +80,7 @@ describe('request body limits', () => {
       } finally {
         client.socket.destroy();
       }
-      const small = await fetch(`${urls[lane]}/function/echo/echo`, { method: 'POST', body: new Blob(['x'.repeat(3000)]).stream(), duplex: 'half' } as RequestInit);
+      const small = await fetch(`${urls[lane]}/function/echo/echo`, { method: 'POST', body: new Blob(['x'.repeat(3000)]).stream(), duplex: 'half' });
       assert.equal(small.status, 200);
       assert.equal((await small.text()).length, 3000);
     });
@@ -90,7 +90,7 @@ describe('request body limits', () => {
     // An accept that has declared 2000 bytes and sent 10 holds 2000 of the 3000.
     const slow = await RawClient.connect(urls.full);
     slow.write('POST /async-function/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000\r\n\r\n' + 'y'.repeat(10));
-    await waitFor(() => gateways[1]!.heldBodyBytes() === 2000, { timeoutMs: 5000, message: 'the slow accept holds its declared 2000 bytes' });
+    await waitFor(() => gateways[1].heldBodyBytes() === 2000, { timeoutMs: 5000, message: 'the slow accept holds its declared 2000 bytes' });
     try {
       const busy = await fetch(`${urls.full}/async-function/echo`, { method: 'POST', body: 'z'.repeat(1500), headers: { accept: 'application/json' } });
       assert.equal(busy.status, 503);
@@ -106,7 +106,7 @@ describe('request body limits', () => {
     } finally {
       slow.socket.destroy();
     }
-    await waitFor(() => gateways[1]!.heldBodyBytes() === 0, { timeoutMs: 5000, message: 'every held byte given back' });
+    await waitFor(() => gateways[1].heldBodyBytes() === 0, { timeoutMs: 5000, message: 'every held byte given back' });
     const fits = await fetch(`${urls.full}/async-function/echo`, { method: 'POST', body: 'z'.repeat(1500) });
     assert.equal(fits.status, 202);
   });

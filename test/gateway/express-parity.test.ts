@@ -38,7 +38,6 @@ const START_TIME = /^\d{19}$/;
 const FN_IGNORED = new Set(['connection', 'host', 'x-call-id', 'x-start-time', 'x-forwarded-host', 'content-length', 'transfer-encoding']);
 const REPLY_IGNORED = new Set(['date', 'connection', 'keep-alive', 'x-duration-seconds', 'x-call-id', 'x-start-time', 'transfer-encoding', 'content-length']);
 
-
 /** Sends `bytes` on a fresh connection and reads one reply (or notes that none came). */
 async function run(side: Side, bytes: Buffer, isHead: boolean): Promise<Outcome> {
   const before = side.fn.requests.length;

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { waitFor } from '../support/wait-for.js';
 import { startTestGateway, type TestGateway } from './support/start-gateway.js';
 import { streamThrough } from './support/stream-through.js';
 
@@ -135,9 +136,7 @@ for (const isExpressLane of [true, false]) {
         assert.equal(res.statusCode, 504);
         assert.ok(res.headers['x-call-id']);
         await res.body.dump();
-        const deadline = Date.now() + 3000;
-        while (short.fn.inflight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        assert.equal(short.fn.inflight(), 0, 'the function call was aborted');
+        await waitFor(() => short.fn.inflight() === 0, { timeoutMs: 3000, message: 'the function call was aborted' });
       } finally {
         await short.close();
       }
@@ -154,13 +153,9 @@ for (const isExpressLane of [true, false]) {
       const req = http.request(`${t.url}/function/echo/slow?ms=10000`);
       req.on('error', () => undefined);
       req.end();
-      const deadline = Date.now() + 3000;
-      while (t.fn.inflight() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(t.fn.inflight(), before + 1, 'call reached the function');
+      await waitFor(() => t.fn.inflight() === before + 1, { timeoutMs: 3000, message: 'call reached the function' });
       req.destroy();
-      const deadline2 = Date.now() + 3000;
-      while (t.fn.inflight() !== before && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(t.fn.inflight(), before, 'function connection closed after the client left');
+      await waitFor(() => t.fn.inflight() === before, { timeoutMs: 3000, message: 'function connection closed after the client left' });
     });
 
     test('gateway - emits invocation.started and invocation.completed', async () => {
@@ -170,8 +165,7 @@ for (const isExpressLane of [true, false]) {
       try {
         const res = await request(`${t.url}/function/echo/status?code=201`, { headers: { 'x-call-id': 'ev-1' } });
         await res.body.dump();
-        const deadline = Date.now() + 2000;
-        while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        await waitFor(() => seen.length >= 2, { timeoutMs: 2000, message: 'both invocation events' });
         assert.deepEqual(seen[0], ['started', { fn: 'echo', namespace: 'openfaas-fn' }]);
         const [kind, completed] = seen[1] as [string, { status: number; callId: string; fn: string; durationMs: number }];
         assert.equal(kind, 'completed');

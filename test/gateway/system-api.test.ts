@@ -22,7 +22,7 @@ describe('gateway system API', () => {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await request(`${t.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
     const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as any };
+    return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
   };
 
   test('system - requires basic auth with the right credentials', async () => {

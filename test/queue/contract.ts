@@ -135,6 +135,16 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.ok(queue.isHealthy());
   });
 
+  /** The call is delivered once, with the first submission's body, and never again within two leases. */
+  async function assertDeliveredOnce(t: { after(fn: () => Promise<void> | void): void }, queue: Queue, qname: string, message: CallMessage): Promise<void> {
+    const c = collect(queue, qname, 5, (d) => void d.ack());
+    t.after(() => c.close());
+    await waitFor(() => c.got.length >= 1, { message: 'first delivery' });
+    await quietFor(lease * 2);
+    assert.equal(c.got.length, 1);
+    assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
+  }
+
   test(`${name} queue - a second enqueue of the same callId is a duplicate and is not delivered twice`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');
@@ -144,12 +154,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(second.isDuplicate, true);
     assert.equal(second.record.callId, first.record.callId);
     assert.equal(second.record.acceptedAt, first.record.acceptedAt);
-    const c = collect(queue, qname, 5, (d) => void d.ack());
-    t.after(() => c.close());
-    await waitFor(() => c.got.length >= 1, { message: 'first delivery' });
-    await quietFor(lease * 2);
-    assert.equal(c.got.length, 1);
-    assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
+    await assertDeliveredOnce(t, queue, qname, message);
   });
 
   test(`${name} queue - a callId already used for another function is a 409 naming it, never a duplicate`, async (t) => {
@@ -217,12 +222,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     const again = await queue.enqueue({ ...message, body: Buffer.from('other'), enqueuedAt: Date.now() + 5 }, { hasCallerId: true });
     assert.equal(again.isDuplicate, true);
     assert.equal(again.record.callId, message.callId);
-    const c = collect(queue, qname, 5, (d) => void d.ack());
-    t.after(() => c.close());
-    await waitFor(() => c.got.length >= 1, { message: 'first delivery' });
-    await quietFor(lease * 2);
-    assert.equal(c.got.length, 1);
-    assert.equal(c.got[0].delivery.message.body.toString(), message.body.toString());
+    await assertDeliveredOnce(t, queue, qname, message);
   });
 
   test(`${name} queue - delivery.record() is the queued record and complete() stores the outcome, the result and the ack`, async (t) => {

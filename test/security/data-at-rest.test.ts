@@ -89,7 +89,7 @@ describe('data at rest', () => {
     // One line says what was fixed.
     const lines = up!.stdout().split('\n').filter((l) => l.includes('made owner-only'));
     assert.equal(lines.length, 1, up!.stdout());
-    assert.match(lines[0]!, /"count":5/); // the data dir, secrets/, secrets/openfaas-fn/, old-key, credentials.json
+    assert.match(lines[0], /"count":5/); // the data dir, secrets/, secrets/openfaas-fn/, old-key, credentials.json
   });
 });
 
@@ -109,7 +109,7 @@ describe('data at rest with faasq up --nats', { skip: natsSkipReason() }, () => 
     const dataDir = path.join(tmp.dir, 'data');
     await writeFile(path.join(tmp.dir, 'stack.yml'), 'version: "1.0"\nfunctions:\n  cat:\n    fprocess: cat\n');
     up = startLoose(['up', '--nats', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], tmp.dir);
-    const url = (await up.waitForLine(/listening on (http:\/\/\S+)/, 60_000))[1]!;
+    const url = (await up.waitForLine(/listening on (http:\/\/\S+)/, 60_000))[1];
     const accepted = await fetch(`${url}/async-function/cat`, { method: 'POST', headers: { 'x-call-id': 'rest-nats-1' }, body: 'stored in jetstream' });
     assert.equal(accepted.status, 202, await accepted.text());
     await waitFor(async () => (await (await fetch(`${url}/async-function/rest-nats-1`)).json() as { state: string }).state === 'succeeded', { timeoutMs: 30_000, intervalMs: 200, message: 'call settled' });

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { deploymentToSpec, specToStatus } from '../../src/stack/index.js';
+import { deploymentToSpec } from '../../src/stack/index.js';
+import { specToStatus } from '../../src/provider/index.js';
 import { isFaasqError } from '../../src/shared/index.js';
 
 describe('stack deployment', () => {

@@ -236,7 +236,6 @@ function createNode(setup: NodeSetup): NatsNode {
   return node;
 }
 
-
 interface JszReply {
   account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
   meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { current?: boolean; offline?: boolean }[] };

@@ -9,7 +9,6 @@ import type { CliContext } from '../context.js';
 import { collect, parsePairs } from '../option-parsers.js';
 import type { FunctionDeployment } from '../../stack/index.js';
 
-
 export function registerDeployCommand(program: Command, ctx: CliContext): void {
   program
     .command('deploy')

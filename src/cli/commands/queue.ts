@@ -64,7 +64,10 @@ export function registerQueueCommands(program: Command, ctx: CliContext): void {
         if (opts.watch) ctx.io.stdout.write(`${round > 0 ? '\n' : ''}${new Date().toISOString()}\n`);
         ctx.io.stdout.write(formatTable(
           ['Queue', 'Depth', 'Inflight', 'Delayed', 'Oldest', 'Dead letters', 'In/s', 'Done/s'],
-          queues.map((q) => [q.name, String(q.depth), String(q.inflight ?? 0), String(q.delayed ?? 0), formatDurationMs(q.oldestAgeMs ?? 0), String(q.deadLetters ?? 0), formatRate(q.ingestRate), formatRate(q.processRate)]),
+          queues.map((q) => [
+            q.name, String(q.depth), String(q.inflight ?? 0), String(q.delayed ?? 0), formatDurationMs(q.oldestAgeMs ?? 0), String(q.deadLetters ?? 0),
+            formatRate(q.ingestRate), formatRate(q.processRate),
+          ]),
         ));
       }
     });

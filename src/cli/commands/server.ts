@@ -2,7 +2,6 @@
 // it to the composition root. The app is imported lazily so client commands start fast.
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import type { ConfigOverrides } from '../../config/index.js';
 import type { CliContext } from '../context.js';
 import { parseWholeNumber } from '../option-parsers.js';
 import { recordGateway } from '../record-gateway.js';
@@ -87,12 +86,12 @@ async function start(role: Role, opts: ServerFlags, ctx: CliContext): Promise<vo
     'provider.functionsUrl': opts.functionsUrl,
     'worker.metricsPort': opts.metricsPort,
   };
-  let config = loadConfig({ flags: flags as ConfigOverrides, configFile: opts.config });
+  let config = loadConfig({ flags: flags, configFile: opts.config });
   if (role !== 'worker' && config.stackFile === undefined) {
     // No stack named anywhere: use the one in the current folder when there is one, as faas-cli
     // does; in a faasq checkout, the examples, so `npx faasq up` shows something at once.
     const found = ['stack.yml', 'stack.yaml', 'examples/stack.yml'].find((f) => existsSync(f));
-    if (found) config = loadConfig({ flags: { ...flags, stackFile: found } as ConfigOverrides, configFile: opts.config });
+    if (found) config = loadConfig({ flags: { ...flags, stackFile: found }, configFile: opts.config });
   }
   const { runRole } = await import('../../app/index.js');
   const running = await runRole(role, config, { startNats: Boolean(opts.nats), handleSignals: true });

@@ -105,5 +105,5 @@ async function readCallIds(req: IncomingMessage): Promise<string[] | undefined> 
   const ids = (doc as { callIds?: unknown }).callIds;
   if (ids === undefined) return undefined;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new FaasqError('E_INVALID_FIELD', '"callIds" must be an array of strings', { detail: { field: 'callIds' } });
-  return ids as string[];
+  return ids;
 }

@@ -33,7 +33,7 @@ export function dispatchRequest(
     pool.dispatch(
       {
         path: request.query ? `${path}?${request.query}` : path,
-        method: request.method as Dispatcher.HttpMethod,
+        method: request.method,
         headers,
         body: request.body ?? undefined,
         headersTimeout: timeoutMs,

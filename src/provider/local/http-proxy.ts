@@ -69,7 +69,7 @@ export async function proxyRequest(pool: Pool, pathPrefix: string, request: Invo
   try {
     res = await pool.request({
       path: request.query ? `${path}?${request.query}` : path,
-      method: request.method as 'GET',
+      method: request.method,
       headers,
       body: request.body ?? undefined,
       signal: request.signal,

@@ -11,7 +11,7 @@ import { DEFAULT_NAMESPACE, assertDeployableName } from '../../shared/names.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectRoute, FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, ResponseSink, SecretInput } from '../provider.js';
 import { streamViaInvoke } from '../stream-adapter.js';
-import { specToStatus } from '../../stack/index.js';
+import { specToStatus } from '../function-status.js';
 import { MAX_REPLICAS, buildRuntime, minReplicas } from './build-runtime.js';
 import { LogRing } from './log-ring.js';
 import { followLogs } from './follow-logs.js';

@@ -126,12 +126,12 @@ export class ReplicaRuntime implements FunctionRuntime {
       maxOutputBytes: this.options.plan.maxOutputBytes,
       memoryError: () => {
         if (!replica.checkOom() && !replica.isOomKilled) return undefined;
-        return this.memoryLimitError(replica);
+        return this.memoryLimitError();
       },
     };
   }
 
-  private memoryLimitError(replica: Replica): FaasqError {
+  private memoryLimitError(): FaasqError {
     const limit = this.options.plan.limits.memoryText ?? '?';
     return new FaasqError('E_FUNCTION_MEMORY_LIMIT', `function "${this.options.name}" was killed at its memory limit (limits.memory ${limit}); its replica restarts`, { detail: { limit } });
   }

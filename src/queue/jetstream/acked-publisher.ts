@@ -93,7 +93,7 @@ export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
           nc.publish(subject, data, { reply: `${inbox}.${token}`, headers: h });
         } catch (err) {
           waiting.delete(token);
-          reject(err as Error);
+          reject(err);
         }
       });
     },

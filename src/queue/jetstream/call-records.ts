@@ -7,7 +7,7 @@
 // that first update is a create-if-absent and loses to anyone who wrote the record first.
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
-import { applyPatch } from '../call-rows.js';
+import { applyPatch } from '../record-patch.js';
 import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from '../queue.js';
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';

@@ -50,7 +50,7 @@ function mismatch(what: string, field: string, wanted: unknown, got: unknown): F
 function verify(what: string, echoed: Record<string, unknown>, wanted: Record<string, unknown>): void {
   for (const [field, value] of Object.entries(wanted)) {
     const got = echoed[field];
-    const isSame = Array.isArray(value) ? JSON.stringify([...(got as unknown[] ?? [])].sort()) === JSON.stringify([...value].sort()) : got === value;
+    const isSame = Array.isArray(value) ? JSON.stringify([...((got ?? []) as unknown[])].sort()) === JSON.stringify([...(value as unknown[])].sort()) : got === value;
     if (!isSame) throw mismatch(what, field, value, got);
   }
 }
@@ -65,7 +65,7 @@ async function ensureStream(jsm: JetStreamManager, wanted: Partial<StreamConfig>
     if (!isNotFoundError(err)) throw err;
     echoed = (await jsm.streams.add(wanted)).config;
   }
-  verify(`stream ${wanted.name}`, echoed as unknown as Record<string, unknown>, checked);
+  verify(`stream ${wanted.name}`, echoed, checked);
 }
 
 export async function provisionQueue(jsm: JetStreamManager, names: JetStreamNames, queue: string, options: ProvisionOptions): Promise<void> {
@@ -101,7 +101,7 @@ export async function provisionQueue(jsm: JetStreamManager, names: JetStreamName
       if (!isNotFoundError(err)) throw err;
       echoed = (await jsm.consumers.add(name, wanted)).config;
     }
-    verify(`consumer ${name}/${durable}`, echoed as unknown as Record<string, unknown>, checked);
+    verify(`consumer ${name}/${durable}`, echoed, checked);
   }
 }
 
@@ -132,7 +132,7 @@ export async function provisionBuckets(js: JetStreamClient, jsm: JetStreamManage
       return kvm.open(bucket, { timeout: options.timeoutMs });
     });
     const info = await jsm.streams.info(`KV_${bucket}`);
-    verify(`bucket ${bucket}`, info.config as unknown as Record<string, unknown>, { max_age: nanos(options.retentionMs), num_replicas: options.replicas, max_msgs_per_subject: 1, allow_direct: false });
+    verify(`bucket ${bucket}`, info.config, { max_age: nanos(options.retentionMs), num_replicas: options.replicas, max_msgs_per_subject: 1, allow_direct: false });
     return kv;
   };
   return { records: await open(names.recordsBucket), results: await open(names.resultsBucket) };

@@ -11,7 +11,7 @@ export class RetryDelays {
 
   note(queue: string, callId: string, dueAt: number): void {
     let byCall = this.byQueue.get(queue);
-    if (!byCall) this.byQueue.set(queue, (byCall = new Map()));
+    if (!byCall) this.byQueue.set(queue, (byCall = new Map<string, number>()));
     byCall.set(callId, dueAt);
   }
 

@@ -9,7 +9,7 @@ import type { FunctionSpec, Provider } from '../../../src/provider/index.js';
 import { createQueue, type CallRecord, type Queue } from '../../../src/queue/index.js';
 import { EventBus, silentLogger } from '../../../src/shared/index.js';
 import { createProtect } from '../../../src/gateway/basic-auth.js';
-import { registerAsyncRoutes, type AsyncRouteHandler } from '../../../src/gateway/async/index.js';
+import { registerAsyncRoutes } from '../../../src/gateway/async/index.js';
 import { createWorker, type Worker } from '../../../src/worker/index.js';
 import { waitFor } from '../../support/wait-for.js';
 import { startCallbackReceiver, type CallbackReceiver } from './callback-receiver.js';
@@ -69,7 +69,7 @@ export async function startHarness(flags: Record<string, string | number> = {}, 
   const hooks = await startCallbackReceiver();
   let isAccepting = true;
   const router = Router({ defaultRoute: (_req, res) => { res.statusCode = 404; res.end(); } });
-  const protect = createProtect({ user: 'admin', password: 'secret' }) as (h: AsyncRouteHandler) => AsyncRouteHandler;
+  const protect = createProtect({ user: 'admin', password: 'secret' });
   registerAsyncRoutes(router, {
     config, queue, events, logger, protect,
     provider: { getSpec: (name, ns) => provider ? provider.getSpec(name, ns) : specs.get(`${name}.${ns}`) },

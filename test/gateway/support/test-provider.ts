@@ -2,11 +2,10 @@
 // real HTTP connection to a function server. Stands in until the local provider is wired in.
 import { EventEmitter, on } from 'node:events';
 import http from 'node:http';
-import type { Readable } from 'node:stream';
 import type { FunctionSpec, FunctionStatus, InvocationRequest, InvocationResponse, LogEntry, LogQuery, Provider, SecretInput } from '../../../src/provider/provider.js';
 import { FaasqError } from '../../../src/shared/errors.js';
 import { forwardableHeaders } from '../../../src/shared/http.js';
-import { specToStatus } from '../../../src/stack/index.js';
+import { specToStatus } from '../../../src/provider/index.js';
 import { streamViaInvoke } from '../../../src/provider/index.js';
 import type { DirectRoute, ResponseSink } from '../../../src/provider/index.js';
 
@@ -158,7 +157,7 @@ export function createTestProvider(): TestProvider {
         const body = request.body;
         if (body === null) req.end();
         else if (Buffer.isBuffer(body)) req.end(body);
-        else (body as Readable).pipe(req);
+        else (body).pipe(req);
       });
     },
   };

@@ -1,7 +1,8 @@
 // Dead letters of the local engine: list, replay (back to the front of the queue with a fresh
 // ready time, record queued with attempts reset) and purge. Kept until purged or replayed.
-import type { CallRecord, DeadLetter, DeadLetterFilter } from './queue.js';
-import { asBuffer, compact, finishedKey, newRecord, readyKey, type StoredMessage } from './call-rows.js';
+import type { CallRecord, DeadLetter, DeadLetterFilter } from '../queue.js';
+import { compact } from '../record-patch.js';
+import { asBuffer, finishedKey, newRecord, readyKey, type StoredMessage } from './call-rows.js';
 import type { KeyLock } from './key-lock.js';
 import type { QueueState } from './queue-state.js';
 import type { QueueStore, StoreWrite } from './store.js';

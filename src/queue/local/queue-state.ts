@@ -1,7 +1,7 @@
 // Per-queue bookkeeping the local engine keeps in memory: counters (rebuilt from the store at
 // start), live leases and consumers. Nothing here grows with the number of queued calls.
-import { MAX_PRIORITY } from './queue.js';
-import type { Delivery } from './queue.js';
+import { MAX_PRIORITY } from '../queue.js';
+import type { Delivery } from '../queue.js';
 import type { StoredMessage } from './call-rows.js';
 
 export interface ConsumerState {

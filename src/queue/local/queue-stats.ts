@@ -1,7 +1,7 @@
 // Per-queue stats for the local engine. Depth comes from counters; the oldest ready call is the
 // first unleased key of each priority band; delayed calls are the keys of the delayed part of the
 // ready index, counted by the store without decoding (LMDB counts in native code).
-import { MAX_PRIORITY, type QueueStats } from './queue.js';
+import { MAX_PRIORITY, type QueueStats } from '../queue.js';
 import { depthOf, type QueueState } from './queue-state.js';
 import type { QueueStore } from './store.js';
 

@@ -4,8 +4,8 @@
 // share one commit, which is what makes durable enqueues cheap.
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { FaasqError } from '../shared/errors.js';
-import { PRIVATE_DIR_MODE, withOwnerOnlyUmask } from '../shared/private-files.js';
+import { FaasqError } from '../../shared/errors.js';
+import { PRIVATE_DIR_MODE, withOwnerOnlyUmask } from '../../shared/private-files.js';
 import { claimDirectory } from './owner-lock.js';
 import { TABLE_NAMES, type QueueStore, type RangeOptions, type StoreKey, type StoreWrite, type TableName } from './store.js';
 

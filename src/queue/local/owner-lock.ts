@@ -3,7 +3,7 @@
 // a claim whose process is gone (kill -9) is taken over.
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { FaasqError } from '../shared/errors.js';
+import { FaasqError } from '../../shared/errors.js';
 
 const MAX_CLAIM_TRIES = 3;
 

@@ -1,6 +1,6 @@
 // The retention sweep: deletes records and results of calls finished before the cutoff, walking
 // the finished index from its oldest end. Unfinished calls are never in that index.
-import type { CallRecord } from './queue.js';
+import type { CallRecord } from '../queue.js';
 import { finishedKey, sameKey } from './call-rows.js';
 import type { KeyLock } from './key-lock.js';
 import type { QueueStore, StoreKey } from './store.js';

@@ -1,14 +1,15 @@
 // The local queue engine behind the `memory` and `embedded` backends: one implementation of the
 // Queue contract over a QueueStore. Counters are rebuilt by one key scan at start; no per-call
 // state is held in memory except live leases, so a million queued calls cost disk, not RAM.
-import type { Logger } from '../shared/logger.js';
-import { FaasqError } from '../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { FaasqError } from '../../shared/errors.js';
 import type {
   CallMessage, CallRecord, CallResult, Consumer, ConsumeOptions, DeadLetter, DeadLetterFilter, Delivery,
   EnqueueOptions, EnqueueResult, Queue, QueueOptions, QueueStats, RecordGuard,
-} from './queue.js';
-import { MAX_PRIORITY } from './queue.js';
-import { applyPatch, asBuffer, clampPriority, compact, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
+} from '../queue.js';
+import { MAX_PRIORITY } from '../queue.js';
+import { applyPatch, compact } from '../record-patch.js';
+import { asBuffer, clampPriority, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import { Dispatcher, type FinalWrites } from './dispatcher.js';
 import { KeyLock } from './key-lock.js';
 import { newQueueState, type QueueState } from './queue-state.js';
@@ -16,7 +17,7 @@ import { queueStats } from './queue-stats.js';
 import type { QueueStore, StoreWrite } from './store.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { sweepExpired } from './retention-sweep.js';
-import { assertSameFunction } from './call-id-owner.js';
+import { assertSameFunction } from '../call-id-owner.js';
 
 function storedResult(result: CallResult): CallResult {
   return { status: result.status, headers: result.headers, body: asBuffer(result.body), isTruncated: result.isTruncated };

@@ -2,9 +2,9 @@
 // (priority, ready time, sequence), leases what it hands out, redelivers on lease expiry, and
 // turns ack/retry/deadLetter/release into durable store writes. Leases live in memory only: a
 // leased call stays in the ready index until settled, so after a crash it is simply ready again.
-import type { Logger } from '../shared/logger.js';
-import { FaasqError } from '../shared/errors.js';
-import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from './queue.js';
+import type { Logger } from '../../shared/logger.js';
+import { FaasqError } from '../../shared/errors.js';
+import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from '../queue.js';
 import { asBuffer, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import type { KeyLock } from './key-lock.js';
 import type { ConsumerState, Lease, QueueState } from './queue-state.js';
