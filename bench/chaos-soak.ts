@@ -178,7 +178,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
 
   const isNats = options.mode !== 'embedded';
   let cluster: NatsCluster | undefined;
-  if (isNats) cluster = await startNatsCluster(3, { version: options.mode as NatsServerVersion });
+  if (isNats) cluster = await startNatsCluster(3, { version: options.mode });
   // No sandbox: the ledger functions live in test/ and write one shared ledger file, which a
   // sandboxed function can neither read nor write; the soak is about the queue, not isolation.
   const env = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'chaos-pw', FAASQ_LOG_LEVEL: 'warn', FAASQ_ACK_WAIT: `${LEASE_S}s`, FAASQ_SANDBOX: 'off' };

@@ -137,7 +137,9 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const publisher = createAckedPublisher(nc);
       const writeRecord = async (key: string, data: Uint8Array, previousRevision: number): Promise<number> =>
         (await publisher.publish(`$KV.${names.recordsBucket}.${key}`, data, { expectLastSubjectSequence: previousRevision, timeoutMs: PUBLISH_TIMEOUT_MS })).seq;
-      conn = { nc, publisher, js, jsm, records: createCallRecords(buckets.records, names, (callId) => findQueued(jsm, names, callId, () => queue.listQueues()), batch, writeRecord), results: createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deadLetters };
+      const records = createCallRecords(buckets.records, names, (callId) => findQueued(jsm, names, callId, () => queue.listQueues()), batch, writeRecord);
+      const results = createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
+      conn = { nc, publisher, js, jsm, records, results, deadLetters };
       cancels.attach(nc);
       warnOnSmallPayload(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     } catch (err) {

@@ -61,7 +61,6 @@ export function newRecord(message: CallMessage, nowMs: number): CallRecord {
   return record;
 }
 
-
 /** Stores may hand binary back as Uint8Array; callers get Buffers. */
 export function asBuffer(value: unknown): Buffer {
   if (Buffer.isBuffer(value)) return value;
