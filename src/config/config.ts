@@ -42,6 +42,11 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Serve simple sync calls on the express lane (raw sockets); false sends every request through Node's http server. */
     readonly isExpressLane: boolean;
+    /**
+     * A connection to a function rests this long after a reply before another call may use it (both
+     * sync paths), so bytes the function sends after its reply find it idle (docs/security.md).
+     */
+    readonly upstreamQuietMs: number;
   };
   readonly provider: {
     readonly secretsDir: string;
@@ -176,6 +181,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'gateway.allowedHosts', env: 'FAASQ_ALLOWED_HOSTS', default: '', parse: list },
   { path: 'gateway.shutdownGraceMs', env: 'FAASQ_GATEWAY_GRACE', default: '10s', parse: ms },
   { path: 'gateway.isExpressLane', env: 'FAASQ_EXPRESS_LANE', default: true, parse: bool },
+  { path: 'gateway.upstreamQuietMs', env: 'FAASQ_UPSTREAM_QUIET', default: '5ms', parse: ms },
   { path: 'provider.secretsDir', env: 'FAASQ_SECRETS_DIR', parse: str },
   { path: 'provider.execTimeoutMs', env: 'FAASQ_EXEC_TIMEOUT', default: '60s', parse: ms },
   { path: 'provider.readyTimeoutMs', env: 'FAASQ_READY_TIMEOUT', default: '10s', parse: ms },

@@ -18,6 +18,8 @@ import { FunctionLimits, type AdmissionStats } from './function-limits.js';
 import { MemoryBudget } from './memory-budget.js';
 import { registerLogsRoute } from './logs-route.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { UpstreamAnomalies } from './upstream-anomaly.js';
+import { installClientErrorReplies } from './client-error.js';
 import { sendError } from './reply.js';
 import { registerSecretRoutes } from './secret-routes.js';
 import { installExpressLane } from './express/index.js';
@@ -92,6 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const limits = new FunctionLimits(config.gateway, logger);
   const budget = new MemoryBudget(config.gateway.maxBufferedBytes);
+  const anomalies = new UpstreamAnomalies(events, logger);
   const syncDeps = {
     gateway: config.gateway,
     provider,
@@ -104,6 +107,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     isAllowedHost,
     newCallId: createCallIdGenerator(),
     budget,
+    anomalies,
   };
   const handleFunction = createSyncInvokeHandler({ ...syncDeps, getAsyncEnqueue: () => asyncEnqueue });
   registerSystemRoutes(router, { provider, protect });
@@ -121,6 +125,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if ((req.url as string).startsWith('/function/')) handleFunction(req, res);
     else router.lookup(req, res);
   });
+  installClientErrorReplies(server);
   const lane = config.gateway.isExpressLane ? installExpressLane(server, syncDeps) : undefined;
 
   async function mountAsyncRoutes(queue: Queue): Promise<void> {
@@ -175,6 +180,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       });
       server.closeIdleConnections();
     });
+    anomalies.close();
     logger.info('gateway closed');
   }
 }

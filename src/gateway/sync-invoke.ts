@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/index.js';
 import type { FunctionSpec, Provider, ResponseSink, StreamControl } from '../provider/provider.js';
+import { framingAnomalyOf } from '../provider/index.js';
 import { FaasqError, isFaasqError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
 import { forwardableHeaders, nowNs } from '../shared/http.js';
@@ -20,6 +21,7 @@ import { bodyTooLarge, lingerAfterRefusal, LimitedBody } from './limited-body.js
 import type { MemoryBudget } from './memory-budget.js';
 import { sendError } from './reply.js';
 import { crossSiteProblem } from './admin-guard.js';
+import type { UpstreamAnomalies } from './upstream-anomaly.js';
 
 /** Hands a `/function/{name}` request with `X-Invoke-Mode: async` to the async enqueue path. */
 export type AsyncEnqueue = (req: IncomingMessage, res: ServerResponse, fnRaw: string, path: string) => void;
@@ -44,6 +46,8 @@ export interface SyncInvokeDeps {
   readonly newCallId: () => string;
   /** Gateway-wide cap on request bytes held in memory; a small body read whole counts while its call runs. */
   readonly budget?: MemoryBudget;
+  /** Where both paths report a function that broke HTTP framing. */
+  readonly anomalies: UpstreamAnomalies;
 }
 
 const PREFIX = '/function/';
@@ -307,6 +311,8 @@ class SyncCall implements ResponseSink, DeadlineOwner {
   onError(err: unknown): void {
     this.isBodyDone = true;
     if (this.isClosed) return;
+    const anomaly = framingAnomalyOf(err, this.isSettled) ?? (this.isSettled && !this.isTimedOut ? 'truncated' : undefined);
+    if (anomaly) this.deps.anomalies.report(`${this.fn}.${this.namespace}`, 'full', anomaly);
     if (this.isSettled) {
       // A body that breaks mid-way can only be reported by cutting the connection.
       this.res.destroy();

@@ -67,6 +67,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const callbacks = new Counter({ name: 'faasq_callbacks_total', help: 'Callback delivery attempts by outcome (delivered; retried: failed, will try again; failed: gave up)', labelNames: ['queue_name', 'function_name', 'outcome'], registers: reg });
   const handoffs = new Counter({ name: 'faasq_express_lane_handoffs_total', help: 'Connections the express lane gave to the full sync path, by reason', labelNames: ['reason'], registers: reg });
   const oomKills = new Counter({ name: 'faasq_function_oom_kills_total', help: 'Replica processes the kernel killed at the function\'s limits.memory', labelNames: ['function_name'], registers: reg });
+  const anomalies = new Counter({ name: 'faasq_function_connection_anomalies_total', help: 'Connections to functions destroyed because the function broke HTTP framing, by sync path and reason', labelNames: ['function_name', 'path', 'reason'], registers: reg });
   const rejected = new Counter({ name: 'faasq_calls_rejected_total', help: 'Async calls refused at intake by error code', labelNames: ['function_name', 'code'], registers: reg });
   const acceptMetric = new SeriesHistogram('faasq_accept_seconds', 'Time to durably accept an async call', [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registry);
   const acceptSeconds = keyed((queue) => acceptMetric.of(queue, { queue_name: queue }));
@@ -99,6 +100,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }),
     ev.on('gateway.handoff', (e) => handoffs.inc({ reason: e.reason })),
     ev.on('function.oom_killed', (e) => oomKills.inc({ function_name: fq(e) })),
+    ev.on('upstream.anomaly', (e) => anomalies.inc({ function_name: e.fn, path: e.path, reason: e.reason })),
     ev.on('call.accepted', (e) => {
       if (!e.isDuplicate) submitted(e.queue, fq(e)).inc();
       acceptSeconds(e.queue).observe(e.acceptMs / 1000);

@@ -14,4 +14,4 @@ export { createRemoteInvoker } from './remote/remote-invoker.js';
 export type { RemoteInvoker, RemoteInvokerOptions } from './remote/remote-invoker.js';
 export { createRemoteSpecSource } from './remote/remote-specs.js';
 export type { RemoteSpecSource, RemoteSpecSourceOptions } from './remote/remote-specs.js';
-export { execTimeoutFor } from './local/http-proxy.js';
+export { execTimeoutFor, framingAnomalyOf } from './local/http-proxy.js';

@@ -23,6 +23,8 @@ export interface FaasqEvents {
   'gateway.handoff': { reason: string };
   /** The kernel killed a replica's process at the function's limits.memory (the replica restarts). */
   'function.oom_killed': { fn: string; namespace: string; instance: string };
+  /** A function's connection was destroyed for breaking HTTP framing (reasons: gateway/upstream-anomaly.ts); fn is name.namespace. */
+  'upstream.anomaly': { fn: string; path: 'express' | 'full'; reason: string };
   /** A worker in this process started consuming these queues (undefined: every queue). */
   'worker.started': { queues?: readonly string[] };
 }

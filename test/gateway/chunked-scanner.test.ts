@@ -161,10 +161,11 @@ describe('express lane - chunked scanner throws on bad framing', () => {
     assertThrows('5\r\nhello\r\n\r\n', 'empty size line after a chunk');
   });
 
-  test('express lane - a size with more than 12 hex digits throws', () => {
+  test('express lane - a size with more than 12 significant hex digits throws; leading zeros do not count (as in llhttp)', () => {
     assert.doesNotThrow(() => scanWhole('ffffffffffff\r\n'));
     assertThrows('1000000000000\r\n', '13 digits');
-    assertThrows('0000000000005\r\nhello\r\n', '13 digits with leading zeros');
+    assert.doesNotThrow(() => scanWhole('0000000000005\r\nhello\r\n0\r\n\r\n'));
+    assertThrows('00001000000000000\r\n', '13 significant digits after zeros');
   });
 
   test('express lane - control bytes in an extension throw', () => {

@@ -524,10 +524,18 @@ describe('express lane', () => {
   });
 });
 
+/** gateway.upstreamQuietMs for the function-connection tests: long enough that a loaded machine still makes the next call inside it. */
+const QUIET_MS = 200;
+
+/** Lets a released function connection rest past the quiet period, so the next call reuses it. */
+function restPastQuiet(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, QUIET_MS * 1.5));
+}
+
 describe('express lane - function connections', () => {
   let t: TestGateway;
   before(async () => {
-    t = await startTestGateway();
+    t = await startTestGateway({ flags: { 'gateway.upstreamQuietMs': `${QUIET_MS}ms` } });
   });
   after(async () => {
     await t.close();
@@ -553,6 +561,27 @@ describe('express lane - function connections', () => {
     }
   });
 
+  test('express lane - a function connection rests gateway.upstreamQuietMs before another call may take it', async () => {
+    const fn = await startRawFunction((req, socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nconn ${String(req.connection).padStart(3, '0')}`);
+    });
+    t.provider.add('rester', fn.url);
+    try {
+      await withClient(t.url, async (client) => {
+        const host = new URL(t.url).host;
+        client.write(get('/function/rester', host));
+        assert.equal((await client.readReply()).body.toString(), 'conn 001');
+        client.write(get('/function/rester', host));
+        assert.equal((await client.readReply()).body.toString(), 'conn 002', 'released just now: a new connection');
+        await restPastQuiet();
+        client.write(get('/function/rester', host));
+        assert.equal((await client.readReply()).body.toString(), 'conn 001', 'rested: the oldest released one');
+      });
+    } finally {
+      await fn.close();
+    }
+  });
+
   test('express lane - an idle connection that dies as a GET takes it is retried once, a POST is not', async () => {
     // Serves one request per connection; a second one on the same connection finds it closed.
     const fn = await startRawFunction((req, socket) => {
@@ -565,10 +594,13 @@ describe('express lane - function connections', () => {
         const host = new URL(t.url).host;
         client.write(get('/function/racer', host));
         assert.equal((await client.readReply()).body.toString(), 'conn 001');
+        // A connection is reused only once it has rested REUSE_QUIET_MS: the time itself is the condition.
+        await restPastQuiet();
         client.write(get('/function/racer', host));
         const retried = await client.readReply();
         assert.equal(retried.status, 200);
         assert.equal(retried.body.toString(), 'conn 002');
+        await restPastQuiet();
         client.write(`POST /function/racer HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1\r\n\r\nx`);
         const post = await client.readReply();
         assert.equal(post.status, 502);

@@ -14,6 +14,7 @@ test('provider - a replica whose spawn fails with ENOENT rejects E_DEPLOY_FAILED
     execTimeoutMs: 0,
     readyTimeoutMs: 1000,
     healthIntervalMs: 0,
+    pooling: { quietMs: 5 },
     onLine: noop,
     onReady: noop,
     onExit: () => assert.fail('onExit must not be called for a process that never started'),

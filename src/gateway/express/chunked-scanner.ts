@@ -26,6 +26,7 @@ export class ChunkedScanner {
   private state = State.Size;
   private remaining = 0;
   private digits = 0;
+  private hasDigit = false;
   private lineLength = 0;
 
   get isDone(): boolean {
@@ -45,9 +46,11 @@ export class ChunkedScanner {
         case State.Size: {
           const value = hexValue(byte);
           if (value >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) throw new Error('chunk size too large');
+            // Leading zeros carry no size (llhttp takes any number of them); the rest are counted.
+            if ((this.remaining > 0 || value > 0) && ++this.digits > MAX_SIZE_DIGITS) throw new Error('chunk size too large');
             this.remaining = this.remaining * 16 + value;
-          } else if (this.digits === 0) {
+            this.hasDigit = true;
+          } else if (!this.hasDigit) {
             throw new Error('chunk size expected');
           } else if (byte === 0x0d) {
             this.state = State.SizeLf;
@@ -67,6 +70,7 @@ export class ChunkedScanner {
         case State.SizeLf:
           if (byte !== 0x0a) throw new Error('CRLF expected after chunk size');
           this.digits = 0;
+          this.hasDigit = false;
           this.lineLength = 0;
           this.state = this.remaining === 0 ? State.TrailerStart : State.Data;
           break;

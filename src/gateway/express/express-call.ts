@@ -3,7 +3,7 @@
 // its framing untouched (Content-Length counted, chunked scanned, or read to close). The call
 // headers, timeout, admission slot, events and request log are the same as on the Node path
 // (sync-invoke.ts); only the transport differs.
-import { STATUS_CODES } from 'node:http';
+import http, { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { DirectRoute } from '../../provider/index.js';
 import { FaasqError, isFaasqError } from '../../shared/errors.js';
@@ -12,8 +12,9 @@ import { HOP_BY_HOP, nowNs } from '../../shared/http.js';
 import type { ConcurrencyLimiter } from '../concurrency-limiter.js';
 import { errorReply } from '../reply.js';
 import { ChunkedScanner } from './chunked-scanner.js';
-import { fieldOf, joinedFieldOf, parseResponseHead, type RequestHead, type ResponseHead } from './http1-head.js';
+import { fieldOf, hasBareLineEnd, joinedFieldOf, parseResponseHead, type RequestHead, type ResponseHead } from './http1-head.js';
 import type { LaneContext } from './lane-context.js';
+import type { AnomalyReason } from '../upstream-anomaly.js';
 import type { UpstreamConnection, UpstreamOwner } from './upstream-pool.js';
 
 /** What the call needs from the caller's connection. */
@@ -41,8 +42,11 @@ export interface CallTarget {
 /** The route of a call answered without one (ExpressCall.reject): nothing to release. */
 export const NO_ROUTE: DirectRoute = { host: '', port: 0, authority: '', pathPrefix: '', execTimeoutMs: 0, release: () => undefined };
 
-/** A reply head from the function may not be larger than this. */
-const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/**
+ * A reply head from the function may not be larger than this: Node's default maxHeaderSize, which
+ * undici applies to replies on the full path, so both paths refuse the same heads.
+ */
+const MAX_RESPONSE_HEAD_BYTES = http.maxHeaderSize;
 const CRLF2 = Buffer.from('\r\n\r\n');
 /** A reply body part up to this size goes out in one string with the reply head (one write instead of a writev). */
 const MAX_JOINED_BODY_BYTES = 16 * 1024;
@@ -77,6 +81,8 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
   /** The current connection to the function had served a call before this one. */
   private wasReused = false;
   private hasRetried = false;
+  /** The request went out on the current connection. */
+  private isSent = false;
   private deadline: Deadline | undefined;
   private deadlines: DeadlineQueue | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -112,11 +118,31 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     this.send(upstream);
   }
 
+  get fnLabel(): string {
+    return `${this.target.fn}.${this.target.namespace}`;
+  }
+
   private send(upstream: UpstreamConnection): void {
     this.upstream = upstream;
     this.wasReused = upstream.isReused;
+    this.isSent = false;
+    // A reused connection is written to one loop turn later: bytes the function sent after its last
+    // reply that are already waiting to be read then find it idle (and destroy it) instead of
+    // being taken for this call's answer. undici validates an idle socket the same way.
+    if (upstream.isReused) setImmediate(() => this.write(upstream));
+    else this.write(upstream);
+  }
+
+  private write(upstream: UpstreamConnection): void {
+    if (this.upstream !== upstream || this.phase !== Phase.AwaitHead || !upstream.isAlive) return;
+    this.isSent = true;
     // One string, one write(2): lane bodies are small, and a writev of two parts measured slower.
     upstream.socket.write(this.body ? this.requestBytes + this.body.toString('latin1') : this.requestBytes, 'latin1');
+  }
+
+  /** The function broke framing: its connection goes, and the event is counted and logged. */
+  private anomaly(reason: AnomalyReason): void {
+    this.lane.deps.anomalies.report(this.fnLabel, 'express', reason);
   }
 
   /** The request head for the function: the caller's fields minus hop-by-hop ones, plus the call headers. */
@@ -170,8 +196,16 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     if (this.phase === Phase.Body) {
       // A reply read to the close ends here; any other reply was cut short.
       if (this.isReadToClose && err === undefined) return this.finish();
+      this.anomaly('truncated');
       this.caller.destroy();
       return this.finish();
+    }
+    if (!this.isSent && !this.hasRetried) {
+      // The connection died (or was dropped for stray bytes) before the request went out: nothing
+      // reached the function, so any method may go on a new one.
+      this.hasRetried = true;
+      const fresh = this.lane.pool.lease(this.target.route.host, this.target.route.port, this, this.target.route.socketPath);
+      if (fresh) return this.send(fresh);
     }
     if (this.pending === undefined && !this.hasRetried && this.wasReused && IDEMPOTENT.has(this.head.method)) {
       // The function closed an idle connection just as this call took it: one retry on a new one.
@@ -187,20 +221,23 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     for (;;) {
       const end = data.indexOf(CRLF2);
       if (end === -1) {
-        if (data.length > MAX_RESPONSE_HEAD_BYTES) return this.fail(this.badReply('its reply head is too large'));
+        if (data.length > MAX_RESPONSE_HEAD_BYTES) return this.fail(this.badReply('its reply head is too large', 'head_too_large'));
+        if (hasBareLineEnd(data)) return this.fail(this.badReply('its reply is not valid HTTP/1.1', 'bad_head'));
         this.pending = data;
         return;
       }
+      if (end > MAX_RESPONSE_HEAD_BYTES) return this.fail(this.badReply('its reply head is too large', 'head_too_large'));
       const reply = parseResponseHead(data.toString('latin1', 0, end));
-      if (!reply) return this.fail(this.badReply('its reply is not valid HTTP/1.1'));
+      if (!reply) return this.fail(this.badReply('its reply is not valid HTTP/1.1', 'bad_head'));
       const rest = end + 4;
       if (reply.status >= 200) return this.startBody(reply, data, rest);
-      if (reply.status === 101) return this.fail(this.badReply('it switched protocols'));
+      if (reply.status === 101) return this.fail(this.badReply('it switched protocols', 'switched_protocols'));
       data = data.subarray(rest); // 100 Continue, 103 Early Hints: not forwarded
     }
   }
 
-  private badReply(why: string): FaasqError {
+  private badReply(why: string, reason: AnomalyReason): FaasqError {
+    this.anomaly(reason);
     return new FaasqError('E_FUNCTION_UNREACHABLE', `function "${this.target.fn}" failed: ${why}`);
   }
 
@@ -249,6 +286,9 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
       try {
         at = this.scanner.scan(chunk, offset);
       } catch {
+        this.anomaly('bad_chunk');
+        this.upstream?.discard();
+        this.upstream = undefined;
         this.caller.destroy();
         return this.finish();
       }
@@ -271,6 +311,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     if (!isFlowing && !isOver) this.upstream?.socket.pause();
     if (!isOver) return;
     // Bytes past the reply's end mean the function is out of step with its own framing.
+    if (end < chunk.length) this.anomaly('extra_bytes');
     if (end < chunk.length || !this.reply || !this.isReusable) this.upstream?.discard();
     else this.upstream?.release(fieldOf(this.reply, 'keep-alive'));
     this.upstream = undefined;

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { FaasqError } from '../../shared/errors.js';
 import { ExpressCall, NO_ROUTE, type CallTarget, type CallerConnection } from './express-call.js';
 import { NotDirectError, targetOf, type HandOffReason, type PendingTarget } from './call-target.js';
-import { parseRequestHead, type RequestHead } from './http1-head.js';
+import { hasBareLineEnd, parseRequestHead, type RequestHead } from './http1-head.js';
 import { LaneContext, type LaneDeps } from './lane-context.js';
 
 export interface ExpressLane {
@@ -177,7 +177,8 @@ class LaneConnection implements CallerConnection {
       const headEnd = buf.indexOf(CRLF2);
       // A head over the limit is Node's business: it answers 431.
       if (headEnd > maxHeaderBytes || (headEnd === -1 && buf.length > maxHeaderBytes)) return this.handOff('incomplete');
-      if (headEnd === -1) return this.awaitRest();
+      // A head that cannot become valid (a bare LF or CR) goes to Node now, which refuses it at once.
+      if (headEnd === -1) return hasBareLineEnd(buf) ? this.handOff('unparsed') : this.awaitRest();
       const head = parseRequestHead(buf.toString('latin1', 0, headEnd));
       if (!head) return this.handOff('unparsed');
       const bodyBytes = Math.max(head.contentLength, 0);
@@ -299,3 +300,4 @@ class LaneConnection implements CallerConnection {
     this.handOffTo(socket);
   }
 }
+

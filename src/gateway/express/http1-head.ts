@@ -146,3 +146,13 @@ export function joinedFieldOf(head: Head, lower: string): string | undefined {
   }
   return out;
 }
+
+/**
+ * A LF not after a CR, or a CR before something other than LF, in the bytes of a head read so far:
+ * llhttp refuses such a head at once, so the lane does not wait for the rest of it.
+ */
+export function hasBareLineEnd(buf: Buffer): boolean {
+  for (let at = buf.indexOf(0x0a); at !== -1; at = buf.indexOf(0x0a, at + 1)) if (at === 0 || buf[at - 1] !== 0x0d) return true;
+  for (let at = buf.indexOf(0x0d); at !== -1 && at + 1 < buf.length; at = buf.indexOf(0x0d, at + 1)) if (buf[at + 1] !== 0x0a) return true;
+  return false;
+}

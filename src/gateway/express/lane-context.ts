@@ -9,13 +9,13 @@ import { HttpDate } from './http-date.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** The lane needs what the full sync path needs, minus the async hand-off (async calls go to that path). */
-export type LaneDeps = Pick<SyncInvokeDeps, 'gateway' | 'provider' | 'events' | 'logger' | 'limits' | 'isAccepting' | 'isAuthorized' | 'isGatewayCredential' | 'isAllowedHost' | 'newCallId'>;
+export type LaneDeps = Pick<SyncInvokeDeps, 'gateway' | 'provider' | 'events' | 'logger' | 'limits' | 'isAccepting' | 'isAuthorized' | 'isGatewayCredential' | 'isAllowedHost' | 'newCallId' | 'anomalies'>;
 
 /** Distinct timeouts that get a shared deadline queue; calls with other values use a timer each. */
 const MAX_DEADLINE_QUEUES = 16;
 
 export class LaneContext {
-  readonly pool = new UpstreamPool();
+  readonly pool: UpstreamPool;
   readonly date = new HttpDate();
   readonly events: EventBus;
   readonly logger: Logger;
@@ -28,6 +28,7 @@ export class LaneContext {
     this.logger = deps.logger;
     this.isAccepting = deps.isAccepting;
     this.newCallId = deps.newCallId;
+    this.pool = new UpstreamPool((fnLabel) => deps.anomalies.report(fnLabel, 'express', 'idle_bytes'), deps.gateway.upstreamQuietMs);
   }
 
   /** The call's whole time limit: the gateway's upstream timeout, or the function's if shorter (0: none). */

@@ -3,11 +3,18 @@
 // leased to one call at a time (no pipelining) and its socket events go to that call; an idle one
 // that the function closes, or that outlives the function's keep-alive timeout, is dropped, so a
 // call rarely finds a dead socket (and the lane retries idempotent calls once when it does).
+// A function's bytes must reach only the call they answer: a byte that arrives while no call holds
+// the connection destroys it, and a released connection rests `quietMs` (gateway.upstreamQuietMs)
+// before another call may take it (oldest first; a new connection is opened meanwhile, up to the
+// cap), so a late second reply is caught idle instead of read as the next call's answer
+// (docs/security.md, "Function replies").
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 /** What a leased connection reports to the call holding it. */
 export interface UpstreamOwner {
+  /** `name.namespace` of the function called, named when the connection misbehaves later. */
+  readonly fnLabel: string;
   onUpstreamData(chunk: Buffer): void;
   /** The socket ended, closed or failed while leased. */
   onUpstreamGone(err: Error | undefined): void;
@@ -23,11 +30,18 @@ const SWEEP_INTERVAL_MS = 1000;
 /** A connection not established by then fails the call as unreachable (502), as undici's connect timeout does. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** Reports a connection dropped because the function sent bytes no call asked for. */
+export type StrayReporter = (fnLabel: string) => void;
+
 export class UpstreamConnection {
   owner: UpstreamOwner | undefined;
   /** Served at least one call before: a failure without any reply may be a keep-alive race. */
   isReused = false;
   idleUntil = 0;
+  /** When the last call released it (performance.now()). */
+  releasedAt = 0;
+  /** The function of the last call it served. */
+  fnLabel = '';
   private isGone = false;
 
   constructor(
@@ -40,8 +54,10 @@ export class UpstreamConnection {
       socket.once('connect', () => socket.setTimeout(0));
     }
     socket.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(chunk);
-      else socket.destroy(); // bytes nobody asked for: the connection is out of step
+      if (this.owner) return this.owner.onUpstreamData(chunk);
+      // Bytes nobody asked for: the connection is out of step, and must serve no one again.
+      if (!this.isGone) origin.onStray(this.fnLabel);
+      this.gone(undefined);
     });
     socket.on('error', (err: Error) => this.gone(err));
     socket.on('end', () => this.gone(undefined));
@@ -84,29 +100,37 @@ class Origin {
     private readonly socketPath: string | undefined,
     /** Called when the origin's last connection is gone (replicas come and go on new ports). */
     private readonly onEmpty: (origin: Origin) => void,
+    readonly onStray: StrayReporter,
+    private readonly quietMs: number,
   ) {}
 
+  /**
+   * The idle connection released longest ago once it has rested `quietMs`, else a new one;
+   * at the cap, the oldest idle one even if it has not rested (the caller's validation tick still
+   * catches bytes already read), or undefined when none is idle.
+   */
   lease(owner: UpstreamOwner): UpstreamConnection | undefined {
     const now = performance.now();
-    let conn = this.idle.pop();
+    const { idle } = this;
     // One past its idle lifetime but not yet swept may be closing on the function's side right now.
-    while (conn && (!conn.isAlive || conn.idleUntil <= now)) {
-      conn.socket.destroy();
-      conn = this.idle.pop();
-    }
+    while (idle.length > 0 && (!idle[0].isAlive || idle[0].idleUntil <= now)) (idle.shift() as UpstreamConnection).socket.destroy();
+    let conn: UpstreamConnection | undefined;
+    if (idle.length > 0 && (now - idle[0].releasedAt >= this.quietMs || this.count >= MAX_CONNECTIONS_PER_ORIGIN)) conn = idle.shift();
     if (!conn) {
       if (this.count >= MAX_CONNECTIONS_PER_ORIGIN) return undefined;
       this.count += 1;
       conn = new UpstreamConnection(this.socketPath === undefined ? net.connect(this.port, this.host) : net.connect(this.socketPath), this);
     }
     conn.owner = owner;
+    conn.fnLabel = owner.fnLabel;
     return conn;
   }
 
   giveBack(conn: UpstreamConnection, idleMs: number): void {
     conn.owner = undefined;
     conn.isReused = true;
-    conn.idleUntil = performance.now() + idleMs;
+    conn.releasedAt = performance.now();
+    conn.idleUntil = conn.releasedAt + idleMs;
     this.idle.push(conn);
   }
 
@@ -131,7 +155,10 @@ export class UpstreamPool {
   private readonly origins = new Map<string, Origin>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor() {
+  constructor(
+    private readonly onStray: StrayReporter,
+    private readonly quietMs: number,
+  ) {
     this.sweeper = setInterval(() => {
       const now = performance.now();
       for (const origin of this.origins.values()) origin.sweep(now);
@@ -146,7 +173,7 @@ export class UpstreamPool {
     if (!origin) {
       origin = new Origin(host, port, socketPath, (empty) => {
         if (this.origins.get(key) === empty) this.origins.delete(key);
-      });
+      }, this.onStray, this.quietMs);
       this.origins.set(key, origin);
     }
     return origin.lease(owner);

@@ -10,6 +10,7 @@ import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 import { functionEnv, resourceLimits, type LaunchContext } from './sandbox/index.js';
 import { UPSTREAM_ANNOTATION, UpstreamRuntime } from './upstream-runtime.js';
 import { ANNOTATIONS } from '../../shared/annotations.js';
+import type { StrayReason } from './quiet-pool.js';
 
 export const SCALE_MIN_KEY = ANNOTATIONS.scaleMin.name;
 export const MAX_REPLICAS = 100;
@@ -25,6 +26,10 @@ export interface RuntimeContext {
   readonly secretFiles: readonly { name: string; file: string }[];
   readonly launch: LaunchContext;
   readonly onOomKill: (instance: string) => void;
+  /** A function (`name.namespace`) sent bytes on a full-path connection no request was using. */
+  readonly onStray?: (fnLabel: string, reason: StrayReason) => void;
+  /** How long a function connection rests after a reply before reuse (gateway.upstreamQuietMs). */
+  readonly quietMs: number;
 }
 
 /** `com.openfaas.scale.min` from labels or annotations, default 1. */
@@ -39,7 +44,10 @@ export function minReplicas(spec: FunctionSpec): number | undefined {
 export function buildRuntime(spec: FunctionSpec, replicas: number, ctx: RuntimeContext): FunctionRuntime {
   const limits: RuntimeLimits = { ...ctx.limits, execTimeoutMs: execTimeoutMs(spec, ctx.limits.execTimeoutMs) };
   const upstream = spec.annotations[UPSTREAM_ANNOTATION];
-  if (upstream) return new UpstreamRuntime(spec.name, upstream, replicas, limits);
+  const { onStray } = ctx;
+  const onStrayBytes = onStray ? (reason: StrayReason) => onStray(`${spec.name}.${spec.namespace}`, reason) : undefined;
+  const pooling = { onStray: onStrayBytes, quietMs: ctx.quietMs };
+  if (upstream) return new UpstreamRuntime(spec.name, upstream, replicas, limits, pooling);
   const cwd = spec.workingDir ?? ctx.defaultDir;
   assertDirectory(cwd);
   const isSandboxed = ctx.launch.host.isOn;
@@ -62,7 +70,7 @@ export function buildRuntime(spec: FunctionSpec, replicas: number, ctx: RuntimeC
     execTimeoutMs: limits.execTimeoutMs,
     maxOutputBytes: limits.maxForkOutputBytes,
   };
-  return new ReplicaRuntime({ name: spec.name, namespace: spec.namespace, plan, launch: ctx.launch, replicas, limits, log: ctx.log, onOomKill: ctx.onOomKill });
+  return new ReplicaRuntime({ name: spec.name, namespace: spec.namespace, plan, launch: ctx.launch, replicas, limits, log: ctx.log, onOomKill: ctx.onOomKill, pooling });
 }
 
 /** The function's own `exec_timeout` (OpenFaaS duration, "0" disables) or the provider default. */

@@ -2,7 +2,7 @@
 // handler writes straight into the caller's ResponseSink. Compared with pool.request() it saves
 // the response Readable, a promise and a header object per call, which is most of the gateway's
 // own cost per request. Errors are translated at this edge exactly as in http-proxy.ts.
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { HOP_BY_HOP } from '../../shared/http.js';
 import type { InvocationRequest, ResponseSink, StreamControl } from '../provider.js';
 import { durationSeconds, translateError } from './http-proxy.js';
@@ -11,7 +11,7 @@ import { durationSeconds, translateError } from './http-proxy.js';
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect', 'host']);
 
 export function dispatchRequest(
-  pool: Pool,
+  pool: Dispatcher,
   pathPrefix: string,
   request: InvocationRequest,
   timeoutMs: number,

@@ -1,7 +1,7 @@
 // The hot path for http-mode and upstream functions: one undici request per invocation,
 // bodies streamed both ways, hop-by-hop headers dropped, transport errors translated into
 // faasq codes at this edge (by error code, never by message).
-import type { Pool } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
 import { parseDurationMs } from '../../shared/durations.js';
 import { HOP_BY_HOP } from '../../shared/http.js';
@@ -23,6 +23,22 @@ export function isTimeoutError(err: unknown): boolean {
 export function isUnreachableError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
+/**
+ * Which framing anomaly a failed call to a function was (the reason label of
+ * faasq_function_connection_anomalies_total), or undefined for failures that are not the
+ * function's framing. A FaasqError's cause is looked through. undici's parser errors carry no code
+ * (it looks llhttp's number up the wrong way), so they are told by class: before the reply head
+ * they are a bad head, after it bad body framing (chunks).
+ */
+export function framingAnomalyOf(err: unknown, hasHead: boolean): 'bad_head' | 'bad_chunk' | 'head_too_large' | 'truncated' | undefined {
+  if (err instanceof errors.HTTPParserError) return hasHead ? 'bad_chunk' : 'bad_head';
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return 'head_too_large';
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'truncated';
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause === undefined || cause === err ? undefined : framingAnomalyOf(cause, hasHead);
 }
 
 export function isAbortError(err: unknown): boolean {
@@ -59,7 +75,7 @@ export function durationSeconds(startedAt: number): string {
  * Sends `request` through `pool` to `pathPrefix + request.path`. `timeoutMs` bounds the wait for
  * response headers (and each idle gap of the body); 0 disables it.
  */
-export async function proxyRequest(pool: Pool, pathPrefix: string, request: InvocationRequest, timeoutMs: number, startedAt: number, fn: string): Promise<InvocationResponse> {
+export async function proxyRequest(pool: Dispatcher, pathPrefix: string, request: InvocationRequest, timeoutMs: number, startedAt: number, fn: string): Promise<InvocationResponse> {
   const headers: Record<string, string | string[]> = {};
   for (const name in request.headers) {
     if (!NOT_FORWARDED.has(name)) headers[name] = request.headers[name];

@@ -104,6 +104,8 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
         log.warn({ fn: spec.name, namespace: spec.namespace, instance, limit: spec.limits?.memory }, 'function killed at its memory limit');
         deps.events.emit('function.oom_killed', { fn: spec.name, namespace: spec.namespace, instance });
       },
+      onStray: (fnLabel, reason) => deps.events.emit('upstream.anomaly', { fn: fnLabel, path: 'full', reason }),
+      quietMs: config.gateway.upstreamQuietMs,
     });
     try {
       await runtime.start();

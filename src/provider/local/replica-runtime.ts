@@ -10,6 +10,7 @@
 // behind `sh -c`), waiting cannot help: that same 503 comes at once, naming the exit.
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
+import type { Pooling } from './quiet-pool.js';
 import { proxyRequest, requestTimeoutMs } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
 import { Replica } from './replica.js';
@@ -27,6 +28,8 @@ export interface ReplicaRuntimeOptions {
   readonly log: (instance: string, text: string) => void;
   /** A replica's process was killed by the kernel at the function's memory limit. */
   readonly onOomKill: (instance: string) => void;
+  /** Stray-byte reports and the reuse rest for the replicas' connection pools (quiet-pool.ts). */
+  readonly pooling: Pooling;
 }
 
 interface Slot {
@@ -273,6 +276,7 @@ export class ReplicaRuntime implements FunctionRuntime {
       readyTimeoutMs: limits.readyTimeoutMs,
       healthIntervalMs: limits.healthIntervalMs,
       onLine: log,
+      pooling: this.options.pooling,
       onReady: () => {
         slot.readyAt = Date.now();
         slot.startFailure = undefined;

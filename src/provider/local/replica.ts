@@ -4,7 +4,7 @@
 // its exit once and removes its runtime folder and cgroup; restarting is the supervisor's job
 // (replica-runtime.ts), so this file knows nothing about backoff.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Pool } from 'undici';
+import { QuietPool, type Pooling } from './quiet-pool.js';
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute } from '../provider.js';
 import { lineSplitter } from './log-ring.js';
@@ -25,6 +25,8 @@ export interface ReplicaOptions {
   /** Interval of liveness probes once ready; 0 disables them. */
   readonly healthIntervalMs: number;
   readonly onLine: (instance: string, text: string) => void;
+  /** Stray-byte reports and the reuse rest for this replica's connections. */
+  readonly pooling: Pooling;
   readonly onReady: (replica: Replica) => void;
   /** Called once when the process is gone (or never started), unless stop() was called. */
   readonly onExit: (replica: Replica, reason: string) => void;
@@ -37,7 +39,7 @@ export class Replica {
   state: ReplicaState = 'starting';
   inflight = 0;
   pid: number | undefined;
-  readonly pool: Pool;
+  readonly pool: QuietPool;
   /** This replica's address for the express lane; release() ends a call route() counted. */
   readonly route: DirectRoute;
   private child: ChildProcess | undefined;
@@ -54,8 +56,8 @@ export class Replica {
     const { address } = options.launch;
     const isSocket = 'socketPath' in address;
     const port = isSocket ? 0 : address.port;
-    const poolOptions = { pipelining: 1, connections: 128, keepAliveTimeout: 30_000 };
-    this.pool = isSocket ? new Pool('http://localhost', { ...poolOptions, socketPath: address.socketPath }) : new Pool(`http://127.0.0.1:${port}`, poolOptions);
+    const where = isSocket ? { socketPath: address.socketPath } : {};
+    this.pool = new QuietPool(isSocket ? 'http://localhost' : `http://127.0.0.1:${port}`, { connections: 128, keepAliveTimeout: 30_000, ...where, ...options.pooling });
     this.route = {
       host: isSocket ? 'localhost' : '127.0.0.1',
       port,

@@ -1,10 +1,10 @@
 // Upstream functions (annotation com.faasq.upstream: <URL>): no process, requests are forwarded
 // to URL + path + query through the same proxy code as http mode.
-import { Pool } from 'undici';
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute, InvocationRequest, InvocationResponse, ResponseSink } from '../provider.js';
 import { proxyRequest } from './http-proxy.js';
 import { dispatchRequest } from './http-dispatch.js';
+import { QuietPool, type Pooling } from './quiet-pool.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 import { CountedReplicas } from './counted-replicas.js';
 import { ANNOTATIONS } from '../../shared/annotations.js';
@@ -12,12 +12,12 @@ import { ANNOTATIONS } from '../../shared/annotations.js';
 export const UPSTREAM_ANNOTATION = ANNOTATIONS.upstream.name;
 
 export class UpstreamRuntime extends CountedReplicas implements FunctionRuntime {
-  private readonly pool: Pool;
+  private readonly pool: QuietPool;
   private readonly pathPrefix: string;
   /** Set for plain http: upstreams, which the express lane can call directly. */
   private readonly directRoute: DirectRoute | undefined;
 
-  constructor(name: string, upstream: string, replicas: number, private readonly limits: RuntimeLimits) {
+  constructor(name: string, upstream: string, replicas: number, private readonly limits: RuntimeLimits, pooling: Pooling) {
     super(name, replicas);
     let url: URL;
     try {
@@ -26,7 +26,7 @@ export class UpstreamRuntime extends CountedReplicas implements FunctionRuntime 
       throw new FaasqError('E_DEPLOY_FAILED', `annotation ${UPSTREAM_ANNOTATION} is not a URL: "${upstream}"`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FaasqError('E_DEPLOY_FAILED', `annotation ${UPSTREAM_ANNOTATION} must be an http(s) URL: "${upstream}"`);
-    this.pool = new Pool(url.origin, { pipelining: 1, connections: 128 });
+    this.pool = new QuietPool(url.origin, { connections: 128, ...pooling });
     this.pathPrefix = url.pathname.replace(/\/+$/, '');
     // A bracketed IPv6 literal would need unbracketing for net.connect: left to the undici path.
     if (url.protocol === 'http:' && !url.hostname.startsWith('[')) {

@@ -22,7 +22,7 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(options: { flags?: ConfigOverrides } & Partial<Pick<GatewayDeps, 'health' | 'metrics' | 'uiDir' | 'logger' | 'invokeCredentials' | 'queue'>> = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { flags?: ConfigOverrides; beforeStart?: (gateway: Gateway) => void } & Partial<Pick<GatewayDeps, 'health' | 'metrics' | 'uiDir' | 'logger' | 'invokeCredentials' | 'queue'>> = {}): Promise<TestGateway> {
   const tmp = await makeTempDir('faasq-gw-');
   // Any Host: most gateway tests send made-up ones (browser-safety.test.ts tests the Host check itself).
   const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: tmp.dir, 'gateway.allowedHosts': '*', ...options.flags } });
@@ -35,6 +35,7 @@ export async function startTestGateway(options: { flags?: ConfigOverrides } & Pa
     credentials: { user: USER, password: PASSWORD }, invokeCredentials: options.invokeCredentials, queue: options.queue,
     health: options.health, metrics: options.metrics, uiDir: options.uiDir,
   });
+  options.beforeStart?.(gateway);
   const { port } = await gateway.start();
   return {
     url: `http://127.0.0.1:${port}`,

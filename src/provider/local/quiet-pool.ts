@@ -1,0 +1,268 @@
+// The full path's keep-alive connections to one function (an http-mode replica or an upstream
+// URL): undici Clients, one request each at a time, handed out oldest-released first, and only
+// after a connection has rested `quietMs` (gateway.upstreamQuietMs), as the express lane's pool does. undici already
+// destroys a connection that receives bytes while idle and validates an idle socket for one loop
+// turn before reusing it; the rest makes a function's late second reply land on an idle
+// connection (destroyed, counted as idle_bytes) instead of being read as the next caller's answer.
+import net from 'node:net';
+import tls from 'node:tls';
+import { Client, Dispatcher } from 'undici';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface QuietPoolOptions {
+  /** Most connections to the function; past it requests wait for one. */
+  readonly connections: number;
+  readonly keepAliveTimeout?: number;
+  /** A Unix socket to connect to instead of the origin's host and port (a sandboxed replica). */
+  readonly socketPath?: string;
+  /** A released connection is not reused for this long (a new one is opened, up to `connections`). */
+  readonly quietMs: number;
+  /**
+   * The function sent bytes no request asked for: on an idle connection (idle_bytes), or after a
+   * complete reply in the same read (extra_bytes). undici destroys the connection either way.
+   */
+  readonly onStray?: (reason: StrayReason) => void;
+}
+
+export type StrayReason = 'idle_bytes' | 'extra_bytes';
+
+/** What a runtime passes on to each of its pools. */
+export type Pooling = Pick<QuietPoolOptions, 'onStray' | 'quietMs'>;
+
+class Member {
+  isBusy = false;
+  releasedAt = 0;
+  /** A reply completed and no read came after it: a destroy now was undici's parser finding more bytes. */
+  hasJustCompleted = false;
+  /** A request went out and no byte of its reply has been passed to undici yet. */
+  isAwaitingReply = false;
+  socket: net.Socket | undefined;
+  constructor(readonly client: Client) {}
+}
+
+type Waiting = [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];
+
+export class QuietPool extends Dispatcher {
+  private readonly idle: Member[] = [];
+  private readonly members: Member[] = [];
+  private readonly waiting: Waiting[] = [];
+  private isClosed = false;
+
+  constructor(
+    private readonly origin: string,
+    private readonly options: QuietPoolOptions,
+  ) {
+    super();
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.isClosed) {
+      handler.onError?.(Object.assign(new Error('the function\'s connection pool is closed'), { code: 'UND_ERR_CLOSED' }));
+      return false;
+    }
+    const member = this.take();
+    if (member) this.run(member, opts, handler);
+    else this.waiting.push([opts, handler]);
+    return true;
+  }
+
+  override close(): Promise<void> {
+    this.isClosed = true;
+    const err = Object.assign(new Error('the function\'s connection pool is closed'), { code: 'UND_ERR_CLOSED' });
+    for (const [, handler] of this.waiting.splice(0)) handler.onError?.(err);
+    return Promise.all(this.members.map((m) => m.client.close())).then(() => undefined);
+  }
+
+  override destroy(): Promise<void> {
+    this.isClosed = true;
+    const err = Object.assign(new Error('the function\'s connection pool was destroyed'), { code: 'UND_ERR_DESTROYED' });
+    for (const [, handler] of this.waiting.splice(0)) handler.onError?.(err);
+    return Promise.all(this.members.map((m) => m.client.destroy(err))).then(() => undefined);
+  }
+
+  /** The oldest rested idle connection, else a new one, else (at the cap) the oldest idle one. */
+  private take(): Member | undefined {
+    const { idle } = this;
+    if (idle.length > 0 && (performance.now() - idle[0].releasedAt >= this.options.quietMs || this.members.length >= this.options.connections)) return idle.shift();
+    if (this.members.length >= this.options.connections) return undefined;
+    const member: Member = new Member(
+      new Client(this.origin, {
+        pipelining: 1,
+        keepAliveTimeout: this.options.keepAliveTimeout,
+        connect: (connectOptions, callback) => {
+          const isTls = connectOptions.protocol === 'https:';
+          const where = { host: connectOptions.hostname, port: Number(connectOptions.port || (isTls ? 443 : 80)), noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
+          const { socketPath } = this.options;
+          let socket: net.Socket;
+          if (socketPath !== undefined) socket = net.connect({ path: socketPath, noDelay: true });
+          else if (isTls) socket = tls.connect({ ...where, servername: connectOptions.servername ?? (net.isIP(where.host) ? undefined : where.host), ALPNProtocols: ['http/1.1'] });
+          else socket = net.connect(where);
+          member.socket = socket;
+          watchIdleBytes(socket, member, this.options.onStray);
+          // undici's own connector gives up after 10 s; so does this one.
+          socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error(`connect timeout after ${CONNECT_TIMEOUT_MS}ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+          let isSettled = false;
+          socket.once(isTls && socketPath === undefined ? 'secureConnect' : 'connect', () => {
+            isSettled = true;
+            socket.setTimeout(0);
+            callback(null, socket);
+          });
+          socket.once('error', (err) => {
+            if (isSettled) return;
+            isSettled = true;
+            callback(err, null);
+          });
+          return socket;
+        },
+      }),
+    );
+    const { onStray } = this.options;
+    if (onStray) {
+      member.client.on('disconnect', (_origin: URL, _targets: unknown, err: Error & { code?: string }) => {
+        // undici's "bad response" (bytes after the reply's end, in the read that held the reply) is a
+        // SocketError on a socket that saw no EOF; its reset after a reply that asked to close is an
+        // informational error.
+        if (!member.isBusy && member.hasJustCompleted && err?.code === 'UND_ERR_SOCKET' && member.socket?.readableEnded === false) onStray('extra_bytes');
+        member.hasJustCompleted = false;
+      });
+    }
+    this.members.push(member);
+    return member;
+  }
+
+  private run(member: Member, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    member.isBusy = true;
+    member.isAwaitingReply = true;
+    member.client.dispatch(opts, new ReleasingHandler(handler, (isComplete) => this.release(member, isComplete)));
+  }
+
+  private release(member: Member, isComplete: boolean): void {
+    member.isBusy = false;
+    member.isAwaitingReply = false;
+    member.hasJustCompleted = isComplete;
+    member.releasedAt = performance.now();
+    if (this.isClosed) return;
+    this.idle.push(member);
+    const next = this.waiting.shift();
+    if (!next) return;
+    const free = this.take();
+    if (free) this.run(free, next[0], next[1]);
+    else this.waiting.unshift(next);
+  }
+}
+
+/**
+ * Sits between the socket and undici, which reads it with read(): counts bytes read while the
+ * connection carries no request (undici then destroys it), and drops interim 1xx replies (other
+ * than 101) at the start of a reply. undici (7.30) destroys a connection that answers 100 Continue
+ * to a request without Expect, where RFC 9110 §15.2 asks a client to skip any 1xx it did not
+ * expect, as the express lane does; dropping them here gives both paths the same answer. Only a
+ * strictly formed interim head is dropped; anything else reaches undici's parser as it came.
+ */
+function watchIdleBytes(socket: net.Socket, member: Member, onStray: ((reason: StrayReason) => void) | undefined): void {
+  const read = socket.read.bind(socket);
+  let isReported = false;
+  let held: Buffer | undefined;
+  socket.read = (size?: number) => {
+    let chunk = read(size) as Buffer | null;
+    if (chunk !== null) member.hasJustCompleted = false;
+    if (chunk !== null && chunk.length > 0 && !member.isBusy && !isReported && onStray) {
+      isReported = true;
+      onStray('idle_bytes');
+    }
+    if (!member.isAwaitingReply || !member.isBusy || chunk === null) return chunk;
+    if (held) {
+      chunk = Buffer.concat([held, chunk]);
+      held = undefined;
+    }
+    for (;;) {
+      const interim = interimHeadLength(chunk);
+      if (interim > 0) {
+        chunk = chunk.subarray(interim);
+        if (chunk.length > 0) continue;
+        return null;
+      }
+      if (interim === 0) {
+        // Perhaps the start of an interim head: wait for the rest (undici reads again on the next data).
+        held = chunk;
+        return null;
+      }
+      member.isAwaitingReply = false;
+      return chunk;
+    }
+  };
+}
+
+const INTERIM_PREFIX = 'HTTP/1.1 1';
+/** A whole interim head: 1xx other than 101, then strictly formed field lines. */
+const INTERIM_HEAD = /^HTTP\/1\.[01] 1(?:0[02-9]|[1-9]\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?\r\n(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*\r\n/;
+const MAX_INTERIM_HEAD_BYTES = 16 * 1024;
+
+/** The length of a whole interim head at the start of `data`; 0 when more bytes may make one; -1 when it is none. */
+function interimHeadLength(data: Buffer): number {
+  const start = data.toString('latin1', 0, Math.min(data.length, INTERIM_PREFIX.length));
+  // "HTTP/1.0 1" as well: compare all but the minor version digit.
+  const isPrefix = [...start].every((c, i) => c === INTERIM_PREFIX[i] || (i === 7 && c === '0'));
+  if (!isPrefix) return -1;
+  if (start.length < INTERIM_PREFIX.length) return 0;
+  const end = data.indexOf('\r\n\r\n');
+  if (end === -1) {
+    const lf = data.indexOf(0x0a);
+    const hasBareLf = lf !== -1 && (lf === 0 || data[lf - 1] !== 0x0d);
+    return data.length < MAX_INTERIM_HEAD_BYTES && !hasBareLf ? 0 : -1;
+  }
+  const match = INTERIM_HEAD.exec(data.toString('latin1', 0, end + 4));
+  return match ? match[0].length : -1;
+}
+
+/** undici's (legacy) handler interface, passed through, with `onSettled` called once when the request is over. */
+class ReleasingHandler implements Dispatcher.DispatchHandler {
+  private isSettled = false;
+
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly onSettled: (isComplete: boolean) => void,
+  ) {}
+
+  private settle(isComplete = false): void {
+    if (this.isSettled) return;
+    this.isSettled = true;
+    this.onSettled(isComplete);
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: object): void {
+    (this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(this.inner, abort, context);
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.settle(true);
+    this.inner.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    this.settle();
+    this.inner.onError?.(err);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: import('node:stream').Duplex): void {
+    this.settle();
+    this.inner.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+}
