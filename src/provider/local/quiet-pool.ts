@@ -232,7 +232,9 @@ class ReleasingHandler implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: (err?: Error) => void, context?: object): void {
-    (this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(this.inner, abort, context);
+    // undici passes a context the typings leave out; request()'s own handler reads it.
+    const inner = this.inner as { onConnect?(abort: (err?: Error) => void, context?: object): void };
+    inner.onConnect?.(abort, context);
   }
 
   onResponseStarted(): void {
