@@ -30,6 +30,20 @@ function logLine(text) {
   process.stderr.write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${text}\n`);
 }
 
+/** Process groups of the fork calls running now, so a watchdog left behind can take them along. */
+const forkGroups = new Set();
+
+/**
+ * faasq holds the write end of this process's stdin and never writes to it: an end of stdin means
+ * faasq is gone (even by kill -9), so the watchdog takes its function processes and itself away
+ * instead of being left running. (In a sandbox, bwrap's --die-with-parent does the same.)
+ */
+function exitWithFaasq(onGone) {
+  process.stdin.on('end', onGone);
+  process.stdin.on('error', onGone);
+  process.stdin.resume();
+}
+
 function removeStaleSocket() {
   try {
     fs.unlinkSync(config.socket);
@@ -94,6 +108,8 @@ function serveFork() {
       req.resume();
       return fail(res, 502, 'E_FUNCTION_UNREACHABLE', `could not start ${config.command[0]}: ${err.code || err.message}`);
     }
+    forkGroups.add(child.pid);
+    child.once('exit', () => forkGroups.delete(child.pid));
     const held = [];
     let heldBytes = 0;
     let written = 0;
@@ -189,6 +205,16 @@ function serveFork() {
   server.requestTimeout = 0;
   removeStaleSocket();
   server.listen(config.socket);
+  exitWithFaasq(() => {
+    for (const pgid of forkGroups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(1);
+  });
   process.on('SIGTERM', () => {
     server.close();
     const exitWhenIdle = () => (inflight === 0 ? process.exit(0) : setTimeout(exitWhenIdle, 20));
@@ -221,6 +247,10 @@ function serveHttp() {
   });
   removeStaleSocket();
   server.listen(config.socket);
+  exitWithFaasq(() => {
+    child.kill('SIGKILL');
+    process.exit(1);
+  });
   process.on('SIGTERM', () => {
     server.close();
     child.kill('SIGTERM');

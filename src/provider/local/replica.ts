@@ -97,7 +97,8 @@ export class Replica {
     const { file, args, cwd, env } = this.options.launch;
     const command = { file: this.options.commandFile };
     return new Promise((resolve, reject) => {
-      const child = spawn(file, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+      // stdin is a pipe faasq never writes: its end tells the watchdog faasq is gone (even by kill -9).
+      const child = spawn(file, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: false });
       this.child = child;
       let hasSpawned = false;
       this.exited = new Promise<void>((done) => child.once('close', () => done())).then(() => this.options.launch.cleanup());
