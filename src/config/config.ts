@@ -8,7 +8,9 @@ import { FaasqError } from '../shared/errors.js';
 import { parseBytes, parseDurationMs } from '../shared/durations.js';
 import type { LogFormat } from '../shared/logger.js';
 
-export type JitterMode = 'none' | 'full' | 'equal';
+import type { JitterMode } from '../shared/backoff.js';
+
+export type { JitterMode };
 
 export interface Config {
   readonly host: string;

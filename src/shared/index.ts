@@ -4,7 +4,7 @@ export type { ErrorCode } from './errors.js';
 export { createLogger, silentLogger, REDACT_PATHS } from './logger.js';
 export type { Logger, LogFormat } from './logger.js';
 export { parseDurationMs, parseBytes } from './durations.js';
-export { DEFAULT_NAMESPACE, FUNCTION_NAME_PATTERN, isValidFunctionName, parseFunctionRef, assertDeployableName } from './names.js';
+export { DEFAULT_NAMESPACE, FUNCTION_NAME_PATTERN, isValidFunctionName, parseFunctionRef, assertDeployableName, qualifiedName } from './names.js';
 export type { FunctionRef } from './names.js';
 export { EventBus } from './events.js';
 export type { FaasqEvents, EventName } from './events.js';

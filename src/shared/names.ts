@@ -2,6 +2,11 @@
 // split on the last dot, default namespace `openfaas-fn`.
 import { FaasqError } from './errors.js';
 
+/** `name` in the default namespace, `name.namespace` in any other (as OpenFaaS names them). */
+export function qualifiedName(fn: string, namespace: string): string {
+  return namespace === DEFAULT_NAMESPACE ? fn : `${fn}.${namespace}`;
+}
+
 export const DEFAULT_NAMESPACE = 'openfaas-fn';
 export const FUNCTION_NAME_PATTERN = /^[-a-zA-Z_0-9.]+$/;
 

@@ -5,7 +5,7 @@ import type { FunctionSpec, Invoker } from '../provider/index.js';
 import type { CallRecord, CallResult, Delivery, Queue } from '../queue/index.js';
 import type { DeadlineQueue, EventBus, Logger } from '../shared/index.js';
 import type { DeadReason } from './decide.js';
-import type { CallbackResult } from './callback.js';
+import type { CallbackResult } from '../callback/index.js';
 import type { InvalidAnnotation } from './policy.js';
 
 /** One running invocation; `reason` says why it was aborted, when it was. */

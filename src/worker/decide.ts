@@ -1,6 +1,6 @@
 // The worker's decision as data: a pure mapping from (outcome, attempt, policy, now) to
 // ack / retry after N ms / dead-letter. The worker loop turns the decision into queue calls.
-import { backoffMs } from './backoff.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { RetryPolicy } from './policy.js';
 
 /**

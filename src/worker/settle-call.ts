@@ -2,7 +2,7 @@
 // age passed), acking a call whose record left our hands (cancelled, usually), and the rule that a
 // final outcome's callback is posted before its delivery is settled.
 import type { CallRecord, CallResult, CallState, Delivery } from '../queue/index.js';
-import { DEFAULT_NAMESPACE, isFaasqError } from '../shared/index.js';
+import { isFaasqError } from '../shared/index.js';
 import type { CallContext, FinishedCall } from './call-context.js';
 import type { DeadReason } from './decide.js';
 
@@ -131,6 +131,3 @@ export async function settleCancelled(ctx: CallContext, delivery: Delivery, queu
   }
 }
 
-export function qualifiedName(fn: string, namespace: string): string {
-  return namespace === DEFAULT_NAMESPACE ? fn : `${fn}.${namespace}`;
-}

@@ -7,8 +7,8 @@ import { DEFAULT_QUEUE, type Consumer, type Delivery } from '../queue/index.js';
 import { DeadlineQueue } from '../shared/index.js';
 import { stopRunningCall, type CallContext, type CallDeps, type RunningCall } from './call-context.js';
 import { processDelivery } from './run-call.js';
-import { startCallback } from './send-callback.js';
-import { createCallbackGuard } from './callback-guard.js';
+import { startCallback } from '../callback/index.js';
+import { createCallbackGuard } from '../callback/index.js';
 
 export interface WorkerDeps extends CallDeps {
   /** Consume only these queues (default: config.worker.queueName, else every queue). */

@@ -11,7 +11,7 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sr
 
 /** Lower numbers sit below; a folder may import folders with a lower number only. */
 const LAYERS: Record<string, number> = {
-  shared: 0, config: 1, provider: 2, queue: 2, stack: 3, worker: 3, metrics: 3, gateway: 4, app: 5, cli: 6,
+  shared: 0, config: 1, provider: 2, queue: 2, callback: 3, stack: 3, metrics: 3, worker: 4, gateway: 5, app: 6, cli: 7,
 };
 const ENGINES = ['src/queue/local/', 'src/queue/jetstream/'];
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffMs } from '../../src/worker/backoff.js';
+import { backoffMs } from '../../src/shared/backoff.js';
 
 const opts = { minWaitMs: 100, maxWaitMs: 1000, jitter: 'none' as const };
 

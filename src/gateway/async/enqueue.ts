@@ -11,7 +11,7 @@ import { normaliseFunctionPath } from '../function-path.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import { sendError } from '../reply.js';
 import { annotationMaxAgeMs, annotationPriority, parseCallId, parseDurationHeader, parseNotBefore, parsePriority } from './async-headers.js';
-import { createCallbackUrlCheck } from './callback-url.js';
+import { createCallbackUrlCheck } from '../../callback/index.js';
 import { ANNOTATIONS } from '../../shared/annotations.js';
 
 export const ANNOTATION_QUEUE = ANNOTATIONS.queue.name;

@@ -2,4 +2,3 @@
 export { registerAsyncRoutes } from './register-async-routes.js';
 export type { AsyncRoutes, AsyncRoutesDeps, AsyncRouteHandler } from './register-async-routes.js';
 export type { Enqueue } from './enqueue.js';
-export { createCallbackUrlCheck } from './callback-url.js';

@@ -3,7 +3,7 @@
 // metadata addresses). Literal IPs are matched as addresses, in every IPv4/IPv6 form
 // (shared/address-deny.ts), names against the listed names. No DNS lookup here, to keep the accept
 // path fast: the worker checks the addresses a name resolves to when it sends (docs/security.md).
-import { createAddressDenyList, FaasqError } from '../../shared/index.js';
+import { createAddressDenyList, FaasqError } from '../shared/index.js';
 
 export type CallbackUrlCheck = (raw: string) => string;
 

@@ -1,6 +1,7 @@
 // Exponential backoff with the three OpenFaaS Pro jitter modes, as a pure function so the retry
 // schedule can be tested exhaustively and shared by call retries and callback retries.
-import type { JitterMode } from '../config/index.js';
+/** How a retry delay is spread: none, over [0, d] (full), or over [d/2, d] (equal). */
+export type JitterMode = 'none' | 'full' | 'equal';
 
 export interface BackoffOptions {
   readonly minWaitMs: number;

@@ -5,13 +5,25 @@
 // stored result without running the function (at least once, as the call itself). The record's
 // callback.attempts counts every POST that may have gone out: a resumed callback first records the
 // send whose outcome was lost (settle-call.ts), so a receiver that got it twice finds both counted.
-import type { Queue } from '../queue/index.js';
+import type { CallRecord, CallResult, Delivery, Queue } from '../queue/index.js';
 import type { EventBus, Logger } from '../shared/index.js';
-import { deliverCallback, type CallbackResult, type CallbackSettings } from './callback.js';
+import { deliverCallback, type CallbackResult, type CallbackSettings } from './deliver-callback.js';
 import type { CallbackGuard } from './callback-guard.js';
 import { redactUrl } from '../shared/index.js';
-import type { FinishedCall } from './call-context.js';
-import { qualifiedName } from './settle-call.js';
+import { qualifiedName } from '../shared/index.js';
+
+/** A finished call whose callback is owed: what the payload and the record's bookkeeping need. */
+export interface CallbackCall {
+  readonly message: Delivery['message'];
+  readonly record: CallRecord;
+  readonly status: number;
+  readonly result?: CallResult;
+  readonly durationMs: number;
+  /** Why the call is dead, when it is (sent as X-Faasq-Dead-Reason). */
+  readonly deadReason?: string;
+  /** Callback sends already counted on the record (a resumed callback goes on from there). */
+  readonly callbackSends?: number;
+}
 
 export interface CallbackDeps {
   readonly queue: Queue;
@@ -24,7 +36,7 @@ export interface CallbackDeps {
   readonly guard?: CallbackGuard;
 }
 
-export async function startCallback(deps: CallbackDeps, call: FinishedCall, url: string): Promise<CallbackResult> {
+export async function startCallback(deps: CallbackDeps, call: CallbackCall, url: string): Promise<CallbackResult> {
   const { queue, events, logger } = deps;
   const m = call.message;
   const retryMax = Math.max(0, (call.record.maxAttempts ?? call.record.attempts) - 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_CALLBACK_DENY_LIST } from '../../src/config/index.js';
-import { createCallbackUrlCheck } from '../../src/gateway/async/callback-url.js';
+import { createCallbackUrlCheck } from '../../src/callback/index.js';
 import { isFaasqError } from '../../src/shared/index.js';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { callbackHeaders, signBody, type CallbackPayload } from '../../src/worker/callback.js';
+import { callbackHeaders, signBody, type CallbackPayload } from '../../src/callback/index.js';
 
 const payload: CallbackPayload = {
   url: 'http://127.0.0.1/hook', callId: 'c-1', functionName: 'fn', status: 503,

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import type { Config } from '../config/index.js';
 import { HOP_BY_HOP } from '../shared/index.js';
-import { backoffMs } from './backoff.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { CallbackGuard } from './callback-guard.js';
 
 export type CallbackSettings = Config['worker']['callback'];
