@@ -4,18 +4,9 @@
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { FaasqError } from '../../shared/errors.js';
+import { isProcessAlive } from '../../shared/process-alive.js';
 
 const MAX_CLAIM_TRIES = 3;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Claims `dir` for this process; returns the release function. Throws E_DATA_DIR when another live process holds it. */
 export function claimDirectory(dir: string): () => void {
@@ -30,7 +21,7 @@ export function claimDirectory(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && isProcessAlive(owner)) {
       throw new FaasqError('E_DATA_DIR', `queue data directory ${dir} is in use by process ${owner}${owner === process.pid ? ' (this process)' : ''}`);
     }
     rmSync(file, { force: true });

@@ -12,6 +12,7 @@ import { parseDockerfileEnv } from './dockerfile-env.js';
 import { assertLanguageSupported, findTool, installSteps, PYTHON_PACKAGES, type InstallStep } from './install-steps.js';
 import { runStep } from './run-step.js';
 import { hashTrees, readTree, type Tree } from './source-tree.js';
+import { isProcessAlive } from '../../shared/process-alive.js';
 
 /** Bumped when the layout or install steps change, so older builds are not reused. */
 const BUILD_VERSION = 'faasq-template-build-2';
@@ -210,7 +211,7 @@ function pruneOldBuilds(base: string, current: string): void {
     if (entry === 'current' || keep.has(entry)) continue;
     // A temporary folder is another build in progress, unless its process is gone (killed mid-install).
     const builder = /^\.tmp-(\d+)-/.exec(entry);
-    if (builder && isAlive(Number(builder[1]))) continue;
+    if (builder && isProcessAlive(Number(builder[1]))) continue;
     rmSync(path.join(base, entry), { recursive: true, force: true });
   }
   if (previous !== path.basename(current)) writeFileSync(marker, `${path.basename(current)}\n`);
@@ -254,15 +255,6 @@ function readSmallFile(file: string, what: string): string | undefined {
   }
   if (size > MAX_SMALL_FILE_BYTES) throw new FaasqError('E_TEMPLATE_BUILD', `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`);
   return readFileSync(file, 'utf8');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function isDirectory(dir: string): boolean {
