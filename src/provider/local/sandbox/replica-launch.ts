@@ -4,7 +4,7 @@
 // first when the function has limits. Everything made here is undone by cleanup().
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, rm } from 'node:fs/promises';
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasqError } from '../../../shared/errors.js';
@@ -12,7 +12,7 @@ import { freePort } from '../../../shared/free-port.js';
 import type { Command } from '../command.js';
 import type { ReplicaCgroup } from './cgroups.js';
 import type { ResourceLimits } from './resources.js';
-import { namespaceArgs, type FunctionUser, type SandboxHost } from './sandbox-host.js';
+import { namespaceArgs, SETPRIV, type FunctionUser, type SandboxHost } from './sandbox-host.js';
 
 /** Folders a function's own folder must not be: binding one would hand the function the system. */
 const SYSTEM_DIRS = new Set(['/', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/var', '/root', '/home', '/tmp', '/proc', '/sys', '/dev', '/run', '/opt', '/srv', '/boot']);
@@ -132,10 +132,19 @@ async function bare(plan: LaunchPlan, runDir: string): Promise<SpawnSpec> {
     const port = await freePort();
     env.PORT = env.http_port = env.port = String(port);
     env.upstream_url = `http://127.0.0.1:${port}`;
-    return { file: plan.command.file, args: [...plan.command.args], env, cwd, address: { port } };
+    return { ...dyingWithFaasq(plan.command.file, plan.command.args), env, cwd, address: { port } };
   }
   const socket = path.join(runDir, SOCKET_NAME);
   return { file: process.execPath, args: [WATCHDOG_FILE, watchdogConfig(plan, socket, cwd, undefined)], env, cwd, address: { socketPath: socket } };
+}
+
+/**
+ * A bare http-mode server has no watchdog (whose stdin ends with faasq) nor bwrap's
+ * --die-with-parent: setpriv's parent-death signal takes it along when faasq goes, even by kill -9.
+ */
+function dyingWithFaasq(file: string, args: readonly string[]): { file: string; args: string[] } {
+  if (!existsSync(SETPRIV)) return { file, args: [...args] };
+  return { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', file, ...args] };
 }
 
 async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): Promise<SpawnSpec> {
@@ -188,7 +197,7 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   }
   args.push('--chdir', cwd, '--hostname', plan.name.slice(0, 63));
   const env = { ...plan.env };
-  const drop = user ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
+  const drop = user ? [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
   if (plan.mode === 'http' && !host.isPrivateNetwork) {
     // The machine's network: no relay, but every replica needs a port of its own, as without a sandbox.
     const port = await freePort();

@@ -27,7 +27,7 @@ export interface SandboxHost {
 }
 
 const BWRAP = '/usr/bin/bwrap';
-const SETPRIV = '/usr/bin/setpriv';
+export const SETPRIV = '/usr/bin/setpriv';
 
 /** Namespaces for one replica: as root without a user namespace (setpriv then drops to the function user), else an unprivileged user namespace. */
 export function namespaceArgs(isRoot: boolean, isPrivateNetwork: boolean): string[] {
