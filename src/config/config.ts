@@ -66,8 +66,14 @@ export interface Config {
     readonly sandbox: 'auto' | 'on' | 'off';
     /** The user sandboxed functions run as when faasq runs as root (name, uid or uid:gid). */
     readonly functionUser: string;
-    /** private: each replica its own network namespace (lo only); host: the machine's network (outbound calls work). */
-    readonly sandboxNetwork: 'private' | 'host';
+    /**
+     * outbound: each replica its own network namespace with outbound calls through slirp4netns, the
+     * host's loopback out of reach; private: its own namespace with lo only; host: the machine's
+     * network; auto: outbound when slirp4netns is installed, else private.
+     */
+    readonly sandboxNetwork: 'auto' | 'outbound' | 'private' | 'host';
+    /** With outbound: 10.0.2.2 inside a sandbox reaches the host's 127.0.0.1 (faasq's own services too). */
+    readonly sandboxHostLoopback: boolean;
   };
   readonly queue: {
     /** embedded | memory | nats://host:port[,nats://...] */
@@ -218,7 +224,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { path: 'provider.maxForkOutputBytes', env: 'FAASQ_MAX_FORK_OUTPUT', default: '64MiB', parse: bytes },
   { path: 'provider.sandbox', env: 'FAASQ_SANDBOX', default: 'auto', parse: oneOf('auto', 'on', 'off') },
   { path: 'provider.functionUser', env: 'FAASQ_FUNCTION_USER', default: 'nobody', parse: str },
-  { path: 'provider.sandboxNetwork', env: 'FAASQ_SANDBOX_NETWORK', default: 'private', parse: oneOf('private', 'host') },
+  { path: 'provider.sandboxNetwork', env: 'FAASQ_SANDBOX_NETWORK', default: 'auto', parse: oneOf('auto', 'outbound', 'private', 'host') },
+  { path: 'provider.sandboxHostLoopback', env: 'FAASQ_SANDBOX_HOST_LOOPBACK', default: false, parse: bool },
   { path: 'worker.metricsPort', env: 'FAASQ_METRICS_PORT', default: 0, parse: port },
   { path: 'worker.runningRecordDelayMs', env: 'FAASQ_RUNNING_RECORD_DELAY', default: '100ms', parse: ms },
 ];

@@ -18,7 +18,7 @@ import { followLogs } from './follow-logs.js';
 import { createOpQueue } from './op-queue.js';
 import type { FunctionRuntime, RuntimeLimits } from './runtime.js';
 import { createSecretStore } from './secret-store.js';
-import { detectSandbox, type LaunchContext } from './sandbox/index.js';
+import { createLiveSecrets, detectSandbox, type LaunchContext } from './sandbox/index.js';
 
 export interface LocalProviderDeps {
   readonly config: Config;
@@ -50,6 +50,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   const rings = new Map<string, LogRing>();
   const ops = createOpQueue();
   const secrets = createSecretStore(config.provider.secretsDir);
+  const liveSecrets = createLiveSecrets();
   let isStarted = false;
   let isClosing = false;
   let closed: Promise<void> | undefined;
@@ -59,13 +60,16 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
   /** Decided once, at start (or at the first deploy before it), and said once in the log. */
   const launchContextOf = (): Promise<LaunchContext> => {
     launching ??= (async () => {
-      const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork);
+      const host = detectSandbox(config.provider.sandbox, config.provider.functionUser, config.provider.sandboxNetwork, config.provider.sandboxHostLoopback);
       // A short folder of its own (Unix socket paths are limited to 107 bytes), named with this
       // process's id so that folders left by a faasq that was killed can be recognised and removed.
       await removeStaleRunFolders(os.tmpdir());
       const runBase = await mkdtemp(path.join(os.tmpdir(), `faasq-run-${process.pid}-`));
-      launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase] };
-      if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind }, `functions are sandboxed: ${host.reason}`);
+      launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase], secrets: liveSecrets };
+      if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind, network: host.outbound ? 'outbound' : host.isPrivateNetwork ? 'private' : 'host' }, `functions are sandboxed: ${host.reason}`);
+      if (host.isOn && host.networkFallback) {
+        log.warn({ network: 'private', reason: host.networkFallback }, `sandboxed functions cannot make outbound calls: ${host.networkFallback}; install slirp4netns, or set FAASQ_SANDBOX_NETWORK=private to say this is meant`);
+      }
       else {
         log.warn(
           { sandbox: 'off', reason: host.reason, cgroups: host.cgroups.kind },
@@ -283,7 +287,13 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
     },
 
     listSecrets: (namespace) => secrets.list(namespace),
-    putSecret: (secret: SecretInput, options) => secrets.put(secret, options),
+    async putSecret(secret: SecretInput, options) {
+      await secrets.put(secret, options);
+      // As Kubernetes updates mounted secrets: running sandboxed replicas see the new value (unsandboxed ones follow the store's file through their links).
+      const [{ file }] = await secrets.files(secret.namespace, [secret.name]);
+      const replicas = await liveSecrets.refresh(file);
+      if (replicas > 0) log.info({ secret: secret.name, namespace: secret.namespace, replicas }, 'secret rewritten in running replicas');
+    },
     removeSecret: (name, namespace) => secrets.remove(name, namespace),
 
     health() {

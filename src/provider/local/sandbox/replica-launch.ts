@@ -3,7 +3,7 @@
 // server on a free port (http mode without a sandbox, as before). The process joins its cgroup
 // first when the function has limits. Everything made here is undone by cleanup().
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, copyFile, mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { FaasqError } from '../../../shared/errors.js';
 import { freePort } from '../../../shared/free-port.js';
 import type { Command } from '../command.js';
 import type { ReplicaCgroup } from './cgroups.js';
+import type { LiveSecrets } from './live-secrets.js';
+import { resolvConfArgs, withOutbound } from './outbound-network.js';
 import type { ResourceLimits } from './resources.js';
 import { namespaceArgs, SETPRIV, type FunctionUser, type SandboxHost } from './sandbox-host.js';
 
@@ -52,6 +54,8 @@ export interface LaunchContext {
   readonly runBase: string;
   /** Folders a function must never see even when they lie inside its working folder. */
   readonly hidden: readonly string[];
+  /** Each sandboxed replica's copies of its secrets, kept current on updates. */
+  readonly secrets: LiveSecrets;
 }
 
 export type ReplicaAddress = { readonly socketPath: string } | { readonly port: number };
@@ -73,13 +77,15 @@ export async function launchReplica(ctx: LaunchContext, plan: LaunchPlan): Promi
   const runDir = path.join(ctx.runBase, id);
   await mkdir(runDir, { mode: 0o700 });
   let cgroup: ReplicaCgroup | undefined;
+  const releases: (() => void)[] = [];
   const cleanup = async (): Promise<void> => {
+    for (const release of releases.splice(0)) release();
     await cgroup?.remove();
     await rm(runDir, { recursive: true, force: true });
   };
   try {
     cgroup = host.cgroups.create(`${plan.name}-${id}`, plan.limits);
-    const spawnSpec = host.isOn ? await sandboxed(ctx, plan, runDir) : await bare(plan, runDir);
+    const spawnSpec = host.isOn ? await sandboxed(ctx, plan, runDir, releases) : await bare(plan, runDir);
     const wrapped = cgroup ? joiningCgroup(cgroup, spawnSpec.file, spawnSpec.args) : spawnSpec;
     return { ...spawnSpec, ...wrapped, cgroup, cleanup };
   } catch (err) {
@@ -147,7 +153,7 @@ function dyingWithFaasq(file: string, args: readonly string[]): { file: string; 
   return { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', file, ...args] };
 }
 
-async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): Promise<SpawnSpec> {
+async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string, releases: (() => void)[]): Promise<SpawnSpec> {
   const { host } = ctx;
   const user = host.user;
   const sockDir = path.join(runDir, 's');
@@ -171,19 +177,12 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   const node = nodeInstallDir();
   if (node) args.push('--ro-bind', node, mountAt(node));
   if (plan.secrets.length > 0) {
-    const secretsDir = path.join(runDir, 'secrets');
-    await mkdir(secretsDir, { mode: 0o700 });
-    for (const secret of plan.secrets) {
-      // A copy per replica, owned by the function's user: the store's files stay root's 0600.
-      const target = path.join(secretsDir, secret.name);
-      await copyFile(secret.file, target);
-      await chmod(target, 0o400);
-      if (user) await chown(target, user.uid, user.gid);
-    }
-    await chmod(secretsDir, 0o500);
-    if (user) await chown(secretsDir, user.uid, user.gid);
-    args.push('--ro-bind', secretsDir, mountAt(SECRETS_INSIDE));
+    // A copy per replica, owned by the function's user (the store's files stay root's 0600), rewritten on updates.
+    const placed = await ctx.secrets.place(runDir, plan.secrets, user);
+    releases.push(placed.release);
+    args.push('--ro-bind', placed.dir, mountAt(SECRETS_INSIDE));
   }
+  if (host.outbound) args.push(...(await resolvConfArgs(runDir, mountAt)));
   const cwd = plan.workDir ?? '/tmp';
   if (plan.workDir && SYSTEM_DIRS.has(path.resolve(plan.workDir))) {
     throw new FaasqError('E_DEPLOY_FAILED', `function "${plan.name}": its folder ${plan.workDir} is a system folder; a sandboxed function needs a folder of its own`, { detail: { field: 'workingDir' } });
@@ -208,7 +207,8 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string): 
   }
   const upstream = plan.mode === 'http' ? await upstreamOf(plan, env) : undefined;
   args.push(...drop, process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
-  return { file: host.bwrap, args, env, cwd: '/', address: { socketPath: path.join(sockDir, SOCKET_NAME) } };
+  const started = host.outbound ? withOutbound(host.outbound, runDir, host.bwrap, args) : { file: host.bwrap, args };
+  return { ...started, env, cwd: '/', address: { socketPath: path.join(sockDir, SOCKET_NAME) } };
 }
 
 /**

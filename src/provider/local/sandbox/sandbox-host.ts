@@ -5,8 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { FaasqError } from '../../../shared/errors.js';
 import { detectCgroups, type CgroupHost } from './cgroups.js';
+import { findSlirp4netns, OUTBOUND_GATEWAY, type OutboundNetwork } from './outbound-network.js';
 
 export type SandboxMode = 'auto' | 'on' | 'off';
+/** auto: outbound when slirp4netns is installed, else private (said once at start). */
+export type SandboxNetwork = 'auto' | 'outbound' | 'private' | 'host';
 
 export interface FunctionUser {
   readonly name: string;
@@ -21,8 +24,12 @@ export interface SandboxHost {
   readonly bwrap: string;
   /** Set when faasq runs as root: functions drop to this user inside the sandbox. */
   readonly user: FunctionUser | undefined;
-  /** Each replica in a network namespace of its own (only lo), else the machine's network. */
+  /** Each replica in a network namespace of its own (only lo, plus tap0 with outbound), else the machine's network. */
   readonly isPrivateNetwork: boolean;
+  /** Set with FAASQ_SANDBOX_NETWORK=outbound: each private namespace gets slirp4netns. */
+  readonly outbound: OutboundNetwork | undefined;
+  /** Why FAASQ_SANDBOX_NETWORK=auto came to private, for a warning at start. */
+  readonly networkFallback: string | undefined;
   readonly cgroups: CgroupHost;
 }
 
@@ -37,11 +44,11 @@ export function namespaceArgs(isRoot: boolean, isPrivateNetwork: boolean): strin
     : ['--unshare-all', ...net, '--die-with-parent', '--new-session'];
 }
 
-export function detectSandbox(mode: SandboxMode, functionUser: string, network: 'private' | 'host' = 'private'): SandboxHost {
-  const isPrivateNetwork = network === 'private';
+export function detectSandbox(mode: SandboxMode, functionUser: string, network: SandboxNetwork = 'private', isHostLoopback = false): SandboxHost {
+  const isPrivateNetwork = network !== 'host';
   const isRoot = process.getuid?.() === 0;
   const cgroups = isRoot ? detectCgroups() : { kind: 'none' as const, reason: 'faasq does not run as root', create: () => undefined };
-  const off = (reason: string): SandboxHost => ({ isOn: false, reason, bwrap: BWRAP, user: undefined, isPrivateNetwork: false, cgroups });
+  const off = (reason: string): SandboxHost => ({ isOn: false, reason, bwrap: BWRAP, user: undefined, isPrivateNetwork: false, outbound: undefined, networkFallback: undefined, cgroups });
   if (mode === 'off') return off('FAASQ_SANDBOX=off');
   const bwrap = findOnPath('bwrap') ?? BWRAP;
   const unavailable = (why: string): SandboxHost => {
@@ -59,8 +66,24 @@ export function detectSandbox(mode: SandboxMode, functionUser: string, network: 
   const probe = spawnSync(bwrap, [...namespaceArgs(isRoot, isPrivateNetwork), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'], { timeout: 5000, encoding: 'utf8' });
   if (probe.status !== 0) return unavailable(`bubblewrap cannot create namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`);
   const as = user ? `as ${user.name} (${user.uid}:${user.gid})` : 'as the faasq user in a user namespace';
-  const net = isPrivateNetwork ? 'a network namespace of its own per replica' : "the machine's network (FAASQ_SANDBOX_NETWORK=host)";
-  return { isOn: true, reason: `bubblewrap, functions run ${as}, ${net}; memory/cpu limits: ${cgroups.kind === 'none' ? `not enforced (${cgroups.reason})` : cgroups.reason}`, bwrap, user, isPrivateNetwork, cgroups };
+  const { outbound, net, fallback } = networkOf(network, isHostLoopback);
+  return { isOn: true, reason: `bubblewrap, functions run ${as}, ${net}; memory/cpu limits: ${cgroups.kind === 'none' ? `not enforced (${cgroups.reason})` : cgroups.reason}`, bwrap, user, isPrivateNetwork, outbound, networkFallback: fallback, cgroups };
+}
+
+/** What FAASQ_SANDBOX_NETWORK comes to on this machine, and its words for the start-up line. */
+function networkOf(network: SandboxNetwork, isHostLoopback: boolean): { outbound: OutboundNetwork | undefined; net: string; fallback?: string } {
+  if (isHostLoopback && (network === 'private' || network === 'host')) {
+    throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_HOST_LOOPBACK=true needs FAASQ_SANDBOX_NETWORK=outbound (or auto), not ${network}`);
+  }
+  if (network === 'host') return { outbound: undefined, net: "the machine's network (FAASQ_SANDBOX_NETWORK=host)" };
+  if (network === 'private') return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (FAASQ_SANDBOX_NETWORK=private: no outbound calls)' };
+  const slirp = findSlirp4netns(findOnPath);
+  if ('why' in slirp) {
+    if (network === 'outbound' || isHostLoopback) throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_NETWORK=outbound${isHostLoopback ? ' (FAASQ_SANDBOX_HOST_LOOPBACK=true)' : ''} but ${slirp.why}`);
+    return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (no outbound calls)', fallback: slirp.why };
+  }
+  const loopback = isHostLoopback ? `${OUTBOUND_GATEWAY} reaches the host's loopback (FAASQ_SANDBOX_HOST_LOOPBACK=true)` : "the host's loopback out of reach";
+  return { outbound: { slirp4netns: slirp.path, isHostLoopback }, net: `a network namespace of its own per replica with outbound calls through slirp4netns, ${loopback}` };
 }
 
 function findOnPath(file: string): string | undefined {
