@@ -1,7 +1,7 @@
 // The outside tools some suites need, got before the tests run so `npm test` works on a fresh
 // machine: nats-server (the JetStream suites; fetched into .tools/ without touching the system),
-// Debian's chromium (the dashboard suites) and bubblewrap (the function sandbox suites), both
-// through apt-get when missing and the user is root (or has password-less sudo).
+// Debian's chromium (the dashboard suites), bubblewrap and slirp4netns (the function sandbox
+// suites; slirp4netns for the sandbox's outbound network), all through apt-get when missing and the user is root (or has password-less sudo).
 // Each install says what it does in one line; its own output goes to .tmp/test-tools.log.
 // What cannot be had is returned with the reason, so those suites skip saying why.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ export const TOOLS = {
   nats: { what: 'nats-server 2.10', suites: 'the JetStream suites' },
   chromium: { what: "Debian's chromium", suites: 'the dashboard suites', binary: '/usr/bin/chromium', apt: ['chromium', 'fonts-liberation'] },
   bwrap: { what: 'bubblewrap', suites: 'the function sandbox suites', binary: '/usr/bin/bwrap', apt: ['bubblewrap'] },
+  slirp4netns: { what: 'slirp4netns', suites: "the sandbox's outbound network suites", binary: '/usr/bin/slirp4netns', apt: ['slirp4netns'] },
 };
 
 function natsPresent(root) {
@@ -56,7 +57,7 @@ export function ensureTools(root, say) {
     if (failed || !natsPresent(root)) missing.nats = `${TOOLS.nats.what} could not be fetched (${failed ?? 'no binary after the install'}; see .tmp/test-tools.log)`;
   }
 
-  const aptTools = ['chromium', 'bwrap'].filter((t) => !existsSync(TOOLS[t].binary));
+  const aptTools = ['chromium', 'bwrap', 'slirp4netns'].filter((t) => !existsSync(TOOLS[t].binary));
   if (aptTools.length > 0) {
     const runner = aptRunner();
     const packages = aptTools.flatMap((t) => TOOLS[t].apt);

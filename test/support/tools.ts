@@ -3,8 +3,8 @@
 // why the rest could not be had; a test file run on its own checks the binary itself.
 import { existsSync } from 'node:fs';
 
-const BINARIES = { chromium: '/usr/bin/chromium', bwrap: '/usr/bin/bwrap' } as const;
-const INSTALL_HINT = { chromium: 'scripts/install-chromium.sh', bwrap: 'apt-get install bubblewrap' } as const;
+const BINARIES = { chromium: '/usr/bin/chromium', bwrap: '/usr/bin/bwrap', slirp4netns: '/usr/bin/slirp4netns' } as const;
+const INSTALL_HINT = { chromium: 'scripts/install-chromium.sh', bwrap: 'apt-get install bubblewrap', slirp4netns: 'apt-get install slirp4netns' } as const;
 
 export type OutsideTool = keyof typeof BINARIES;
 
