@@ -2,8 +2,8 @@
 // away with the replica.
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** Every process below `root` (children, their children, …). */
-export function descendants(root: number): number[] {
+/** Every process below `root` (children, their children, …); only its children with isDirect. */
+export function descendants(root: number, isDirect = false): number[] {
   const parentOf = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -16,7 +16,7 @@ export function descendants(root: number): number[] {
   }
   const out: number[] = [];
   const walk = (pid: number): void => {
-    for (const [child, parent] of parentOf) if (parent === pid) { out.push(child); walk(child); }
+    for (const [child, parent] of parentOf) if (parent === pid) { out.push(child); if (!isDirect) walk(child); }
   };
   walk(root);
   return out;
