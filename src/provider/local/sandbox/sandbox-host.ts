@@ -66,18 +66,20 @@ export function detectSandbox(mode: SandboxMode, functionUser: string, network: 
   const probe = spawnSync(bwrap, [...namespaceArgs(isRoot, isPrivateNetwork), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'], { timeout: 5000, encoding: 'utf8' });
   if (probe.status !== 0) return unavailable(`bubblewrap cannot create namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`);
   const as = user ? `as ${user.name} (${user.uid}:${user.gid})` : 'as the faasq user in a user namespace';
-  const { outbound, net, fallback } = networkOf(network, isHostLoopback);
+  const { outbound, net, fallback } = networkOf(network, isHostLoopback, isRoot);
   return { isOn: true, reason: `bubblewrap, functions run ${as}, ${net}; memory/cpu limits: ${cgroups.kind === 'none' ? `not enforced (${cgroups.reason})` : cgroups.reason}`, bwrap, user, isPrivateNetwork, outbound, networkFallback: fallback, cgroups };
 }
 
 /** What FAASQ_SANDBOX_NETWORK comes to on this machine, and its words for the start-up line. */
-function networkOf(network: SandboxNetwork, isHostLoopback: boolean): { outbound: OutboundNetwork | undefined; net: string; fallback?: string } {
+function networkOf(network: SandboxNetwork, isHostLoopback: boolean, isRoot: boolean): { outbound: OutboundNetwork | undefined; net: string; fallback?: string } {
   if (isHostLoopback && (network === 'private' || network === 'host')) {
     throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_HOST_LOOPBACK=true needs FAASQ_SANDBOX_NETWORK=outbound (or auto), not ${network}`);
   }
   if (network === 'host') return { outbound: undefined, net: "the machine's network (FAASQ_SANDBOX_NETWORK=host)" };
   if (network === 'private') return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (FAASQ_SANDBOX_NETWORK=private: no outbound calls)' };
-  const slirp = findSlirp4netns(findOnPath);
+  // Unprivileged, bwrap nests a second user namespace (for --dev) between the one that owns the
+  // network namespace and the sandbox's processes: slirp4netns has no process to join it through.
+  const slirp = isRoot ? findSlirp4netns(findOnPath) : { why: 'faasq does not run as root, and slirp4netns cannot join the network namespace of an unprivileged bubblewrap sandbox' };
   if ('why' in slirp) {
     if (network === 'outbound' || isHostLoopback) throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_NETWORK=outbound${isHostLoopback ? ' (FAASQ_SANDBOX_HOST_LOOPBACK=true)' : ''} but ${slirp.why}`);
     return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (no outbound calls)', fallback: slirp.why };
