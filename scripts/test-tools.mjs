@@ -13,7 +13,7 @@ export const TOOLS = {
   nats: { what: 'nats-server 2.10', suites: 'the JetStream suites' },
   chromium: { what: "Debian's chromium", suites: 'the dashboard suites', binary: '/usr/bin/chromium', apt: ['chromium', 'fonts-liberation'] },
   bwrap: { what: 'bubblewrap', suites: 'the function sandbox suites', binary: '/usr/bin/bwrap', apt: ['bubblewrap'] },
-  slirp4netns: { what: 'slirp4netns', suites: "the sandbox's outbound network suites", binary: '/usr/bin/slirp4netns', apt: ['slirp4netns'] },
+  slirp4netns: { what: 'slirp4netns', suites: "the sandbox's outbound network suites", binary: '/usr/bin/slirp4netns', apt: ['slirp4netns', 'iproute2'] },
 };
 
 function natsPresent(root) {

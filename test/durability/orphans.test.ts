@@ -1,57 +1,20 @@
 // kill -9 of `faasq up` leaves no function process behind: each replica's watchdog sees its stdin
 // (a pipe faasq holds and never writes) end, and takes its function processes with it; in a
-// sandbox, bwrap's --die-with-parent does the same. Without a sandbox an http-mode function runs
-// bare, with no watchdog: setpriv's parent-death signal takes it along.
+// sandbox, bwrap's --die-with-parent does the same, and each replica's slirp4netns (the outbound
+// network, when installed) ends with the replica's wrapper shell. Without a sandbox an http-mode
+// function runs bare, with no watchdog: setpriv's parent-death signal takes it along.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { startFaasq } from '../cli/support/faasq-process.js';
+import { commandOf, descendants, isAlive } from '../support/processes.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { toolSkipReason } from '../support/tools.js';
 import { waitFor } from '../support/wait-for.js';
 
-/** Every process below `root` (children, their children, …), read from /proc. */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number): void => {
-    for (const [child, parent] of parentOf) if (parent === pid) { out.push(child); walk(child); }
-  };
-  walk(root);
-  return out;
-}
-
-const commandOf = (pid: number): string => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-};
-
-/** Running, not gone and not a zombie (an orphan's exit is reaped by whoever adopts it, maybe never here). */
-const isAlive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
-const host = detectSandbox('auto', 'nobody');
+const host = detectSandbox('auto', 'nobody', 'auto');
 const sandboxSkip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root' : !host.isOn ? `no sandbox here: ${host.reason}` : false);
 
 for (const mode of ['off', 'on'] as const) {
@@ -66,12 +29,14 @@ for (const mode of ['off', 'on'] as const) {
       await waitFor(async () => (await fetch(`${url}/function/web`)).status === 200, { timeoutMs: 20_000, message: 'the http function answers' });
       const call = fetch(`${url}/function/sleeper`, { method: 'POST', body: 'x' }).catch(() => undefined);
       const pid = up.child.pid!;
-      // The fork watchdog and its running call, and the http replica (in the sandbox also bwrap).
+      // The fork watchdog and its running call, and the http replica (in the sandbox also bwrap and slirp4netns).
       const below = await waitFor(() => { const d = descendants(pid); return d.some((p) => /(^|\/)sleep 60/.test(commandOf(p))) && d.some((p) => /node server\.mjs/.test(commandOf(p))) ? d : undefined; }, { timeoutMs: 30_000, message: 'the fork call running' });
+      const slirps = below.filter((p) => /^\S*slirp4netns /.test(commandOf(p))).length;
       up.child.kill('SIGKILL');
       await call;
       await waitFor(() => below.every((p) => !isAlive(p)), { timeoutMs: 10_000, message: `every process faasq started gone (${below.join(', ')})` });
       assert.ok(below.every((p) => !isAlive(p)));
+      if (mode === 'on' && host.outbound) assert.equal(slirps, 2, 'a slirp4netns per replica, gone with it');
     } finally {
       await tmp.cleanup();
     }

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { FaasqError } from '../../../shared/errors.js';
 import { detectCgroups, type CgroupHost } from './cgroups.js';
-import { findSlirp4netns, OUTBOUND_GATEWAY, type OutboundNetwork } from './outbound-network.js';
+import { findOutboundTools, OUTBOUND_GATEWAY, type OutboundNetwork } from './outbound-network.js';
 
 export type SandboxMode = 'auto' | 'on' | 'off';
 /** auto: outbound when slirp4netns is installed, else private (said once at start). */
@@ -79,13 +79,13 @@ function networkOf(network: SandboxNetwork, isHostLoopback: boolean, isRoot: boo
   if (network === 'private') return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (FAASQ_SANDBOX_NETWORK=private: no outbound calls)' };
   // Unprivileged, bwrap nests a second user namespace (for --dev) between the one that owns the
   // network namespace and the sandbox's processes: slirp4netns has no process to join it through.
-  const slirp = isRoot ? findSlirp4netns(findOnPath) : { why: 'faasq does not run as root, and slirp4netns cannot join the network namespace of an unprivileged bubblewrap sandbox' };
-  if ('why' in slirp) {
-    if (network === 'outbound' || isHostLoopback) throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_NETWORK=outbound${isHostLoopback ? ' (FAASQ_SANDBOX_HOST_LOOPBACK=true)' : ''} but ${slirp.why}`);
-    return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (no outbound calls)', fallback: slirp.why };
+  const tools = isRoot ? findOutboundTools(findOnPath) : { why: 'faasq does not run as root, and slirp4netns cannot join the network namespace of an unprivileged bubblewrap sandbox' };
+  if ('why' in tools) {
+    if (network === 'outbound' || isHostLoopback) throw new FaasqError('E_CONFIG', `FAASQ_SANDBOX_NETWORK=outbound${isHostLoopback ? ' (FAASQ_SANDBOX_HOST_LOOPBACK=true)' : ''} but ${tools.why}`);
+    return { outbound: undefined, net: 'a network namespace of its own per replica with only lo (no outbound calls)', fallback: tools.why };
   }
   const loopback = isHostLoopback ? `${OUTBOUND_GATEWAY} reaches the host's loopback (FAASQ_SANDBOX_HOST_LOOPBACK=true)` : "the host's loopback out of reach";
-  return { outbound: { slirp4netns: slirp.path, isHostLoopback }, net: `a network namespace of its own per replica with outbound calls through slirp4netns, ${loopback}` };
+  return { outbound: { ...tools, isHostLoopback }, net: `a network namespace of its own per replica with outbound calls through slirp4netns, ${loopback}` };
 }
 
 function findOnPath(file: string): string | undefined {
