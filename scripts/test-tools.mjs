@@ -1,7 +1,8 @@
 // The outside tools some suites need, got before the tests run so `npm test` works on a fresh
 // machine: nats-server (the JetStream suites; fetched into .tools/ without touching the system),
 // Debian's chromium (the dashboard suites), bubblewrap and slirp4netns (the function sandbox
-// suites; slirp4netns for the sandbox's outbound network), all through apt-get when missing and the user is root (or has password-less sudo).
+// suites; slirp4netns, with iproute2, for the sandbox's outbound network), all through apt-get
+// when missing and the user is root (or has password-less sudo).
 // Each install says what it does in one line; its own output goes to .tmp/test-tools.log.
 // What cannot be had is returned with the reason, so those suites skip saying why.
 import { spawnSync } from 'node:child_process';
