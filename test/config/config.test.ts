@@ -69,3 +69,12 @@ test('durations - loose input compiles to ms; bad input throws', () => {
   assert.equal(parseBytes('512k'), 524288);
   assert.throws(() => parseBytes('lots'));
 });
+
+test('config - sandbox network: auto by default, outbound/private/host accepted, anything else named; host loopback off unless asked', () => {
+  const cfg = loadConfig({ env: {} });
+  assert.equal(cfg.provider.sandboxNetwork, 'auto');
+  assert.equal(cfg.provider.sandboxHostLoopback, false);
+  for (const value of ['outbound', 'private', 'host'] as const) assert.equal(loadConfig({ env: { FAASQ_SANDBOX_NETWORK: value } }).provider.sandboxNetwork, value);
+  assert.equal(loadConfig({ env: { FAASQ_SANDBOX_HOST_LOOPBACK: 'true' } }).provider.sandboxHostLoopback, true);
+  assert.throws(() => loadConfig({ env: { FAASQ_SANDBOX_NETWORK: 'slirp' } }), (err: unknown) => isFaasqError(err, 'E_CONFIG') && /FAASQ_SANDBOX_NETWORK/.test(err.message));
+});

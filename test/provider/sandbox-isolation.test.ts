@@ -109,7 +109,7 @@ describe('sandbox isolation', { skip }, () => {
     assert.ok(!(beta.ls.ok as string[]).includes('alpha-was-here'));
   });
 
-  test('sandbox - a replica\'s network namespace has only lo: the host\'s ports are out of reach', async () => {
+  test('sandbox - 127.0.0.1 in a replica is its own lo: the host\'s loopback ports are out of reach', async () => {
     const server = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
