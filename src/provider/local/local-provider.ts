@@ -66,11 +66,12 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       await removeStaleRunFolders(os.tmpdir());
       const runBase = await mkdtemp(path.join(os.tmpdir(), `faasq-run-${process.pid}-`));
       launchContext = { host, runBase, hidden: [config.dataDir, config.provider.secretsDir, runBase], secrets: liveSecrets };
-      if (host.isOn) log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind, network: host.outbound ? 'outbound' : host.isPrivateNetwork ? 'private' : 'host' }, `functions are sandboxed: ${host.reason}`);
-      if (host.isOn && host.networkFallback) {
-        log.warn({ network: 'private', reason: host.networkFallback }, `sandboxed functions cannot make outbound calls: ${host.networkFallback}; install slirp4netns, or set FAASQ_SANDBOX_NETWORK=private to say this is meant`);
-      }
-      else {
+      if (host.isOn) {
+        log.info({ sandbox: 'bubblewrap', user: host.user?.name, cgroups: host.cgroups.kind, network: host.outbound ? 'outbound' : host.isPrivateNetwork ? 'private' : 'host' }, `functions are sandboxed: ${host.reason}`);
+        if (host.networkFallback) {
+          log.warn({ network: 'private', reason: host.networkFallback }, `sandboxed functions cannot make outbound calls: ${host.networkFallback}; install slirp4netns, or set FAASQ_SANDBOX_NETWORK=private to say this is meant`);
+        }
+      } else {
         log.warn(
           { sandbox: 'off', reason: host.reason, cgroups: host.cgroups.kind },
           `functions are not sandboxed (${host.reason}): they run as faasq's user with its environment (minus FAASQ_*), secrets are in the folder named by env secret_mount_path, and each http-mode replica gets a free port in PORT and http_port with upstream_url rewritten to it`,
