@@ -11,7 +11,8 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { createLocalProvider, type Provider } from '../../src/provider/index.js';
 import { detectSandbox, OUTBOUND_DNS, OUTBOUND_GATEWAY } from '../../src/provider/local/sandbox/index.js';
-import { EventBus, isFaasqError, silentLogger } from '../../src/shared/index.js';
+import { PassThrough } from 'node:stream';
+import { createLogger, EventBus, isFaasqError, silentLogger, type Logger } from '../../src/shared/index.js';
 import { commandOf, descendants, isAlive } from '../support/processes.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { toolSkipReason } from '../support/tools.js';
@@ -24,10 +25,10 @@ const skip = toolSkipReason('bwrap') ?? toolSkipReason('slirp4netns') ?? (proces
 type Answer = Record<string, { ok?: unknown; error?: string }>;
 
 /** A provider with the given network flags and one probe function. */
-async function stand(flags: Record<string, string | boolean>): Promise<{ provider: Provider; ask(query: string): Promise<Answer>; close(): Promise<void> }> {
+async function stand(flags: Record<string, string | boolean>, logger: Logger = silentLogger()): Promise<{ provider: Provider; ask(query: string): Promise<Answer>; close(): Promise<void> }> {
   const tmp = await makeTempDir('faasq-sandbox-net-');
   const config = loadConfig({ env: {}, flags: { dataDir: path.join(tmp.dir, 'data'), 'provider.sandbox': 'on', 'provider.readyTimeoutMs': '5s', 'provider.restartMinMs': '50ms', 'provider.restartMaxMs': '400ms', ...flags } });
-  const provider = createLocalProvider({ config, logger: silentLogger(), events: new EventBus(), env: {} });
+  const provider = createLocalProvider({ config, logger, events: new EventBus(), env: {} });
   await provider.start();
   await provider.deploy(fixtureSpec('probe', { fprocess: nodeFixture('probe.mjs'), environment: {} }));
   return {
@@ -115,6 +116,23 @@ describe('sandbox outbound network (default)', { skip }, () => {
     await s.provider.remove('probe', 'openfaas-fn');
     await waitFor(() => slirpsBelowUs().length === 0, { timeoutMs: 5000, message: 'no slirp4netns left' });
   });
+});
+
+test('sandbox network - faasq says once at start which network sandboxes get', { skip }, async () => {
+  const out = new PassThrough();
+  const lines: { level: number; msg: string; network?: string }[] = [];
+  out.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+  });
+  const s = await stand({}, createLogger({ level: 'info', destination: out }));
+  try {
+    const start = lines.filter((l) => /sandboxed/.test(l.msg));
+    assert.equal(start.length, 1, JSON.stringify(lines));
+    assert.equal(start[0].network, 'outbound');
+    assert.match(start[0].msg, /^functions are sandboxed: .*outbound calls through slirp4netns, the host's loopback out of reach/);
+  } finally {
+    await s.close();
+  }
 });
 
 describe('sandbox outbound network with FAASQ_SANDBOX_HOST_LOOPBACK=true', { skip }, () => {

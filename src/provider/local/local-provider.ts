@@ -293,7 +293,7 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       // As Kubernetes updates mounted secrets: running sandboxed replicas see the new value (unsandboxed ones follow the store's file through their links).
       const [{ file }] = await secrets.files(secret.namespace, [secret.name]);
       const replicas = await liveSecrets.refresh(file);
-      if (replicas > 0) log.info({ secret: secret.name, namespace: secret.namespace, replicas }, 'secret rewritten in running replicas');
+      if (replicas > 0) log.info({ secretName: secret.name, namespace: secret.namespace, replicas }, 'secret rewritten in running replicas');
     },
     removeSecret: (name, namespace) => secrets.remove(name, namespace),
 
