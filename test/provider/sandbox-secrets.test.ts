@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
+import { createGateway } from '../../src/gateway/index.js';
 import { createLocalProvider, type Provider } from '../../src/provider/index.js';
 import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { EventBus, silentLogger } from '../../src/shared/index.js';
@@ -100,4 +101,30 @@ describe('sandbox secrets updated live', { skip }, () => {
     await put('fourth-value');
     assert.deepEqual(copiesOf('db-password'), []);
   });
+});
+
+test('sandbox secrets - PUT /system/secrets (faas-cli secret update) through the gateway reaches the running function', { skip }, async () => {
+  const tmp = await makeTempDir('faasq-secrets-gw-');
+  const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: path.join(tmp.dir, 'data'), 'provider.sandbox': 'on', 'provider.readyTimeoutMs': '5s' } });
+  const events = new EventBus();
+  const provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
+  await provider.start();
+  const gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
+  const { port } = await gateway.start();
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}`, 'content-type': 'application/json' };
+  const read = async (): Promise<unknown> => (JSON.parse(await (await fetch(`${base}/function/api?read=/var/openfaas/secrets/api-token`)).text()) as { read: unknown }).read;
+  try {
+    assert.equal((await fetch(`${base}/system/secrets`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'api-token', value: 'token-1' }) })).status, 201);
+    await provider.deploy(fixtureSpec('api', { fprocess: nodeFixture('probe.mjs'), environment: {}, secrets: ['api-token'] }));
+    assert.deepEqual(await read(), { ok: 'token-1' });
+    const before = replicaPids();
+    assert.equal((await fetch(`${base}/system/secrets`, { method: 'PUT', headers: auth, body: JSON.stringify({ name: 'api-token', value: 'token-2' }) })).status, 200);
+    assert.deepEqual(await read(), { ok: 'token-2' });
+    assert.deepEqual(replicaPids(), before, 'no restart');
+  } finally {
+    await gateway.close();
+    await provider.close();
+    await tmp.cleanup();
+  }
 });
