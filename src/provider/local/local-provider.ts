@@ -292,8 +292,10 @@ export function createLocalProvider(deps: LocalProviderDeps): Provider {
       await secrets.put(secret, options);
       // As Kubernetes updates mounted secrets: running sandboxed replicas see the new value (unsandboxed ones follow the store's file through their links).
       const [{ file }] = await secrets.files(secret.namespace, [secret.name]);
-      const replicas = await liveSecrets.refresh(file);
-      if (replicas > 0) log.info({ secretName: secret.name, namespace: secret.namespace, replicas }, 'secret rewritten in running replicas');
+      const { written, failed } = await liveSecrets.refresh(file);
+      if (written > 0) log.info({ secretName: secret.name, namespace: secret.namespace, replicas: written }, 'secret rewritten in running replicas');
+      // The store holds the new value either way; a replica that missed it gets it at its next start.
+      for (const err of failed) log.warn({ secretName: secret.name, namespace: secret.namespace, err }, 'secret not rewritten in a running replica');
     },
     removeSecret: (name, namespace) => secrets.remove(name, namespace),
 

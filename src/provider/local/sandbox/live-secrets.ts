@@ -19,8 +19,11 @@ export interface PlacedSecrets {
 export interface LiveSecrets {
   /** Copies the secrets into <runDir>/secrets for one replica and keeps them current until release(). */
   place(runDir: string, secrets: readonly { name: string; file: string }[], user: FunctionUser | undefined): Promise<PlacedSecrets>;
-  /** Rewrites every live copy of the store's file; a file that is gone leaves the copies as they are. Returns how many were written. */
-  refresh(file: string): Promise<number>;
+  /**
+   * Rewrites every live copy of the store's file; a file that is gone leaves the copies as they
+   * are. One copy that cannot be written does not stop the others: it is reported in `failed`.
+   */
+  refresh(file: string): Promise<{ written: number; failed: Error[] }>;
 }
 
 interface Copy {
@@ -98,17 +101,17 @@ export function createLiveSecrets(): LiveSecrets {
     refresh(file) {
       return serially(file, async () => {
         let written = 0;
-        for (const copy of copies.get(file) ?? []) {
+        const failed: Error[] = [];
+        for (const copy of [...(copies.get(file) ?? [])]) {
           try {
             await writeCopy(file, copy);
             written += 1;
           } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            // The secret was removed meanwhile (copies keep their last value), or the replica's folder went with it.
-            if (code !== 'ENOENT') throw err;
+            // ENOENT: the secret was removed meanwhile (copies keep their last value), or the replica's folder went with it.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(err as Error);
           }
         }
-        return written;
+        return { written, failed };
       });
     },
   };
