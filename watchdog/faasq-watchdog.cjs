@@ -9,9 +9,12 @@
 //   classic watchdog, streams stdout back, and keeps the classic exit-code contract while no byte
 //   has been sent (a non-zero exit then answers 500). Errors the gateway must translate carry an
 //   `x-faasq-error` header (a fork function writes only a body, so it cannot forge one).
-// - http mode: starts `fprocess` once and relays every connection on the socket, byte for byte,
-//   to the function's upstream inside the sandbox's own network namespace. When the function's
-//   server exits, so does the watchdog, and faasq restarts the replica.
+// - http mode: starts `fprocess` once. When faasq started it with an IPC channel, each `dial`
+//   message is answered with a socket connected to the function's upstream inside the sandbox's
+//   own network namespace (faasq then speaks HTTP on it itself), and `stop` sends the function
+//   SIGTERM. Without a channel it relays every connection on the Unix socket, byte for byte, to
+//   that upstream. When the function's server exits, so does the watchdog, and faasq restarts
+//   the replica.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -232,6 +235,7 @@ function serveHttp() {
     logLine(`faasq: function process exited (${signal ? `killed by ${signal}` : `exit code ${code}`})`);
     process.exit(code === null ? 137 : code || 1);
   });
+  if (process.send) return handOffConnections(child);
   const server = net.createServer((client) => {
     const upstream = net.connect(config.upstreamPort, config.upstreamHost);
     upstream.setNoDelay(true);
@@ -255,6 +259,49 @@ function serveHttp() {
     server.close();
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * The IPC side of http mode: faasq asks for connections and for a graceful stop. A socket is
+ * connected here, inside the network namespace, and sent to faasq unread (it is paused at once,
+ * so no byte of the function's is consumed on the way).
+ */
+function handOffConnections(child) {
+  const reply = (message, socket) => {
+    if (!process.connected) return socket?.destroy();
+    process.send(message, socket, (err) => {
+      if (err) socket?.destroy();
+    });
+  };
+  process.on('message', (message) => {
+    if (message?.t === 'stop') {
+      child.kill('SIGTERM');
+      return;
+    }
+    if (message?.t !== 'dial' || !Number.isSafeInteger(message.id)) return;
+    const socket = net.connect({ port: config.upstreamPort, host: config.upstreamHost });
+    socket.pause();
+    let isConnected = false;
+    socket.once('connect', () => {
+      isConnected = true;
+      reply({ t: 'dialed', id: message.id }, socket);
+    });
+    socket.once('error', (err) => {
+      socket.destroy();
+      if (!isConnected) reply({ t: 'dial-failed', id: message.id, code: String(err.code || 'ECONNREFUSED') });
+    });
+  });
+  // The channel closing means faasq is gone (or gave up on this replica).
+  process.on('disconnect', () => {
+    child.kill('SIGKILL');
+    process.exit(1);
+  });
+  exitWithFaasq(() => {
+    child.kill('SIGKILL');
+    process.exit(1);
+  });
+  // SIGTERM reaches the watchdog only without a sandbox in between; it is passed on as well.
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
 }
 
 if (config.mode === 'http') serveHttp();

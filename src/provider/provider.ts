@@ -105,8 +105,13 @@ export interface ResponseSink {
 export interface DirectRoute {
   readonly host: string;
   readonly port: number;
-  /** Set for a sandboxed replica: its watchdog's Unix socket, used instead of host:port. */
+  /** A Unix socket to connect to instead of host:port. */
   readonly socketPath?: string;
+  /**
+   * Set for a sandboxed replica: opens a new connection to it (a socket already connected inside
+   * the replica), used instead of socketPath and host:port. Rejects when the replica cannot be reached.
+   */
+  readonly dial?: () => Promise<import('node:net').Socket>;
   /** The Host header to send. */
   readonly authority: string;
   /** Prepended to the request path ("" for http-mode replicas). */

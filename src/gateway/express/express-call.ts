@@ -137,7 +137,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
     if (this.upstream !== upstream || this.phase !== Phase.AwaitHead || !upstream.isAlive) return;
     this.isSent = true;
     // One string, one write(2): lane bodies are small, and a writev of two parts measured slower.
-    upstream.socket.write(this.body ? this.requestBytes + this.body.toString('latin1') : this.requestBytes, 'latin1');
+    upstream.write(this.body ? this.requestBytes + this.body.toString('latin1') : this.requestBytes);
   }
 
   /** The function broke framing: its connection goes, and the event is counted and logged. */
@@ -204,13 +204,13 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
       // The connection died (or was dropped for stray bytes) before the request went out: nothing
       // reached the function, so any method may go on a new one.
       this.hasRetried = true;
-      const fresh = this.lane.pool.lease(this.target.route.host, this.target.route.port, this, this.target.route.socketPath);
+      const fresh = this.lane.pool.lease(this.target.route, this);
       if (fresh) return this.send(fresh);
     }
     if (this.pending === undefined && !this.hasRetried && this.wasReused && IDEMPOTENT.has(this.head.method)) {
       // The function closed an idle connection just as this call took it: one retry on a new one.
       this.hasRetried = true;
-      const fresh = this.lane.pool.lease(this.target.route.host, this.target.route.port, this, this.target.route.socketPath);
+      const fresh = this.lane.pool.lease(this.target.route, this);
       if (fresh) return this.send(fresh);
     }
     this.fail(new FaasqError('E_FUNCTION_UNREACHABLE', `function "${this.target.fn}" is unreachable`, { cause: err }));
@@ -308,7 +308,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
       if (head !== undefined) this.caller.write(head, 'latin1');
       if (end > offset) isFlowing = this.caller.write(offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end));
     }
-    if (!isFlowing && !isOver) this.upstream?.socket.pause();
+    if (!isFlowing && !isOver) this.upstream?.pause();
     if (!isOver) return;
     // Bytes past the reply's end mean the function is out of step with its own framing.
     if (end < chunk.length) this.anomaly('extra_bytes');
@@ -320,7 +320,7 @@ export class ExpressCall implements UpstreamOwner, DeadlineOwner {
 
   /** The caller's socket drained: read on from the function. */
   onCallerDrain(): void {
-    this.upstream?.socket.resume();
+    this.upstream?.resume();
   }
 
   /** The gateway's or the function's timeout (DeadlineOwner). */

@@ -224,7 +224,7 @@ class LaneConnection implements CallerConnection {
   /** Creates the call, takes a connection to the function and sends the request. */
   private begin(head: RequestHead, buf: Buffer, bodyStart: number, total: number, target: CallTarget): HandOffReason | undefined {
     const call = new ExpressCall(this.lane, this, head, total > bodyStart ? buf.subarray(bodyStart, total) : undefined, target);
-    const upstream = this.lane.pool.lease(target.route.host, target.route.port, call, target.route.socketPath);
+    const upstream = this.lane.pool.lease(target.route, call);
     if (!upstream) {
       target.route.release();
       target.limiter?.release();

@@ -1,5 +1,6 @@
-// Keep-alive connections from the express lane to functions, per host:port (TCP) or per Unix
-// socket path (a sandboxed replica's watchdog). A connection is
+// Keep-alive connections from the express lane to functions, per host:port (TCP), per Unix
+// socket path, or per dialer (a sandboxed replica, whose provider hands over a socket connected
+// inside the replica; the lane does not know how). A connection is
 // leased to one call at a time (no pipelining) and its socket events go to that call; an idle one
 // that the function closes, or that outlives the function's keep-alive timeout, is dropped, so a
 // call rarely finds a dead socket (and the lane retries idempotent calls once when it does).
@@ -30,6 +31,14 @@ const SWEEP_INTERVAL_MS = 1000;
 /** A connection not established by then fails the call as unreachable (502), as undici's connect timeout does. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** Where a function answers: a dialer when set, else socketPath when set, else host:port. */
+export interface UpstreamAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly socketPath?: string;
+  readonly dial?: () => Promise<net.Socket>;
+}
+
 /** Reports a connection dropped because the function sent bytes no call asked for. */
 export type StrayReporter = (fnLabel: string) => void;
 
@@ -43,11 +52,32 @@ export class UpstreamConnection {
   /** The function of the last call it served. */
   fnLabel = '';
   private isGone = false;
+  private socket: net.Socket | undefined;
+  /** What a call wrote before a dialed socket arrived. */
+  private unsent: string | undefined;
 
   constructor(
-    readonly socket: net.Socket,
+    connecting: net.Socket | Promise<net.Socket>,
     private readonly origin: Origin,
   ) {
+    if (connecting instanceof net.Socket) {
+      this.attach(connecting);
+      return;
+    }
+    connecting.then(
+      (socket) => {
+        if (this.isGone) return void socket.destroy();
+        this.attach(socket);
+        if (this.unsent !== undefined) socket.write(this.unsent, 'latin1');
+        this.unsent = undefined;
+      },
+      (err: Error) => this.gone(err),
+    );
+  }
+
+  private attach(socket: net.Socket): void {
+    const { origin } = this;
+    this.socket = socket;
     socket.setNoDelay(true);
     if (socket.connecting) {
       socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error(`connect timeout after ${CONNECT_TIMEOUT_MS}ms`), { code: 'ETIMEDOUT' })));
@@ -62,6 +92,28 @@ export class UpstreamConnection {
     socket.on('error', (err: Error) => this.gone(err));
     socket.on('end', () => this.gone(undefined));
     socket.on('close', () => this.gone(undefined));
+    // A dialed socket comes paused (nothing read before a call holds it).
+    if (socket.isPaused()) socket.resume();
+  }
+
+  /** Sends request bytes (held until a dialed socket arrives). */
+  write(text: string): void {
+    if (this.socket) this.socket.write(text, 'latin1');
+    else this.unsent = (this.unsent ?? '') + text;
+  }
+
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
+  /** Closes the connection; its socket's close event then forgets it (at once when none is attached yet). */
+  destroy(): void {
+    if (this.socket) this.socket.destroy();
+    else this.gone(undefined);
   }
 
   get isAlive(): boolean {
@@ -82,7 +134,7 @@ export class UpstreamConnection {
   private gone(err: Error | undefined): void {
     if (this.isGone) return;
     this.isGone = true;
-    this.socket.destroy();
+    this.socket?.destroy();
     this.origin.forget(this);
     const owner = this.owner;
     this.owner = undefined;
@@ -95,9 +147,7 @@ class Origin {
   count = 0;
 
   constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly socketPath: string | undefined,
+    private readonly address: UpstreamAddress,
     /** Called when the origin's last connection is gone (replicas come and go on new ports). */
     private readonly onEmpty: (origin: Origin) => void,
     readonly onStray: StrayReporter,
@@ -113,13 +163,14 @@ class Origin {
     const now = performance.now();
     const { idle } = this;
     // One past its idle lifetime but not yet swept may be closing on the function's side right now.
-    while (idle.length > 0 && (!idle[0].isAlive || idle[0].idleUntil <= now)) (idle.shift() as UpstreamConnection).socket.destroy();
+    while (idle.length > 0 && (!idle[0].isAlive || idle[0].idleUntil <= now)) (idle.shift() as UpstreamConnection).destroy();
     let conn: UpstreamConnection | undefined;
     if (idle.length > 0 && (now - idle[0].releasedAt >= this.quietMs || this.count >= MAX_CONNECTIONS_PER_ORIGIN)) conn = idle.shift();
     if (!conn) {
       if (this.count >= MAX_CONNECTIONS_PER_ORIGIN) return undefined;
       this.count += 1;
-      conn = new UpstreamConnection(this.socketPath === undefined ? net.connect(this.port, this.host) : net.connect(this.socketPath), this);
+      const { host, port, socketPath, dial } = this.address;
+      conn = new UpstreamConnection(dial ? dial() : socketPath === undefined ? net.connect(port, host) : net.connect(socketPath), this);
     }
     conn.owner = owner;
     conn.fnLabel = owner.fnLabel;
@@ -143,16 +194,17 @@ class Origin {
 
   sweep(now: number): void {
     // The oldest idle connections sit at the bottom of the stack.
-    while (this.idle.length > 0 && this.idle[0].idleUntil <= now) (this.idle.shift() as UpstreamConnection).socket.destroy();
+    while (this.idle.length > 0 && this.idle[0].idleUntil <= now) (this.idle.shift() as UpstreamConnection).destroy();
   }
 
   destroyAll(): void {
-    for (const conn of this.idle.splice(0)) conn.socket.destroy();
+    for (const conn of this.idle.splice(0)) conn.destroy();
   }
 }
 
 export class UpstreamPool {
-  private readonly origins = new Map<string, Origin>();
+  /** Keyed by dialer, socket path or host:port. */
+  private readonly origins = new Map<unknown, Origin>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -166,12 +218,12 @@ export class UpstreamPool {
     this.sweeper.unref();
   }
 
-  /** A connection to host:port (or socketPath, when set) now leased to `owner`, or undefined when the origin is at its cap. */
-  lease(host: string, port: number, owner: UpstreamOwner, socketPath?: string): UpstreamConnection | undefined {
-    const key = socketPath ?? `${host}:${port}`;
+  /** A connection to `address` now leased to `owner`, or undefined when the origin is at its cap. */
+  lease(address: UpstreamAddress, owner: UpstreamOwner): UpstreamConnection | undefined {
+    const key = address.dial ?? address.socketPath ?? `${address.host}:${address.port}`;
     let origin = this.origins.get(key);
     if (!origin) {
-      origin = new Origin(host, port, socketPath, (empty) => {
+      origin = new Origin(address, (empty) => {
         if (this.origins.get(key) === empty) this.origins.delete(key);
       }, this.onStray, this.quietMs);
       this.origins.set(key, origin);

@@ -14,8 +14,10 @@ export interface QuietPoolOptions {
   /** Most connections to the function; past it requests wait for one. */
   readonly connections: number;
   readonly keepAliveTimeout?: number;
-  /** A Unix socket to connect to instead of the origin's host and port (a sandboxed replica). */
+  /** A Unix socket to connect to instead of the origin's host and port. */
   readonly socketPath?: string;
+  /** Opens each connection instead (a sandboxed replica: a socket connected inside it); wins over socketPath. */
+  readonly dial?: () => Promise<net.Socket>;
   /** A released connection is not reused for this long (a new one is opened, up to `connections`). */
   readonly quietMs: number;
   /**
@@ -93,7 +95,20 @@ export class QuietPool extends Dispatcher {
         connect: (connectOptions, callback) => {
           const isTls = connectOptions.protocol === 'https:';
           const where = { host: connectOptions.hostname, port: Number(connectOptions.port || (isTls ? 443 : 80)), noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
-          const { socketPath } = this.options;
+          const { socketPath, dial } = this.options;
+          if (dial) {
+            dial().then(
+              (socket) => {
+                socket.setNoDelay(true);
+                socket.setKeepAlive(true, 60_000);
+                member.socket = socket;
+                watchIdleBytes(socket, member, this.options.onStray);
+                callback(null, socket);
+              },
+              (err: Error) => callback(err, null),
+            );
+            return;
+          }
           let socket: net.Socket;
           if (socketPath !== undefined) socket = net.connect({ path: socketPath, noDelay: true });
           else if (isTls) socket = tls.connect({ ...where, servername: connectOptions.servername ?? (net.isIP(where.host) ? undefined : where.host), ALPNProtocols: ['http/1.1'] });
@@ -113,7 +128,6 @@ export class QuietPool extends Dispatcher {
             isSettled = true;
             callback(err, null);
           });
-          return socket;
         },
       }),
     );

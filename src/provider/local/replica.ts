@@ -1,5 +1,6 @@
 // One replica's process: the in-replica watchdog (in its sandbox, or bare in fork mode) reached
-// on a Unix socket, or an http-mode server on its own port. Probed until it answers HTTP, then
+// on a Unix socket or, in http mode in its own network namespace, through sockets it hands over
+// on an IPC channel (sandbox/watchdog-channel.ts); or an http-mode server on its own port. Probed until it answers HTTP, then
 // served through its own keep-alive undici Pool and re-probed every healthIntervalMs. It reports
 // its exit once and removes its runtime folder and cgroup; restarting is the supervisor's job
 // (replica-runtime.ts), so this file knows nothing about backoff.
@@ -8,7 +9,7 @@ import { QuietPool, type Pooling } from './quiet-pool.js';
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute } from '../provider.js';
 import { lineSplitter } from './log-ring.js';
-import type { ReplicaLaunch } from './sandbox/index.js';
+import { WatchdogChannel, type ReplicaLaunch } from './sandbox/index.js';
 
 /** `unhealthy`: was ready, then refused connections or answered 503 on /_/health; not routed to. */
 export type ReplicaState = 'starting' | 'ready' | 'unhealthy' | 'stopping' | 'exited';
@@ -43,6 +44,8 @@ export class Replica {
   /** This replica's address for the express lane; release() ends a call route() counted. */
   readonly route: DirectRoute;
   private child: ChildProcess | undefined;
+  /** The watchdog's IPC channel (connection hand-off), when the replica has one. */
+  private channel: WatchdogChannel | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -54,10 +57,22 @@ export class Replica {
 
   constructor(private readonly options: ReplicaOptions) {
     const { address } = options.launch;
+    const timing = { connections: 128, keepAliveTimeout: 30_000, ...options.pooling };
+    const release = (): void => {
+      this.inflight -= 1;
+    };
+    if ('socketPath' in address && address.handOff) {
+      // Each connection is opened inside the replica and handed over: no socket path, no port.
+      const dial = (): Promise<import('node:net').Socket> => this.channel?.dial() ?? Promise.reject(Object.assign(new Error('the replica has not started'), { code: 'ECONNREFUSED' }));
+      const { authority } = address.handOff;
+      this.pool = new QuietPool(`http://${authority}`, { ...timing, dial });
+      this.route = { host: '', port: 0, dial, authority, pathPrefix: '', execTimeoutMs: options.execTimeoutMs, release };
+      return;
+    }
     const isSocket = 'socketPath' in address;
     const port = isSocket ? 0 : address.port;
     const where = isSocket ? { socketPath: address.socketPath } : {};
-    this.pool = new QuietPool(isSocket ? 'http://localhost' : `http://127.0.0.1:${port}`, { connections: 128, keepAliveTimeout: 30_000, ...where, ...options.pooling });
+    this.pool = new QuietPool(isSocket ? 'http://localhost' : `http://127.0.0.1:${port}`, { ...timing, ...where });
     this.route = {
       host: isSocket ? 'localhost' : '127.0.0.1',
       port,
@@ -65,9 +80,7 @@ export class Replica {
       authority: isSocket ? 'localhost' : `127.0.0.1:${port}`,
       pathPrefix: '',
       execTimeoutMs: options.execTimeoutMs,
-      release: () => {
-        this.inflight -= 1;
-      },
+      release,
     };
   }
 
@@ -98,7 +111,24 @@ export class Replica {
     const command = { file: this.options.commandFile };
     return new Promise((resolve, reject) => {
       // stdin is a pipe faasq never writes: its end tells the watchdog faasq is gone (even by kill -9).
-      const child = spawn(file, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: false });
+      const options = { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] as ('pipe' | 'ipc')[], detached: false };
+      const { address } = this.options.launch;
+      let child: ChildProcess;
+      if ('socketPath' in address && address.handOff) {
+        const spawned = WatchdogChannel.spawn(file, args, options, address.handOff.port, (why) => {
+          this.options.onLine(this.options.instance, `faasq: the watchdog broke its channel's protocol (${why}); replica killed`);
+          this.child?.kill('SIGKILL');
+        });
+        if (!spawned) {
+          void this.options.launch.cleanup();
+          reject(new FaasqError('E_DEPLOY_FAILED', 'this Node cannot guard the IPC channel a sandboxed http-mode replica needs'));
+          return;
+        }
+        child = spawned.child;
+        this.channel = spawned.channel;
+      } else {
+        child = spawn(file, [...args], options);
+      }
       this.child = child;
       let hasSpawned = false;
       this.exited = new Promise<void>((done) => child.once('close', () => done())).then(() => this.options.launch.cleanup());
@@ -206,7 +236,8 @@ export class Replica {
     this.clearProbe();
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
+      // bubblewrap does not pass SIGTERM on: the watchdog is asked to send it to its function.
+      if (!this.channel?.stop()) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await this.exited;
       clearTimeout(timer);

@@ -7,3 +7,4 @@ export { launchReplica, SECRETS_INSIDE, WATCHDOG_FILE, type LaunchContext, type 
 export { functionEnv } from './function-env.js';
 export { resourceLimits, parseCpu, parseMemory, type ResourceLimits } from './resources.js';
 export type { ReplicaCgroup } from './cgroups.js';
+export { WatchdogChannel, MAX_LINE_BYTES } from './watchdog-channel.js';

@@ -58,7 +58,13 @@ export interface LaunchContext {
   readonly secrets: LiveSecrets;
 }
 
-export type ReplicaAddress = { readonly socketPath: string } | { readonly port: number };
+/**
+ * Where a replica answers: its own port, or its watchdog's Unix socket. `handOff` (http mode in a
+ * network namespace of its own): the watchdog hands over sockets connected to the function's
+ * server at `port` inside the replica, on an IPC channel (sandbox/watchdog-channel.ts); the Unix
+ * socket then only serves when that channel cannot be had.
+ */
+export type ReplicaAddress = { readonly socketPath: string; readonly handOff?: { readonly port: number; readonly authority: string } } | { readonly port: number };
 
 export interface ReplicaLaunch {
   readonly file: string;
@@ -208,7 +214,9 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string, r
   const upstream = plan.mode === 'http' ? await upstreamOf(plan, env) : undefined;
   args.push(...drop, process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
   const started = host.outbound ? withOutbound(host.outbound, runDir, host.bwrap, args) : { file: host.bwrap, args };
-  return { ...started, env, cwd: '/', address: { socketPath: path.join(sockDir, SOCKET_NAME) } };
+  const socketPath = path.join(sockDir, SOCKET_NAME);
+  const handOff = upstream ? { port: upstream.port, authority: `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}` } : undefined;
+  return { ...started, env, cwd: '/', address: handOff ? { socketPath, handOff } : { socketPath } };
 }
 
 /**
