@@ -1,4 +1,5 @@
-// The express lane reaches sandboxed http replicas over their watchdog's Unix socket: calls
+// The express lane reaches sandboxed http replicas through sockets their watchdog connects inside
+// the replica and hands over (no relay, no Unix socket): calls
 // through the gateway spread over two replicas that both listen on port 3000 in network
 // namespaces of their own, without handing the connection to the full path. Needs root and
 // bubblewrap; skipped with the reason otherwise.
@@ -50,7 +51,7 @@ describe('express lane - sandboxed replicas', { skip }, () => {
     await tmp?.cleanup();
   });
 
-  test('express lane - calls reach replicas on their Unix sockets and spread over both', async () => {
+  test('express lane - calls reach replicas through handed-over sockets and spread over both', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 8; i += 1) {
       const res = await request(`${url}/function/fixed`, { method: 'POST', body: 'x' });
