@@ -57,7 +57,6 @@ function socketsOf(pid: number): Set<string> {
 describe('sandbox connection hand-off', { skip }, () => {
   let provider: Provider;
   let tmp: { dir: string; cleanup: () => Promise<void> };
-  const lines: string[] = [];
 
   const get = async (name: string, p: string): Promise<{ status: number; text: string }> => {
     const res = await provider.invoke(name, NS, request({ method: 'GET', path: p }));
