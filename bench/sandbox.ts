@@ -1,6 +1,6 @@
 // The sandbox's cost, side by side in one run: a fork-mode function's calls/s and an http-mode
 // replica's time to ready and calls/s, with FAASQ_SANDBOX=on and off (and on with
-// FAASQ_SANDBOX_NETWORK=host, where http mode needs no relay, and on with =outbound, where each
+// FAASQ_SANDBOX_NETWORK=host, where the gateway reaches http replicas on a host port, and on with =outbound, where each
 // replica also starts slirp4netns). "on" is FAASQ_SANDBOX_NETWORK=private. The gateways (one per
 // setting) run in this process with the real local provider; wrk (Debian) drives them in
 // alternating rounds, so machine load drifts hit all alike. Needs root and bubblewrap for "on"
@@ -22,7 +22,7 @@ const READY_SAMPLES = Number(process.env.BENCH_READY_SAMPLES ?? 5);
 const IS_READY_ONLY = process.env.BENCH_READY_ONLY === '1';
 const FUNCTIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'functions');
 
-/** on: FAASQ_SANDBOX_NETWORK=private; on-host: =host (no relay in http mode); on-outbound: =outbound (slirp4netns). */
+/** on: FAASQ_SANDBOX_NETWORK=private; on-host: =host (http replicas on a host port, no hand-off); on-outbound: =outbound (slirp4netns). */
 type Setting = 'on' | 'off' | 'on-host' | 'on-outbound';
 const NETWORK: Record<Setting, string> = { on: 'private', off: 'private', 'on-host': 'host', 'on-outbound': 'outbound' };
 
