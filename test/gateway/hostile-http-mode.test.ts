@@ -2,7 +2,10 @@
 // beside com.faasq.upstream URLs), on both sync paths: after each round of honest calls the
 // function writes an unasked reply on every connection it holds, and the next round starts only
 // once the gateway has dropped each of those connections. No caller may ever receive the stray.
+// Also with the function sandboxed (root and bubblewrap), where both paths talk to it on sockets
+// its watchdog handed over.
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,10 +17,27 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { fixtureSpec, nodeFixture, testConfig } from '../support/provider-fixtures.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
+import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
+import { toolSkipReason } from '../support/tools.js';
 
-for (const isExpressLane of [true, false]) {
-  const pathName = isExpressLane ? 'express lane' : 'full path';
-  describe(`hostile http-mode function (${pathName})`, () => {
+const sandboxSkip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root' : !detectSandbox('auto', 'nobody').isOn ? 'no sandbox here' : false);
+
+/** The host pid of the sandboxed fixture (its PID_FILE would be written inside the sandbox). */
+function fixturePid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('late-reply.mjs')) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+for (const [isExpressLane, isSandboxed] of [[true, false], [false, false], [true, true], [false, true]]) {
+  const pathName = `${isExpressLane ? 'express lane' : 'full path'}${isSandboxed ? ', sandboxed' : ''}`;
+  describe(`hostile http-mode function (${pathName})`, { skip: isSandboxed ? sandboxSkip : false }, () => {
     let tmp: { dir: string; cleanup: () => Promise<void> };
     let provider: Provider;
     let gateway: Gateway;
@@ -26,7 +46,7 @@ for (const isExpressLane of [true, false]) {
 
     before(async () => {
       tmp = await makeTempDir('faasq-hostile-http-');
-      const config = testConfig(tmp.dir, { host: '127.0.0.1', port: 0, 'gateway.isExpressLane': String(isExpressLane), 'provider.healthIntervalMs': '0' });
+      const config = testConfig(tmp.dir, { host: '127.0.0.1', port: 0, 'gateway.isExpressLane': String(isExpressLane), 'provider.healthIntervalMs': '0', 'provider.sandbox': isSandboxed ? 'on' : 'off' });
       const events = new EventBus();
       events.on('upstream.anomaly', (e) => {
         if (e.reason === 'idle_bytes') idleBytes.push(e.path);
@@ -54,8 +74,10 @@ for (const isExpressLane of [true, false]) {
 
     test(`hostile http-mode function - ${pathName}: late replies on idle connections reach no caller and are counted as idle_bytes`, async () => {
       const pidFile = path.join(tmp.dir, 'late.pid');
-      await provider.deploy(fixtureSpec('late', { fprocess: nodeFixture('late-reply.mjs'), environment: { mode: 'http', PID_FILE: pidFile } }));
-      const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), { message: 'the function wrote its pid' }));
+      await provider.deploy(fixtureSpec('late', { fprocess: nodeFixture('late-reply.mjs'), environment: isSandboxed ? { mode: 'http' } : { mode: 'http', PID_FILE: pidFile } }));
+      const pid = isSandboxed
+        ? await waitFor(async () => ((await provider.get('late', 'openfaas-fn')).availableReplicas === 1 ? fixturePid() : undefined), { message: 'the sandboxed function is ready' })
+        : Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), { message: 'the function wrote its pid' }));
       let sentBefore = 0;
       for (let round = 0; round < 8; round += 1) {
         const ids = [0, 1, 2].map((i) => `c${i}-${round}`);
