@@ -4,6 +4,7 @@
 // gateway's sync path and the async worker use (no extra HTTP hop).
 // Not in the contract: how functions run (local processes, HTTP upstreams, a remote
 // faas-provider) and gateway concerns (auth, call ids, admission, metrics).
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** A function as faasq stores it; the OpenFaaS FunctionDeployment fields, normalised. */
@@ -111,7 +112,7 @@ export interface DirectRoute {
    * Set for a sandboxed replica: opens a new connection to it (a socket already connected inside
    * the replica), used instead of socketPath and host:port. Rejects when the replica cannot be reached.
    */
-  readonly dial?: () => Promise<import('node:net').Socket>;
+  readonly dial?: () => Promise<Socket>;
   /** The Host header to send. */
   readonly authority: string;
   /** Prepended to the request path ("" for http-mode replicas). */

@@ -5,6 +5,7 @@
 // its exit once and removes its runtime folder and cgroup; restarting is the supervisor's job
 // (replica-runtime.ts), so this file knows nothing about backoff.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { QuietPool, type Pooling } from './quiet-pool.js';
 import { FaasqError } from '../../shared/errors.js';
 import type { DirectRoute } from '../provider.js';
@@ -63,7 +64,7 @@ export class Replica {
     };
     if ('socketPath' in address && address.handOff) {
       // Each connection is opened inside the replica and handed over: no socket path, no port.
-      const dial = (): Promise<import('node:net').Socket> => this.channel?.dial() ?? Promise.reject(Object.assign(new Error('the replica has not started'), { code: 'ECONNREFUSED' }));
+      const dial = (): Promise<Socket> => this.channel?.dial() ?? Promise.reject(Object.assign(new Error('the replica has not started'), { code: 'ECONNREFUSED' }));
       const { authority } = address.handOff;
       this.pool = new QuietPool(`http://${authority}`, { ...timing, dial });
       this.route = { host: '', port: 0, dial, authority, pathPrefix: '', execTimeoutMs: options.execTimeoutMs, release };
