@@ -7,4 +7,4 @@ export { launchReplica, SECRETS_INSIDE, WATCHDOG_FILE, type LaunchContext, type 
 export { functionEnv } from './function-env.js';
 export { resourceLimits, parseCpu, parseMemory, type ResourceLimits } from './resources.js';
 export type { ReplicaCgroup } from './cgroups.js';
-export { WatchdogChannel, MAX_LINE_BYTES } from './watchdog-channel.js';
+export { WatchdogChannel, MAX_LINE_BYTES, CHANNEL_FD } from './watchdog-channel.js';

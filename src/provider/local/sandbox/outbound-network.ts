@@ -51,6 +51,8 @@ export function findOutboundTools(findOnPath: (file: string) => string | undefin
  * bwrap's --die-with-parent takes the sandbox too). Fifos live in the replica's runtime folder
  * (0700, faasq's), which the sandbox does not see. A background job's stdin would be /dev/null,
  * so bwrap gets the shell's own (fd 6 kept for it): the watchdog watches its stdin for faasq's end.
+ * fd 5, when open, is an http-mode watchdog's IPC channel (watchdog-channel.ts): bwrap inherits it,
+ * slirp4netns and nsenter do not.
  * $1: runtime folder, $2: slirp4netns, $3: its extra flags, $4: nsenter, $5: ip; then bwrap's command line.
  */
 const SCRIPT = `d=$1 s=$2 f=$3 e=$4 i=$5
@@ -64,13 +66,13 @@ trap 'kill -TERM $b 2>/dev/null' TERM INT HUP
 p=
 while read -r l <&3; do case $l in *child-pid*) p=\${l#*:}; p=\${p%,}; p=\${p# }; break;; esac; done
 if [ -z "$p" ]; then wait $b; exit $?; fi
-"$s" --mtu=${MTU} --enable-seccomp $f --ready-fd=7 --exit-fd=8 "$p" tap0 3<&- 4>&- 7>"$d/net-ready" 8<"$d/net-exit" </dev/null >/dev/null 2>&1 &
+"$s" --mtu=${MTU} --enable-seccomp $f --ready-fd=7 --exit-fd=8 "$p" tap0 3<&- 4>&- 5<&- 7>"$d/net-ready" 8<"$d/net-exit" </dev/null >/dev/null 2>&1 &
 exec 7<"$d/net-ready" 8>"$d/net-exit"
 r=
 read -r r <&7 || :
 exec 7<&-
 if [ "$r" != 1 ]; then echo "faasq: slirp4netns could not give the sandbox its network; stopping the replica" >&2; kill -KILL $b; wait $b; exit 125; fi
-if ! printf 'link set tap0 up mtu ${MTU}\\naddr add ${GUEST}/24 dev tap0\\nroute add default via ${OUTBOUND_GATEWAY} dev tap0\\n' | "$e" --net=/proc/$p/ns/net "$i" -batch - >&2; then
+if ! printf 'link set tap0 up mtu ${MTU}\\naddr add ${GUEST}/24 dev tap0\\nroute add default via ${OUTBOUND_GATEWAY} dev tap0\\n' | "$e" --net=/proc/$p/ns/net "$i" -batch - >&2 5<&-; then
   echo "faasq: cannot configure the sandbox's tap0; stopping the replica" >&2; kill -KILL $b; wait $b; exit 125
 fi
 printf 1 >&4

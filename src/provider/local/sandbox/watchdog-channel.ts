@@ -12,6 +12,12 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
 
+/**
+ * The channel's descriptor in the replica's first process and, through bwrap and setpriv, in the
+ * watchdog (NODE_CHANNEL_FD). Not 3 or 4: the outbound network's wrapper gives bwrap those for
+ * --info-fd and --block-fd (outbound-network.ts), and closes this one for its helpers.
+ */
+export const CHANNEL_FD = 5;
 /** Longest line the watchdog may send; its real replies are under 100 bytes. */
 export const MAX_LINE_BYTES = 1024;
 /** A dial not answered by then fails (as a connect timeout would). */
@@ -37,7 +43,7 @@ function pipeClass(): { prototype: object } | undefined {
 }
 
 /**
- * spawn() with stdio[3] an IPC channel whose every read passes `check` first. Node's
+ * spawn() with stdio[CHANNEL_FD] an IPC channel whose every read passes `check` first. Node's
  * setupChannel marks the channel (pendingHandle) just before it installs its reader; that reader is
  * wrapped. Returns undefined when the channel cannot be guarded (another Node): no channel then.
  */
@@ -45,14 +51,17 @@ function spawnGuarded(file: string, args: readonly string[], options: SpawnOptio
   const Pipe = pipeClass();
   if (!Pipe) return undefined;
   let guarded: PipeHandle | undefined;
+  const guard = (channel: PipeHandle, reader: PipeHandle['onread']): PipeHandle['onread'] => {
+    guarded = channel;
+    return guardReads(channel, reader, onViolation);
+  };
   const install = (): void => {
     Object.defineProperty(Pipe.prototype, 'onread', {
       configurable: true,
       set(this: PipeHandle, reader: PipeHandle['onread']) {
         delete (Pipe.prototype as { onread?: unknown }).onread;
         const isChannel = guarded === undefined && Object.hasOwn(this, 'pendingHandle');
-        if (isChannel) guarded = this;
-        this.onread = isChannel ? guardReads(this, reader, onViolation) : reader;
+        this.onread = isChannel ? guard(this, reader) : reader;
         install();
       },
     });
@@ -170,7 +179,7 @@ export class WatchdogChannel {
   }
 
   /**
-   * Spawns the replica's first process with the channel on fd 3. `onViolation` runs once when the
+   * Spawns the replica's first process with the channel on fd CHANNEL_FD. `onViolation` runs once when the
    * watchdog breaks the protocol (the caller kills the replica). Undefined when this Node's
    * channel cannot be guarded.
    */
@@ -181,7 +190,10 @@ export class WatchdogChannel {
       if (channel) channel.refuse(why);
       else early ??= why;
     };
-    const child = spawnGuarded(file, args, { ...options, stdio: [...(options.stdio as unknown[]).slice(0, 3), 'ipc'] as SpawnOptions['stdio'] }, violation);
+    const stdio = [...(options.stdio as unknown[]).slice(0, 3)];
+    while (stdio.length < CHANNEL_FD) stdio.push('ignore');
+    stdio.push('ipc');
+    const child = spawnGuarded(file, args, { ...options, stdio: stdio as SpawnOptions['stdio'] }, violation);
     if (!child) return undefined;
     channel = new WatchdogChannel(child, upstreamPort, onViolation);
     if (early !== undefined) channel.refuse(early);
