@@ -185,7 +185,7 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string, r
   if (plan.secrets.length > 0) {
     // A copy per replica, owned by the function's user (the store's files stay root's 0600), rewritten on updates.
     const placed = await ctx.secrets.place(runDir, plan.secrets, user);
-    releases.push(placed.release);
+    releases.push(() => placed.release());
     args.push('--ro-bind', placed.dir, mountAt(SECRETS_INSIDE));
   }
   if (host.outbound) args.push(...(await resolvConfArgs(runDir, mountAt)));
