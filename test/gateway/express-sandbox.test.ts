@@ -8,15 +8,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/index.js';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
+import type { Gateway } from '../../src/gateway/index.js';
+import type { Provider } from '../../src/provider/index.js';
 import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { EventBus } from '../../src/shared/events.js';
-import { silentLogger } from '../../src/shared/logger.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { toolSkipReason } from '../support/tools.js';
 import { waitFor } from '../support/wait-for.js';
 import { fixtureSpec, nodeFixture } from '../support/provider-fixtures.js';
+import { startLocalGateway } from './support/local-gateway.js';
 
 const host = detectSandbox('auto', 'nobody');
 const skip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root' : !host.isOn ? `no sandbox here: ${host.reason}` : false);
@@ -33,10 +33,7 @@ describe('express lane - sandboxed replicas', { skip }, () => {
     const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: path.join(tmp.dir, 'data'), 'provider.sandbox': 'on' } });
     const events = new EventBus();
     events.on('gateway.handoff', (e) => handoffs.push(e.reason));
-    provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
-    await provider.start();
-    gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
-    url = `http://127.0.0.1:${(await gateway.start()).port}`;
+    ({ provider, gateway, url } = await startLocalGateway(config, events));
     await provider.deploy(fixtureSpec('fixed', {
       fprocess: nodeFixture('fixed-port.mjs'),
       environment: { mode: 'http', upstream_url: 'http://127.0.0.1:3000' },

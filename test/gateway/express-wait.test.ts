@@ -3,16 +3,15 @@
 // lane, and a caller that leaves during the wait gives its admission slot back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
+import type { Gateway } from '../../src/gateway/index.js';
 import type { Provider } from '../../src/provider/index.js';
 import { ANNOTATIONS } from '../../src/shared/annotations.js';
 import { EventBus } from '../../src/shared/events.js';
-import { silentLogger } from '../../src/shared/logger.js';
 import { fixtureSpec, nodeFixture, testConfig } from '../support/provider-fixtures.js';
-import { createLocalProvider } from '../../src/provider/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { RawClient, withClient } from './support/raw-client.js';
+import { startLocalGateway } from './support/local-gateway.js';
 
 describe('express lane - waiting for a replica', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -27,10 +26,7 @@ describe('express lane - waiting for a replica', () => {
     tmp = await makeTempDir('faasq-lane-wait-');
     // A restart takes 400 ms: long enough to send a request while no replica is ready.
     const config = testConfig(tmp.dir, { host: '127.0.0.1', port: 0, 'provider.restartMinMs': '400ms', 'provider.restartMaxMs': '400ms' });
-    provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
-    await provider.start();
-    gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
-    url = `http://127.0.0.1:${(await gateway.start()).port}`;
+    ({ provider, gateway, url } = await startLocalGateway(config, events));
     host = new URL(url).host;
     events.on('gateway.handoff', (e) => handoffs.push(e.reason));
   });

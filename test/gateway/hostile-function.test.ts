@@ -7,15 +7,15 @@ import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createLocalProvider, UPSTREAM_ANNOTATION, type Provider } from '../../src/provider/index.js';
+import type { Gateway } from '../../src/gateway/index.js';
+import { UPSTREAM_ANNOTATION, type Provider } from '../../src/provider/index.js';
 import { EventBus } from '../../src/shared/events.js';
-import { silentLogger } from '../../src/shared/logger.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { RawClient } from './support/raw-client.js';
 import { startRawFunction, type RawFunction, type RawRequest } from './support/raw-function.js';
 import { request } from 'undici';
+import { startLocalGateway } from './support/local-gateway.js';
 
 /** A malformed reply shape: the bytes the function writes, and what the caller must get. */
 interface Shape {
@@ -207,10 +207,8 @@ for (const isExpressLane of [true, false]) {
       const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: tmp.dir, 'gateway.isExpressLane': isExpressLane } });
       const events = new EventBus();
       events.on('upstream.anomaly', (e) => anomalies.push(e));
-      provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
-      await provider.start();
-      gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
-      const url = `http://127.0.0.1:${(await gateway.start()).port}`;
+      let url: string;
+      ({ provider, gateway, url } = await startLocalGateway(config, events));
       const auth = 'Basic ' + Buffer.from('admin:pw').toString('base64');
       const deploy = await request(`${url}/system/functions`, {
         method: 'POST',

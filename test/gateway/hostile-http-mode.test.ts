@@ -10,15 +10,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createLocalProvider, type Provider } from '../../src/provider/index.js';
+import type { Gateway } from '../../src/gateway/index.js';
+import type { Provider } from '../../src/provider/index.js';
 import { EventBus } from '../../src/shared/events.js';
-import { silentLogger } from '../../src/shared/logger.js';
 import { fixtureSpec, nodeFixture, testConfig } from '../support/provider-fixtures.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { detectSandbox } from '../../src/provider/local/sandbox/index.js';
 import { toolSkipReason } from '../support/tools.js';
+import { startLocalGateway } from './support/local-gateway.js';
 
 const sandboxSkip = toolSkipReason('bwrap') ?? (process.getuid?.() !== 0 ? 'needs root' : !detectSandbox('auto', 'nobody').isOn ? 'no sandbox here' : false);
 
@@ -51,10 +51,7 @@ for (const [isExpressLane, isSandboxed] of [[true, false], [false, false], [true
       events.on('upstream.anomaly', (e) => {
         if (e.reason === 'idle_bytes') idleBytes.push(e.path);
       });
-      provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
-      await provider.start();
-      gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
-      url = `http://127.0.0.1:${(await gateway.start()).port}`;
+      ({ provider, gateway, url } = await startLocalGateway(config, events));
     });
     after(async () => {
       await gateway.close();

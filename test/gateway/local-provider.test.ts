@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/index.js';
-import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createLocalProvider, UPSTREAM_ANNOTATION, type Provider } from '../../src/provider/index.js';
+import type { Gateway } from '../../src/gateway/index.js';
+import { UPSTREAM_ANNOTATION, type Provider } from '../../src/provider/index.js';
 import { EventBus } from '../../src/shared/events.js';
-import { silentLogger } from '../../src/shared/logger.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { startFunctionServer, type FunctionServer } from './support/function-server.js';
+import { startLocalGateway } from './support/local-gateway.js';
 
 describe('gateway with the local provider', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -24,10 +24,7 @@ describe('gateway with the local provider', () => {
     fn = await startFunctionServer();
     const config = loadConfig({ env: {}, flags: { host: '127.0.0.1', port: 0, dataDir: tmp.dir } });
     const events = new EventBus();
-    provider = createLocalProvider({ config, logger: silentLogger(), events, env: {} });
-    await provider.start();
-    gateway = createGateway({ config, provider, events, logger: silentLogger(), credentials: { user: 'admin', password: 'pw' } });
-    url = `http://127.0.0.1:${(await gateway.start()).port}`;
+    ({ provider, gateway, url } = await startLocalGateway(config, events));
   });
   after(async () => {
     await gateway.close();
