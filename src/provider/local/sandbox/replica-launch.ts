@@ -14,6 +14,7 @@ import type { ReplicaCgroup } from './cgroups.js';
 import type { LiveSecrets } from './live-secrets.js';
 import { resolvConfArgs, withOutbound } from './outbound-network.js';
 import type { ResourceLimits } from './resources.js';
+import { canGuardChannel } from './watchdog-channel.js';
 import { namespaceArgs, SETPRIV, type FunctionUser, type SandboxHost } from './sandbox-host.js';
 
 /** Folders a function's own folder must not be: binding one would hand the function the system. */
@@ -215,7 +216,8 @@ async function sandboxed(ctx: LaunchContext, plan: LaunchPlan, runDir: string, r
   args.push(...drop, process.execPath, WATCHDOG_INSIDE, watchdogConfig(plan, `${RUN_INSIDE}/${SOCKET_NAME}`, cwd, upstream));
   const started = host.outbound ? withOutbound(host.outbound, runDir, host.bwrap, args) : { file: host.bwrap, args };
   const socketPath = path.join(sockDir, SOCKET_NAME);
-  const handOff = upstream ? { port: upstream.port, authority: `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}` } : undefined;
+  // Where the channel cannot be guarded (a Node whose internals differ), the watchdog relays bytes instead.
+  const handOff = upstream && canGuardChannel() ? { port: upstream.port, authority: `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}` } : undefined;
   return { ...started, env, cwd: '/', address: handOff ? { socketPath, handOff } : { socketPath } };
 }
 

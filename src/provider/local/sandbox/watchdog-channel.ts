@@ -42,6 +42,11 @@ function pipeClass(): { prototype: object } | undefined {
   }
 }
 
+/** Whether this Node lets faasq check the channel's reads; without it replicas keep the watchdog's relay. */
+export function canGuardChannel(): boolean {
+  return pipeClass() !== undefined;
+}
+
 /**
  * spawn() with stdio[CHANNEL_FD] an IPC channel whose every read passes `check` first. Node's
  * setupChannel marks the channel (pendingHandle) just before it installs its reader; that reader is
