@@ -81,7 +81,14 @@ export interface CallRecord {
   queue: string;
   priority: number;
   state: CallState;
+  /** Attempts made, those of unknownAttempts included. */
   attempts: number;
+  /**
+   * Numbers of the attempts whose outcome is unknown: the worker handling them stopped (killed,
+   * cut off, or shut down mid-run) before it recorded how they ended. The function may or may not
+   * have run, and may have run to completion. Absent when there is none; the latest 16 are kept.
+   */
+  unknownAttempts?: number[];
   maxAttempts?: number;
   /** ISO timestamps. */
   acceptedAt: string;

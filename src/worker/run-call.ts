@@ -10,6 +10,7 @@ import { collectResponse } from './collect-response.js';
 import { RunningRecord } from './running-record.js';
 import { writeFinal } from './final-write.js';
 import { finishDead, pendingCallback, RESUMABLE, resumeCallback, settleAfterCallback, settleCancelled } from './settle-call.js';
+import { countUnknownAttempts, needsHandBackMark, withAttempt, type AttemptCount } from './unknown-attempts.js';
 
 const SETTLED: readonly CallState[] = ['succeeded', 'failed', 'cancelled'];
 const ONLY_RUNNING: readonly CallState[] = ['running'];
@@ -17,6 +18,14 @@ const ONLY_RUNNING: readonly CallState[] = ['running'];
 const CONCURRENCY_RETRY_MS = 250;
 /** How long a delivery whose record could not be read waits before it is delivered again. */
 const STATE_UNKNOWN_RETRY_MS = 1000;
+/**
+ * A first delivery of a call that waited longer than this writes `running` (a compare-and-set)
+ * before it runs, like a redelivery. A consumer leader that was frozen or cut off can, once back
+ * and before it learns it was replaced, hand out again a call another worker has finished, as a
+ * first delivery; that takes a freeze longer than NATS's election timeout (4 s at least), so such a
+ * call is older than this. Calls taken from a backlog older than this pay the write too.
+ */
+const FIRST_DELIVERY_CHECK_AGE_MS = 3000;
 
 export async function processDelivery(ctx: CallContext, delivery: Delivery, queueName: string): Promise<void> {
   const m = delivery.message;
@@ -62,6 +71,7 @@ export async function processDelivery(ctx: CallContext, delivery: Delivery, queu
   const key = `${m.function}.${m.namespace}`;
   const busy = ctx.fnInflight.get(key) ?? 0;
   if (limit !== undefined && busy >= limit) {
+    if (needsHandBackMark(record, delivery.deliveryCount, ctx.config.worker.runningRecordDelayMs)) await markHandedBack(ctx, delivery, CONCURRENCY_RETRY_MS);
     await delivery.retry(CONCURRENCY_RETRY_MS);
     return;
   }
@@ -78,17 +88,23 @@ export async function processDelivery(ctx: CallContext, delivery: Delivery, queu
 async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: string, record: CallRecord, policy: RetryPolicy): Promise<void> {
   const m = delivery.message;
   const { queue, events, logger, config } = ctx;
-  const attempt = record.attempts + 1;
+  // A redelivery may reveal attempts that left no outcome (their worker stopped): they are counted.
+  const counted = countUnknownAttempts(record, delivery.deliveryCount, config.worker.runningRecordDelayMs);
+  const attempt = counted.attempts + 1;
   const now = Date.now();
   // The attempt's fields: written by the `running` record, or by the attempt's next write when that was skipped.
   const attemptFields: Partial<CallRecord> = { attempts: attempt, startedAt: record.startedAt ?? new Date(now).toISOString(), maxAttempts: policy.attempts };
+  if (counted.unknownAttempts) attemptFields.unknownAttempts = counted.unknownAttempts;
   // Registered before any record says 'running', so a cancel that lands meanwhile is not missed.
   const run: RunningCall = { delivery };
   ctx.running.set(m.callId, run);
   const running = new RunningRecord(ctx.runningRecordTimers, () =>
     queue.updateRecord(m.callId, { ...attemptFields, state: 'running', nextAttemptAt: undefined }, { ifStateIn: RESUMABLE }));
-  // A redelivery writes it first: a call that keeps killing its worker then still counts its attempts.
-  if (config.worker.runningRecordDelayMs > 0 && delivery.deliveryCount <= 1) {
+  // A redelivery writes it first: a call that keeps killing its worker then still counts its attempts,
+  // and a record read stale (after a partition) cannot let a finished call run again: the write is a
+  // compare-and-set that needs the record's current revision. So does a first delivery that waited long.
+  const waitedMs = now - Math.max(m.enqueuedAt, m.notBefore ?? 0);
+  if (config.worker.runningRecordDelayMs > 0 && delivery.deliveryCount <= 1 && waitedMs < FIRST_DELIVERY_CHECK_AGE_MS) {
     running.schedule();
   } else {
     const first = await running.start();
@@ -100,7 +116,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     }
     if (first.kind !== 'written' || run.reason !== undefined) {
       ctx.running.delete(m.callId);
-      return first.kind === 'written' && run.reason === 'shutdown' ? handBack(ctx, delivery, record, true) : settleCancelled(ctx, delivery, queueName);
+      return first.kind === 'written' && run.reason === 'shutdown' ? handBack(ctx, delivery, record, counted, undefined) : settleCancelled(ctx, delivery, queueName);
     }
   }
   const ns = m.namespace;
@@ -145,7 +161,10 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
   if (run.reason === 'cancel' || recorded.kind === 'refused') return settleCancelled(ctx, delivery, queueName, true);
   if (run.reason === 'shutdown') {
     logger.info({ ...fields, durationMs }, 'call released on shutdown');
-    return handBack(ctx, delivery, record, recorded.kind !== 'skipped');
+    // The function was stopped mid-run: when a `running` record may say so, it becomes an unknown
+    // attempt; without one, the next delivery counts it as one (the record shows no trace of it).
+    if (recorded.kind === 'skipped') return delivery.release();
+    return handBack(ctx, delivery, record, counted, attempt);
   }
   // After a `running` record the attempt's writes expect it; without one (or when its write may
   // have failed) they carry the attempt's fields and accept any state a live call can be in.
@@ -194,12 +213,32 @@ function errorStatus(kind: 'transport' | 'timeout' | 'refused'): number {
   return kind === 'timeout' ? 504 : 502;
 }
 
-/** Interrupted by us (shutdown), not by the function: give the attempt back and release the call. */
-async function handBack(ctx: CallContext, delivery: Delivery, before: CallRecord, isMaybeRunning: boolean): Promise<void> {
-  // Without a `running` record there is nothing to undo: the record still says what it said before.
-  if (isMaybeRunning) {
-    const state = before.state === 'running' ? 'queued' : before.state;
-    await ctx.queue.updateRecord(delivery.message.callId, { state, attempts: before.attempts }, { ifStateIn: ONLY_RUNNING });
-  }
+/**
+ * Shutdown stopped the attempt (not the function): the record leaves `running` and the call is
+ * released. An attempt whose function was stopped mid-run (`ranAttempt`) stays counted, as one of
+ * unknown outcome; one stopped before the function was called is given back, with `nextAttemptAt`
+ * saying it was handed back (so the next delivery does not take it for an unknown attempt).
+ */
+async function handBack(ctx: CallContext, delivery: Delivery, before: CallRecord, counted: AttemptCount, ranAttempt: number | undefined): Promise<void> {
+  const state = before.state === 'running' ? 'queued' : before.state;
+  const patch: Partial<CallRecord> = ranAttempt === undefined
+    ? { state, attempts: counted.attempts, unknownAttempts: counted.unknownAttempts, nextAttemptAt: new Date().toISOString() }
+    : { state, unknownAttempts: withAttempt(counted.unknownAttempts, ranAttempt) };
+  await ctx.queue.updateRecord(delivery.message.callId, patch, { ifStateIn: ONLY_RUNNING });
   await delivery.release();
+}
+
+/**
+ * Before a first delivery is handed back unrun: `nextAttemptAt` on the record tells the next
+ * delivery that this one did not run. A mark that cannot be written only makes the next delivery
+ * count one attempt too many (as unknown), so the hand-back goes ahead.
+ */
+async function markHandedBack(ctx: CallContext, delivery: Delivery, delayMs: number): Promise<void> {
+  const { callId } = delivery.message;
+  try {
+    await ctx.queue.updateRecord(callId, { nextAttemptAt: new Date(Date.now() + delayMs).toISOString() }, { ifStateIn: ['queued'] });
+  } catch (err) {
+    if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE') && !isFaasqError(err, 'E_CONFLICT')) throw err;
+    ctx.logger.warn({ callId, err }, 'hand-back not marked on the record; its next delivery will count an attempt of unknown outcome');
+  }
 }

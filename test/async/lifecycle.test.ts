@@ -97,15 +97,19 @@ describe('async worker lifecycle', () => {
       await first.close();
       assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0}ms`);
       const handedBack = await h.queue.getRecord(callId);
+      // The function was stopped mid-run: its attempt stays counted, as one of unknown outcome.
       assert.equal(handedBack?.state, 'queued');
-      assert.equal(handedBack?.attempts, 0);
+      assert.equal(handedBack?.attempts, 1);
+      assert.deepEqual(handedBack?.unknownAttempts, [1]);
       isSlow = false;
       const t1 = Date.now();
       await h.startWorker();
       const record = await h.waitForState(callId, ['succeeded'], 3000);
       // Released, not left to the 30 s lease.
       assert.ok(Date.now() - t1 < 3000);
-      assert.equal(record.attempts, 1);
+      // Two runs, two attempts: the record explains the second run.
+      assert.equal(record.attempts, 2);
+      assert.deepEqual(record.unknownAttempts, [1]);
       assert.equal(h.fns.count('slow', callId), 2);
     } finally {
       await h.close();

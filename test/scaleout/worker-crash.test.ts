@@ -18,7 +18,7 @@ const skip = natsSkipReason();
 // A short lease so a dead worker's call comes back within seconds.
 const ENV = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'crash-pw', FAASQ_LOG_LEVEL: 'info', FAASQ_ACK_WAIT: '2s' };
 
-interface CallView { state: string; attempts: number }
+interface CallView { state: string; attempts: number; unknownAttempts?: number[] }
 
 describe('scale-out - worker crashes on JetStream', { skip }, () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -101,6 +101,7 @@ describe('scale-out - worker crashes on JetStream', { skip }, () => {
     const second = await startWorker('wk-b');
     const view = await succeeded('crash-1', 45_000);
     assert.equal(view.attempts, 2, 'the record counts the lost attempt');
+    assert.deepEqual(view.unknownAttempts, [1], 'the lost attempt is the one of unknown outcome');
     const { starts } = await readLedger(ledger);
     assert.equal(starts.get('crash-1'), 2, 'ran twice, both times with call id crash-1');
     const rerun = second.logs().find((l) => l.msg === 'call succeeded' && l.callId === 'crash-1');

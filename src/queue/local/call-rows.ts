@@ -9,8 +9,18 @@ export interface StoredMessage {
   readonly seq: number;
   /** Epoch ms from which the call may be delivered (notBefore, enqueue or retry time). */
   readonly readyAt: number;
-  /** Deliveries handed out before this one (survives retry and release, not a crash mid-lease). */
+  /** Deliveries handed out before this one (survives retry and release; a crash mid-lease: see DeliveredRow). */
   readonly deliveries: number;
+}
+
+/**
+ * The `delivered` table's row of a call (key: its id): how many times the message stored at `seq`
+ * has been handed out. Committed before each delivery reaches its consumer, so a redelivery after a
+ * crash (kill -9) mid-lease still counts the delivery the crash cut short.
+ */
+export interface DeliveredRow {
+  readonly seq: number;
+  readonly count: number;
 }
 
 export function clampPriority(priority: number): number {

@@ -2,10 +2,12 @@
 // (priority, ready time, sequence), leases what it hands out, redelivers on lease expiry, and
 // turns ack/retry/deadLetter/release into durable store writes. Leases live in memory only: a
 // leased call stays in the ready index until settled, so after a crash it is simply ready again.
+// Each delivery's count is committed (not flushed: a process crash keeps it, as LMDB's commits
+// survive one) before the consumer gets it, so the redelivery after a crash knows it is one.
 import type { Logger } from '../../shared/logger.js';
 import { FaasqError } from '../../shared/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from '../queue.js';
-import { asBuffer, readyKey, sameKey, type StoredMessage } from './call-rows.js';
+import { asBuffer, readyKey, sameKey, type DeliveredRow, type StoredMessage } from './call-rows.js';
 import type { KeyLock } from './key-lock.js';
 import type { ConsumerState, Lease, QueueState } from './queue-state.js';
 import type { QueueStore, StoreKey, StoreWrite } from './store.js';
@@ -40,6 +42,14 @@ export interface FinalWrites {
 
 /** Extra writes committed in the same batch as a settlement, computed under the call's lock. */
 type ExtraWrites = () => readonly StoreWrite[];
+
+/** A delivery whose count is being committed before its consumer gets it. */
+interface HandOut {
+  readonly callId: string;
+  readonly consumer: ConsumerState;
+  readonly delivery: Delivery;
+  readonly delivered: DeliveredRow;
+}
 
 export class Dispatcher {
   /** Delivery counts of calls whose lease expired, until they are settled (rare, so small). */
@@ -101,6 +111,7 @@ export class Dispatcher {
       }
     }
     let turn = 0;
+    const handOuts: HandOut[] = [];
     for (const { key, callId } of picked) {
       if (!this.deps.isOpen()) return;
       const row = this.deps.store.get<StoredMessage>('messages', callId);
@@ -116,14 +127,35 @@ export class Dispatcher {
       }
       if (!consumer) break;
       turn++;
-      this.deliver(state, consumer, row);
+      handOuts.push(this.deliver(state, consumer, row));
     }
+    if (handOuts.length > 0) this.handOut(handOuts);
     if (picked.length < free) this.armWake(state, now);
   }
 
-  private deliver(state: QueueState, consumer: ConsumerState, row: StoredMessage): void {
+  /** Commits the delivery counts of one pump turn (one batch), then gives the deliveries to their consumers. */
+  private handOut(handOuts: readonly HandOut[]): void {
+    const writes: StoreWrite[] = handOuts.map((h) => ({ table: 'delivered', key: h.callId, value: h.delivered }));
+    this.deps.store.write(writes, { isVisibleOnly: true }).then(() => {
+      for (const h of handOuts) {
+        if (!this.deps.isOpen() || h.consumer.isClosed) continue;
+        try {
+          h.consumer.handler(h.delivery);
+        } catch (err) {
+          this.deps.logger.error({ err, callId: h.callId }, 'queue consumer handler threw');
+        }
+      }
+    }, (err: unknown) => {
+      // Not handed out: the leases run out and the calls are delivered again.
+      this.deps.logger.error({ err, calls: handOuts.length }, 'recording deliveries failed; the calls are delivered again after their lease');
+    });
+  }
+
+  private deliver(state: QueueState, consumer: ConsumerState, row: StoredMessage): HandOut {
     const callId = row.message.callId;
-    const deliveryCount = Math.max(row.deliveries, this.expiredCounts.get(callId) ?? 0) + 1;
+    const stored = this.deps.store.get<DeliveredRow>('delivered', callId);
+    const crashed = stored !== undefined && stored.seq === row.seq ? stored.count : 0;
+    const deliveryCount = Math.max(row.deliveries, crashed, this.expiredCounts.get(callId) ?? 0) + 1;
     const lease: Lease = { callId, queue: state, consumer, deliveryCount, hasSlot: true, isSettled: false, isCancelled: false, row, hasExpired: false };
     lease.timer = setTimeout(() => this.expire(lease), this.deps.leaseMs);
     lease.timer.unref();
@@ -153,11 +185,7 @@ export class Dispatcher {
         return final?.record ? { ...final.record } : undefined;
       },
     };
-    try {
-      consumer.handler(delivery);
-    } catch (err) {
-      this.deps.logger.error({ err, callId }, 'queue consumer handler threw');
-    }
+    return { callId, consumer, delivery, delivered: { seq: row.seq, count: deliveryCount } };
   }
 
   private expire(lease: Lease): void {
@@ -224,7 +252,7 @@ export class Dispatcher {
     let depthDelta = 0;
     let isDead = false;
     if (settlement.kind === 'ack' || settlement.kind === 'deadLetter') {
-      writes.push({ table: 'messages', key: lease.callId }, { table: 'ready', key: oldKey });
+      writes.push({ table: 'messages', key: lease.callId }, { table: 'ready', key: oldKey }, { table: 'delivered', key: lease.callId });
       depthDelta = -1;
       if (settlement.kind === 'deadLetter') {
         isDead = true;

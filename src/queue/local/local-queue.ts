@@ -244,7 +244,7 @@ export class LocalQueue implements Queue {
       const next: CallRecord = { ...current, state: 'cancelled', finishedAt: nowIso, updatedAt: nowIso };
       const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
       const row = this.store.get<StoredMessage>('messages', callId);
-      if (row) writes.push({ table: 'messages', key: callId }, { table: 'ready', key: readyKey(row) });
+      if (row) writes.push({ table: 'messages', key: callId }, { table: 'ready', key: readyKey(row) }, { table: 'delivered', key: callId });
       await this.store.write(writes);
       const state = this.stateOf(current.queue);
       this.dispatcher.markCancelled(state, callId);

@@ -5,8 +5,8 @@
 /** Keys are strings or tuples; tuples order element by element (numbers before strings, prefix first). */
 export type StoreKey = string | number | readonly (string | number)[];
 
-export type TableName = 'records' | 'messages' | 'ready' | 'finished' | 'results' | 'dead' | 'queues';
-export const TABLE_NAMES: readonly TableName[] = ['records', 'messages', 'ready', 'finished', 'results', 'dead', 'queues'];
+export type TableName = 'records' | 'messages' | 'ready' | 'finished' | 'results' | 'dead' | 'queues' | 'delivered';
+export const TABLE_NAMES: readonly TableName[] = ['records', 'messages', 'ready', 'finished', 'results', 'dead', 'queues', 'delivered'];
 
 /** One write in a batch: a put when `value` is present, a remove otherwise. */
 export interface StoreWrite {
