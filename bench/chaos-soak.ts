@@ -13,6 +13,7 @@
 // Run: node --import tsx bench/chaos-soak.ts [--minutes 10] [--rate 40] [--fault-every 20] [--nats 2.10|2.15|embedded]
 // test/ha/chaos-soak.test.ts runs a short one in the suite.
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -77,6 +78,15 @@ interface Fault {
 export interface SoakReport {
   readonly mode: SoakMode;
   readonly durationS: number;
+  /** Calls per second asked for (--rate). */
+  readonly intendedRate: number;
+  /** Calls per second the loader actually sent (offered / the load phase's seconds). */
+  readonly offeredRate: number;
+  /** How late the loader sent a call against its schedule: p99 and max (a busy machine falls behind). */
+  readonly sendLagP99Ms: number;
+  readonly sendLagMaxMs: number;
+  /** The machine's 1-minute load average sampled every 5 s during the load: mean and max. */
+  readonly loadAvg: { readonly mean: number; readonly max: number };
   readonly offered: number;
   readonly accepted: number;
   readonly lost: number;
@@ -96,7 +106,7 @@ export interface SoakReport {
    * docs/async.md), and when it died before writing anything (FAASQ_RUNNING_RECORD_DELAY) the record
    * cannot know of that run.
    */
-  readonly duplicates: { token: string; callId: string; runs: number; callbacks: number; attempts: number; callbackAttempts: number; isExplained: boolean; isAtWorkerKill: boolean }[];
+  readonly duplicates: { token: string; callId: string; runs: number; callbacks: number; attempts: number; unknownAttempts: number; callbackAttempts: number; isExplained: boolean; isAtWorkerKill: boolean }[];
   /** Duplicates the record does not explain whose first run was under way when a worker was killed. */
   readonly duplicatesFromWorkerKills: number;
   readonly unexplainedDuplicates: number;
@@ -197,6 +207,9 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   const calls: Call[] = [];
   const faults: Fault[] = [];
   const rssMax: Record<string, number> = {};
+  const sendLags: number[] = [];
+  const loadSamples: number[] = [];
+  let loadEndedAt = 0;
   const startedAt = Date.now();
   let isLoading = true;
   const inflight = new Set<Promise<void>>();
@@ -265,6 +278,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       while (Date.now() - startedAt < options.durationS * 1000) {
         const due = startedAt + n * intervalMs;
         if (due > Date.now()) await sleep(due - Date.now());
+        sendLags.push(Math.max(0, Date.now() - due));
         const call: Call = { token: `tok-${n}-${Math.random().toString(36).slice(2, 8)}`, fn: Math.random() < forkShare ? 'forky' : 'web', startedAt: Date.now() };
         calls.push(call);
         const p = submit(call).finally(() => inflight.delete(p));
@@ -272,6 +286,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
         n++;
       }
       isLoading = false;
+      loadEndedAt = Date.now();
     })();
 
     const sampler = (async () => {
@@ -279,6 +294,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
         const pids: [string, number | undefined][] = faasq.map((f, i) => [`faasq-${i}`, f.isRunning() ? f.child.pid : undefined]);
         if (cluster) for (const node of cluster.nodes) pids.push([`nats-${node.name}`, node.isRunning() ? await pidOf(node) : undefined]);
         for (const [name, pid] of pids) rssMax[name] = Math.max(rssMax[name] ?? 0, await rssMb(pid));
+        loadSamples.push(os.loadavg()[0]);
         await sleep(5000);
       }
     })();
@@ -353,14 +369,15 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     // Late copies (a redelivery after a lease) get a moment to show up too.
     await sleep(Math.min(LEASE_S * 1000, 5000));
 
-    const recordOf = new Map<string, { state: string; attempts: number; callback?: { attempts: number } }>();
+    type RecordView = { state: string; attempts: number; unknownAttempts?: number[]; callback?: { attempts: number } };
+    const recordOf = new Map<string, RecordView>();
     const withId = calls.filter((c) => c.callId !== undefined);
     let cursor = 0;
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (cursor < withId.length) {
         const call = withId[cursor++];
         const res = await fetch(`${gateways[0]}/async-function/${call.callId}`).catch(() => undefined);
-        if (res?.status === 200) recordOf.set(call.token, (await res.json()) as { state: string; attempts: number; callback?: { attempts: number } });
+        if (res?.status === 200) recordOf.set(call.token, (await res.json()) as RecordView);
         else await res?.arrayBuffer();
       }
     }));
@@ -397,13 +414,24 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       const attempts = record?.attempts ?? 0;
       const callbackAttempts = record?.callback?.attempts ?? 0;
       const callId = c.callId ?? callIdOfToken.get(c.token) ?? '';
-      duplicates.push({ token: c.token, callId, runs, callbacks, attempts, callbackAttempts, isExplained: runs <= attempts && callbacks <= callbackAttempts, isAtWorkerKill: isAtWorkerKill(callId) });
+      // Explained only when the record counts at least as many attempts as the function had runs,
+      // and at least as many callback sends as the receiver got copies.
+      const unknownAttempts = record?.unknownAttempts?.length ?? 0;
+      duplicates.push({ token: c.token, callId, runs, callbacks, attempts, unknownAttempts, callbackAttempts, isExplained: runs <= attempts && callbacks <= callbackAttempts, isAtWorkerKill: isAtWorkerKill(callId) });
     }
     const latencies = acceptedCalls.map((c) => c.acceptMs ?? 0);
     const duringFaults = acceptedCalls.filter((c) => inQuorumFault(c.startedAt)).map((c) => c.acceptMs ?? 0);
     return {
       mode: options.mode,
       durationS: Number(((Date.now() - startedAt) / 1000).toFixed(1)),
+      intendedRate: options.rate,
+      offeredRate: Number((calls.length / Math.max(0.001, (loadEndedAt - startedAt) / 1000)).toFixed(1)),
+      sendLagP99Ms: percentile(sendLags, 99),
+      sendLagMaxMs: sendLags.length ? Math.round(Math.max(...sendLags)) : 0,
+      loadAvg: {
+        mean: Number((loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length)).toFixed(1)),
+        max: Number(Math.max(0, ...loadSamples).toFixed(1)),
+      },
       offered: calls.length,
       accepted: acceptedCalls.length,
       lost: lost.length,
@@ -445,7 +473,8 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
 
 export function formatSoak(r: SoakReport): string {
   const refusals = Object.entries(r.refusals).map(([s, n]) => `${n}x${s}`).join(' ') || 'none';
-  return `chaos soak (${r.mode}, ${r.durationS} s, ${r.faults.length} faults): ${r.accepted}/${r.offered} accepted, lost ${r.lost}, not final ${r.notFinal}, ` +
+  return `chaos soak (${r.mode}, ${r.durationS} s, ${r.faults.length} faults): rate ${r.offeredRate}/s offered of ${r.intendedRate}/s asked (send lag p99/max ${r.sendLagP99Ms}/${r.sendLagMaxMs} ms), load average mean/max ${r.loadAvg.mean}/${r.loadAvg.max}, ` +
+    `${r.accepted}/${r.offered} accepted, lost ${r.lost}, not final ${r.notFinal}, ` +
     `refusals ${refusals} (ran anyway after a 503: ${r.refusedButRan}; refused while a quorum held: ${r.refusedDuringQuorum}), ` +
     `504s retried with their id ${r.unconfirmedRetried}, sent to the other gateway (refused connection or shutting down) ${r.redirected}, no answer (faasq killed mid-request) ${r.noAnswer} (ran ${r.noAnswerRan}), ` +
     `duplicates ${r.duplicates.length} (unexplained by the record ${r.unexplainedDuplicates}, of which a run under way at a worker kill -9 ${r.duplicatesFromWorkerKills}), accept p50/p99 ${r.acceptP50Ms}/${r.acceptP99Ms} ms, ` +
@@ -465,7 +494,7 @@ async function main(): Promise<void> {
     progress: (line) => process.stderr.write(`chaos: ${line}\n`),
   });
   process.stdout.write(`${formatSoak(report)}\n`);
-  for (const d of report.duplicates) process.stdout.write(`  duplicate ${d.token} ${d.callId}: ran ${d.runs}x (record: ${d.attempts} attempts${d.isAtWorkerKill ? '; a run was under way at a worker kill -9' : ''}), ${d.callbacks} callbacks (record: ${d.callbackAttempts} sends) ${d.isExplained ? 'explained' : 'UNEXPLAINED'}\n`);
+  for (const d of report.duplicates) process.stdout.write(`  duplicate ${d.token} ${d.callId}: ran ${d.runs}x (record: ${d.attempts} attempts, ${d.unknownAttempts} of unknown outcome${d.isAtWorkerKill ? '; a run was under way at a worker kill -9' : ''}), ${d.callbacks} callbacks (record: ${d.callbackAttempts} sends) ${d.isExplained ? 'explained' : 'UNEXPLAINED'}\n`);
   for (const t of report.lostTokens) process.stdout.write(`  lost ${t}\n`);
   process.stdout.write(`${JSON.stringify({ bench: 'chaos-soak', ...report })}\n`);
   process.exitCode = report.lost === 0 && report.refusedButRan === 0 && report.unexplainedDuplicates === 0 ? 0 : 1;
