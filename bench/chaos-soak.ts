@@ -85,6 +85,13 @@ export interface SoakReport {
   /** How late the loader sent a call against its schedule: p99 and max (a busy machine falls behind). */
   readonly sendLagP99Ms: number;
   readonly sendLagMaxMs: number;
+  /**
+   * Seconds from the end of the load until the last accepted call had called back, and the calls
+   * finished per second over the whole run: a rate the machine sustains leaves a drain of seconds
+   * (the last calls and the lease of a fault at the end), one it does not leaves a backlog.
+   */
+  readonly drainS: number;
+  readonly finishedRate: number;
   /** The machine's 1-minute load average sampled every 5 s during the load: mean and max. */
   readonly loadAvg: { readonly mean: number; readonly max: number };
   readonly offered: number;
@@ -172,11 +179,14 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   // Callbacks: the body is the function's echo of the call's token.
   const callbacksByToken = new Map<string, number>();
   const callIdOfToken = new Map<string, string>();
+  /** When the latest first callback of a call arrived: the system kept up if that is soon after the load ends. */
+  let lastFirstCallbackAt = 0;
   const receiver = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const token = Buffer.concat(chunks).toString('utf8');
+      if (!callbacksByToken.has(token)) lastFirstCallbackAt = Date.now();
       callbacksByToken.set(token, (callbacksByToken.get(token) ?? 0) + 1);
       const id = req.headers['x-call-id'];
       if (typeof id === 'string') callIdOfToken.set(token, id);
@@ -210,11 +220,14 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   const sendLags: number[] = [];
   const loadSamples: number[] = [];
   let loadEndedAt = 0;
-  const startedAt = Date.now();
+  // Reset once every faasq is up: the load's schedule starts then (not during start-up, which would
+  // make the loader send a burst to catch up).
+  let startedAt = Date.now();
   let isLoading = true;
   const inflight = new Set<Promise<void>>();
   try {
     for (let i = 0; i < instances; i++) await startFaasq(i);
+    startedAt = Date.now();
     progress(`${instances} faasq up on ${gateways.join(' ')}${cluster ? `, NATS ${options.mode} ${cluster.url}` : ', embedded queue'}`);
 
     const post = async (gateway: number, call: Call, callId?: string): Promise<{ status: number; code?: string; callId?: string; isRefusedConnection: boolean }> => {
@@ -426,6 +439,8 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       durationS: Number(((Date.now() - startedAt) / 1000).toFixed(1)),
       intendedRate: options.rate,
       offeredRate: Number((calls.length / Math.max(0.001, (loadEndedAt - startedAt) / 1000)).toFixed(1)),
+      drainS: Number((Math.max(0, lastFirstCallbackAt - loadEndedAt) / 1000).toFixed(1)),
+      finishedRate: Number((callbacksByToken.size / Math.max(0.001, (lastFirstCallbackAt - startedAt) / 1000)).toFixed(1)),
       sendLagP99Ms: percentile(sendLags, 99),
       sendLagMaxMs: sendLags.length ? Math.round(Math.max(...sendLags)) : 0,
       loadAvg: {
@@ -473,7 +488,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
 
 export function formatSoak(r: SoakReport): string {
   const refusals = Object.entries(r.refusals).map(([s, n]) => `${n}x${s}`).join(' ') || 'none';
-  return `chaos soak (${r.mode}, ${r.durationS} s, ${r.faults.length} faults): rate ${r.offeredRate}/s offered of ${r.intendedRate}/s asked (send lag p99/max ${r.sendLagP99Ms}/${r.sendLagMaxMs} ms), load average mean/max ${r.loadAvg.mean}/${r.loadAvg.max}, ` +
+  return `chaos soak (${r.mode}, ${r.durationS} s, ${r.faults.length} faults): rate ${r.offeredRate}/s offered of ${r.intendedRate}/s asked (send lag p99/max ${r.sendLagP99Ms}/${r.sendLagMaxMs} ms), ${r.finishedRate}/s finished, drained ${r.drainS} s after the load, load average mean/max ${r.loadAvg.mean}/${r.loadAvg.max}, ` +
     `${r.accepted}/${r.offered} accepted, lost ${r.lost}, not final ${r.notFinal}, ` +
     `refusals ${refusals} (ran anyway after a 503: ${r.refusedButRan}; refused while a quorum held: ${r.refusedDuringQuorum}), ` +
     `504s retried with their id ${r.unconfirmedRetried}, sent to the other gateway (refused connection or shutting down) ${r.redirected}, no answer (faasq killed mid-request) ${r.noAnswer} (ran ${r.noAnswerRan}), ` +

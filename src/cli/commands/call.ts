@@ -19,6 +19,7 @@ export interface CallRecordJson {
   priority?: number;
   state: string;
   attempts?: number;
+  unknownAttempts?: number[];
   maxAttempts?: number;
   acceptedAt?: string;
   startedAt?: string;
@@ -103,7 +104,9 @@ export async function printResult(client: GatewayClient, id: string, ctx: CliCon
 }
 
 export function formatRecord(r: CallRecordJson): string {
-  const attempts = r.maxAttempts ? `${r.attempts ?? 0}/${r.maxAttempts}` : r.attempts;
+  const counted = r.maxAttempts ? `${r.attempts ?? 0}/${r.maxAttempts}` : r.attempts;
+  const unknown = r.unknownAttempts?.length ? ` (outcome unknown: attempt ${r.unknownAttempts.join(', ')}; its worker stopped)` : '';
+  const attempts = counted === undefined ? undefined : `${counted}${unknown}`;
   const callback = r.callback
     ? `${r.callback.url} (${r.callback.state}${r.callback.lastStatus ? `, ${r.callback.lastStatus}` : ''}${r.callback.lastError ? `, ${r.callback.lastError}` : ''})`
     : undefined;
