@@ -133,19 +133,32 @@ export class Dispatcher {
     if (picked.length < free) this.armWake(state, now);
   }
 
-  /** Commits the delivery counts of one pump turn (one batch), then gives the deliveries to their consumers. */
+  /**
+   * Commits the delivery counts of one pump turn (one batch), then gives the deliveries to their
+   * consumers. A store that does not outlive the process (memory) has no crash to count across.
+   */
   private handOut(handOuts: readonly HandOut[]): void {
-    const writes: StoreWrite[] = handOuts.map((h) => ({ table: 'delivered', key: h.callId, value: h.delivered }));
-    this.deps.store.write(writes, { isVisibleOnly: true }).then(() => {
+    const give = (): void => {
       for (const h of handOuts) {
-        if (!this.deps.isOpen() || h.consumer.isClosed) continue;
+        if (!this.deps.isOpen()) return;
+        if (h.consumer.isClosed) {
+          // Closed meanwhile: back to the queue at once, not after the lease.
+          h.delivery.release().catch((err: unknown) => this.deps.logger.warn({ err, callId: h.callId }, 'release failed'));
+          continue;
+        }
         try {
           h.consumer.handler(h.delivery);
         } catch (err) {
           this.deps.logger.error({ err, callId: h.callId }, 'queue consumer handler threw');
         }
       }
-    }, (err: unknown) => {
+    };
+    if (!this.deps.store.isDurable) {
+      give();
+      return;
+    }
+    const writes: StoreWrite[] = handOuts.map((h) => ({ table: 'delivered', key: h.callId, value: h.delivered }));
+    this.deps.store.write(writes, { isVisibleOnly: true }).then(give, (err: unknown) => {
       // Not handed out: the leases run out and the calls are delivered again.
       this.deps.logger.error({ err, calls: handOuts.length }, 'recording deliveries failed; the calls are delivered again after their lease');
     });

@@ -12,6 +12,7 @@ import { TABLE_NAMES, type QueueStore, type RangeOptions, type StoreKey, type St
 type Key = string | number | (string | number)[];
 
 export class LmdbStore implements QueueStore {
+  readonly isDurable = true;
   private root: RootDatabase | undefined;
   private release: (() => void) | undefined;
   private readonly dbs = new Map<TableName, Database<unknown, Key>>();

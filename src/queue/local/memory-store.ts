@@ -27,6 +27,7 @@ function lowerBound(sorted: readonly StoreKey[], key: StoreKey): number {
 }
 
 export class MemoryStore implements QueueStore {
+  readonly isDurable = false;
   private readonly tables = new Map<TableName, Table>();
 
   constructor() {

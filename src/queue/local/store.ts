@@ -24,6 +24,8 @@ export interface RangeOptions {
 }
 
 export interface QueueStore {
+  /** Whether what it keeps outlives the process (false: memory, where nothing survives a crash). */
+  readonly isDurable: boolean;
   open(): Promise<void>;
   /** Reads see every write whose write() promise has resolved. */
   get<T>(table: TableName, key: StoreKey): T | undefined;
