@@ -84,6 +84,13 @@ export async function resumeCallback(ctx: CallContext, delivery: Delivery, recor
     return;
   }
   if (!marked) return settleCancelled(ctx, delivery, m.queue);
+  // The record read first may have been behind (a stale read after a partition): the write went to
+  // the current record, which may say the callback went out meanwhile. Then it is not sent again.
+  if (marked.callback?.state === 'delivered') {
+    ctx.logger.info({ callId: m.callId, function: m.function, queue: m.queue }, 'owed callback already delivered; acking');
+    await (record.state === 'dead' ? delivery.deadLetter({ status: record.lastStatus, error: record.lastError }) : delivery.ack());
+    return;
+  }
   const result = record.hasResult ? await ctx.queue.getResult(m.callId) : undefined;
   const call: FinishedCall = {
     message: m, record: marked, status: record.lastStatus ?? 504, result, durationMs: record.durationMs ?? 0, callbackSends,
