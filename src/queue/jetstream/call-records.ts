@@ -15,6 +15,8 @@ import type { JetStreamNames } from './names.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 const MAX_UPDATE_TRIES = 20;
+/** After the third failed compare-and-set of one patch, the wait before the next grows by this much each time (about 5 s in all). */
+const CONFLICT_WAIT_MS = 25;
 /** Records whose revision is remembered; the oldest is forgotten first (a miss costs one read). */
 const MAX_KNOWN_RECORDS = 20_000;
 
@@ -161,6 +163,9 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
     known: (callId) => known.get(callId)?.record,
     async patch(callId, patch, ifStateIn, inlineResult) {
       for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
+        // A compare-and-set that keeps failing may be reading from a server that is behind (a
+        // leader that was cut off answers until it learns it was replaced, a second or so): wait.
+        if (i >= 3) await new Promise((resolve) => setTimeout(resolve, CONFLICT_WAIT_MS * i));
         // The remembered revision first; when its state fails the guard it may be stale, so read.
         const cached = i === 0 ? known.get(callId) : undefined;
         const isCachedUsable = cached !== undefined && (!ifStateIn || ifStateIn.includes(cached.record.state)) && (!cached.hasInlineResult || inlineResult !== undefined);

@@ -61,6 +61,8 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const MAX_INLINE_RESULT_BYTES = 16 * 1024;
 /** Bound on results held between putResult and the final update (one per running call, normally). */
 const MAX_HELD_RESULTS = 4096;
+/** Bound on the messages remembered as leased here (a delivery its worker never settled stays until pushed out). */
+const MAX_LEASED = 50_000;
 
 interface Connection {
   readonly nc: NatsConnection;
@@ -87,6 +89,21 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   const batch = createWriteBatcher();
   // Results of running calls waiting for the worker's final record update (see putResult).
   const heldResults = new Map<string, { readonly result: CallResult; readonly frame: Uint8Array }>();
+  // Messages delivered to this process and not yet settled. Such a call is queued for certain (a
+  // work-queue message goes only when acked), so a record lookup that finds neither its record nor
+  // its message was answered by a server that is behind (a stream leader cut off by a partition or
+  // a freeze answers until it learns it was replaced): the record is derived from the message and
+  // the write's compare-and-set, which needs the quorum, decides. Read as "gone", that answer once
+  // made a worker take a call for cancelled and ack it: accepted, never run, no record.
+  const leased = new Map<string, CallMessage>();
+  const holdLeased = (message: CallMessage): void => {
+    leased.delete(message.callId);
+    leased.set(message.callId, message);
+    if (leased.size > MAX_LEASED) leased.delete(leased.keys().next().value as string);
+  };
+  const releaseLeased = (message: CallMessage): void => {
+    if (leased.get(message.callId) === message) leased.delete(message.callId);
+  };
   const track = (promise: Promise<void>): Promise<void> => {
     settling.add(promise);
     const forget = (): void => {
@@ -137,7 +154,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const publisher = createAckedPublisher(nc);
       const writeRecord = async (key: string, data: Uint8Array, previousRevision: number): Promise<number> =>
         (await publisher.publish(`$KV.${names.recordsBucket}.${key}`, data, { expectLastSubjectSequence: previousRevision, timeoutMs: PUBLISH_TIMEOUT_MS })).seq;
-      const records = createCallRecords(buckets.records, names, (callId) => findQueued(jsm, names, callId, () => queue.listQueues()), batch, writeRecord);
+      const records = createCallRecords(buckets.records, names, async (callId) => leased.get(callId) ?? findQueued(jsm, names, callId, () => queue.listQueues()), batch, writeRecord);
       const results = createCallResults(buckets.results, names, () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
       conn = { nc, publisher, js, jsm, records, results, deadLetters };
       cancels.attach(nc);
@@ -283,8 +300,14 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
         logger,
         handler,
         ready: () => queue.ensureQueue(options.queue),
-        createDelivery: (msg, message, onSettled) =>
-          createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track, batch, record: readDeliveryRecord, complete: completeCall }, msg, message, onSettled),
+        createDelivery: (msg, message, onSettled) => {
+          holdLeased(message);
+          const settled = (): void => {
+            releaseLeased(message);
+            onSettled();
+          };
+          return createDelivery({ ackTimeoutMs: PUBLISH_TIMEOUT_MS, deadLetter: deadLetterDelivery, onDelayed: noteDelayed, track, batch, record: readDeliveryRecord, complete: completeCall }, msg, message, settled);
+        },
         onDelayed: noteDelayed,
       });
       const mover = startDelayMover({ js: c.js, names, queue: options.queue, publishTimeoutMs: PUBLISH_TIMEOUT_MS, logger, ready: () => queue.ensureQueue(options.queue) });
