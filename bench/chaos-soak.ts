@@ -98,6 +98,8 @@ export interface SoakReport {
   readonly accepted: number;
   readonly lost: number;
   readonly lostTokens: string[];
+  /** What the faasq processes logged (warn and above) about the first lost calls. */
+  readonly lostLogs: string[];
   readonly notFinal: number;
   readonly refusals: Record<string, number>;
   readonly refusedButRan: number;
@@ -209,8 +211,11 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     ...(cluster ? ['--queue', cluster.url, '--stream-replicas', '3'] : []),
   ];
   const faasq: FaasqChild[] = [];
+  /** Every faasq process started, restarts included (their logs are searched for lost calls). */
+  const everyFaasq: FaasqChild[] = [];
   const startFaasq = async (i: number): Promise<void> => {
     faasq[i] = startFaasqChild(`up-${i}`, args(i), { cwd: tmp.dir, env });
+    everyFaasq.push(faasq[i]);
     await faasq[i].url(120_000);
   };
   const gateways = ports.map((p) => `http://127.0.0.1:${p}`);
@@ -450,7 +455,8 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       offered: calls.length,
       accepted: acceptedCalls.length,
       lost: lost.length,
-      lostTokens: lost.slice(0, 10).map((c) => `${c.token} ${c.callId ?? ''} ${recordOf.get(c.token)?.state ?? 'no record'}`),
+      lostTokens: lost.slice(0, 10).map((c) => `${c.token} ${c.callId ?? ''} ${recordOf.get(c.token)?.state ?? 'no record'}, ran ${runsOf(c)}x, accepted after ${c.acceptMs ?? '?'} ms at ${((c.startedAt - startedAt) / 1000).toFixed(1)} s`),
+      lostLogs: lost.slice(0, 5).flatMap((c) => everyFaasq.flatMap((f) => f.output().split('\n').filter((l) => c.callId !== undefined && l.includes(c.callId)).map((l) => `${f.name}: ${l.slice(0, 600)}`))).slice(0, 40),
       notFinal: notFinal.length,
       refusals,
       refusedButRan,
@@ -511,6 +517,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatSoak(report)}\n`);
   for (const d of report.duplicates) process.stdout.write(`  duplicate ${d.token} ${d.callId}: ran ${d.runs}x (record: ${d.attempts} attempts, ${d.unknownAttempts} of unknown outcome${d.isAtWorkerKill ? '; a run was under way at a worker kill -9' : ''}), ${d.callbacks} callbacks (record: ${d.callbackAttempts} sends) ${d.isExplained ? 'explained' : 'UNEXPLAINED'}\n`);
   for (const t of report.lostTokens) process.stdout.write(`  lost ${t}\n`);
+  for (const l of report.lostLogs) process.stdout.write(`  log of a lost call: ${l}\n`);
   process.stdout.write(`${JSON.stringify({ bench: 'chaos-soak', ...report })}\n`);
   process.exitCode = report.lost === 0 && report.refusedButRan === 0 && report.unexplainedDuplicates === 0 ? 0 : 1;
 }
