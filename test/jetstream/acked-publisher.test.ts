@@ -53,6 +53,19 @@ test('acked publisher - acks, duplicates, refused expectations, no stream and ti
   await assert.rejects(publisher.publish('silent.x', data, { timeoutMs: 300 }), (err: unknown) => isUnavailableError(err));
   assert.ok(Date.now() - t0 < 2000, 'timed out near its deadline');
 
+  // A leader that has only proposed a msgID answers "duplicate" with sequence 0 (nats-server 2.10;
+  // 2.11+ answer err_code 10158): no confirmation, so it is unavailable (the accept retries), never
+  // stored. Answered here by a responder speaking the server's ack format, as a cut-off leader would.
+  const staged = nc.subscribe('staged.x', { callback: (_err, msg) => { msg.respond(JSON.stringify({ stream: 'PUB', seq: 0, duplicate: true })); } });
+  const inProcess = nc.subscribe('staged.y', { callback: (_err, msg) => { msg.respond(JSON.stringify({ error: { code: 409, err_code: 10158, description: 'duplicate message id is in process' } })); } });
+  t.after(() => {
+    staged.unsubscribe();
+    inProcess.unsubscribe();
+  });
+  await nc.flush();
+  await assert.rejects(publisher.publish('staged.x', data, { msgID: 'm9', timeoutMs: 2000 }), (err: unknown) => isUnavailableError(err) && toQueueError(err, 'enqueue').code === 'E_QUEUE_UNAVAILABLE');
+  await assert.rejects(publisher.publish('staged.y', data, { msgID: 'm9', timeoutMs: 2000 }), (err: unknown) => toQueueError(err, 'enqueue').code === 'E_QUEUE_UNAVAILABLE');
+
   publisher.close();
   await assert.rejects(publisher.publish('pub.a', data, { timeoutMs: 2000 }), (err: unknown) => isUnavailableError(err));
 });

@@ -4,9 +4,11 @@
 // publish is a core publish with a reply subject `<inbox>.<token>`; one subscription resolves the
 // waiting promise by token, one interval times out the overdue ones. Acks are parsed as the
 // JetStream API defines them ({stream, seq, duplicate} or {error}), and errors are the client's
-// own classes, so jetstream-errors.ts translates them as before.
+// own classes, so jetstream-errors.ts translates them as before. A "duplicate" without a sequence
+// is no confirmation (UnstoredDuplicateError).
 import { JetStreamApiError, type ApiError } from '@nats-io/jetstream';
 import { createInbox, errors as natsErrors, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { UnstoredDuplicateError } from './jetstream-errors.js';
 
 export interface AckedPublishOptions {
   /** Nats-Msg-Id: the stream drops a second message with it within its duplicate window. */
@@ -65,6 +67,7 @@ export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
       return;
     }
     if (ack.error) entry.reject(new JetStreamApiError(ack.error));
+    else if (ack.duplicate === true && !((ack.seq ?? 0) > 0)) entry.reject(new UnstoredDuplicateError(entry.subject));
     else entry.resolve({ seq: ack.seq ?? 0, isDuplicate: ack.duplicate === true });
   };
 

@@ -4,6 +4,7 @@ import type { JetStreamClient, JetStreamManager, MsgRequest } from '@nats-io/jet
 import type { CallMessage, CallRecord, DeadLetter, DeadLetterFilter } from '../queue.js';
 import { decodeDeadLetter, encodeDeadLetter, encodeMessage } from './codec.js';
 import { decodeToken, type JetStreamNames } from './names.js';
+import { assertStored } from './jetstream-errors.js';
 
 const DEFAULT_LIST_LIMIT = 1000;
 
@@ -72,11 +73,12 @@ export function createDeadLetterStore(deps: DeadLetterDeps): DeadLetterStore {
 
   return {
     async add(deadLetter, msgId) {
-      await js.publish(names.deadLetterSubject(deadLetter.queue, deadLetter.callId), encodeDeadLetter(deadLetter), {
+      const subject = names.deadLetterSubject(deadLetter.queue, deadLetter.callId);
+      assertStored(await js.publish(subject, encodeDeadLetter(deadLetter), {
         msgID: msgId,
         expect: { streamName: stream },
         timeout: deps.publishTimeoutMs,
-      });
+      }), subject);
     },
     async list(filter) {
       return (await scan(filter, filter?.limit ?? DEFAULT_LIST_LIMIT)).map((f) => f.deadLetter);
@@ -90,12 +92,13 @@ export function createDeadLetterStore(deps: DeadLetterDeps): DeadLetterStore {
         const { message } = deadLetter;
         await deps.ensureQueue(message.queue);
         await deps.requeueRecord(message);
-        await js.publish(deps.subjectFor(message), encodeMessage(message), {
+        const subject = deps.subjectFor(message);
+        assertStored(await js.publish(subject, encodeMessage(message), {
           // Not the call id: a replay inside the 2-minute duplicate window must not be dropped.
           msgID: `${message.callId}.replay.${seq}`,
           expect: { streamName: names.queueStream(message.queue) },
           timeout: deps.publishTimeoutMs,
-        });
+        }), subject);
         await purgeOne(deadLetter);
         count++;
       }

@@ -7,6 +7,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import type { Logger } from '../../shared/index.js';
 import { decodeMessage } from './codec.js';
 import type { JetStreamNames } from './names.js';
+import { assertStored } from './jetstream-errors.js';
 
 const RESTART_DELAY_MS = 1000;
 const BATCH = 64;
@@ -43,11 +44,12 @@ export function startDelayMover(deps: DelayMoverDeps): { close(): Promise<void> 
       return;
     }
     try {
-      await js.publish(names.prioritySubject(queue, message.priority, message.callId), msg.data, {
+      const subject = names.prioritySubject(queue, message.priority, message.callId);
+      assertStored(await js.publish(subject, msg.data, {
         msgID: `${message.callId}.due.${msg.seq}`,
         expect: { streamName: stream },
         timeout: deps.publishTimeoutMs,
-      });
+      }), subject);
       await msg.ackAck({ timeout: deps.publishTimeoutMs });
     } catch (err) {
       // Left unacked: it comes back after the lease and is moved then (the msgID dedupes).

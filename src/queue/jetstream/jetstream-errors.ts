@@ -17,7 +17,27 @@ export const JS_ERR = {
   streamNameInUse: 10058,
   /** "no suitable peers for placement": the cluster is still forming, or has too few JetStream servers. */
   noPeersForPlacement: 10005,
+  /** "duplicate message id is in process": the leader has this msgID proposed, not stored (nats-server >= 2.11). */
+  duplicateInProcess: 10158,
 } as const;
+
+/**
+ * A publish answered "duplicate" for a message id the stream leader has only proposed, not stored:
+ * nats-server 2.10 answers so with sequence 0 (later versions with err_code 10158). The proposal of
+ * a leader cut off by a partition or a SIGSTOP is never committed, so such an answer confirms
+ * nothing: it is retried like a timeout (one accept was acknowledged this way and lost).
+ */
+export class UnstoredDuplicateError extends Error {
+  constructor(subject: string) {
+    super(`publish to ${subject}: the stream answered "duplicate" for a message it has not stored yet`);
+    this.name = 'UnstoredDuplicateError';
+  }
+}
+
+/** Throws unless a publish ack confirms a stored message (a duplicate must name its sequence). */
+export function assertStored(ack: { readonly seq: number; readonly duplicate?: boolean; readonly isDuplicate?: boolean }, subject: string): void {
+  if ((ack.duplicate === true || ack.isDuplicate === true) && !(ack.seq > 0)) throw new UnstoredDuplicateError(subject);
+}
 
 function apiCode(err: unknown): number | undefined {
   return err instanceof JetStreamApiError ? err.code : undefined;
@@ -54,6 +74,7 @@ export function isNotFoundError(err: unknown): boolean {
 export function isUnavailableError(err: unknown, depth = 0): boolean {
   if (depth > 4 || !(err instanceof Error)) return false;
   if (
+    err instanceof UnstoredDuplicateError ||
     err instanceof natsErrors.TimeoutError ||
     err instanceof natsErrors.NoRespondersError ||
     err instanceof natsErrors.ConnectionError ||
@@ -63,7 +84,7 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
   ) {
     return true;
   }
-  if (err instanceof JetStreamApiError) return (err.status === 503 && !isQueueFullError(err)) || isNoPeersError(err);
+  if (err instanceof JetStreamApiError) return (err.status === 503 && !isQueueFullError(err)) || isNoPeersError(err) || err.code === JS_ERR.duplicateInProcess;
   return isUnavailableError(err.cause, depth + 1);
 }
 
