@@ -389,12 +389,14 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
 
     type RecordView = { state: string; attempts: number; unknownAttempts?: number[]; callback?: { attempts: number } };
     const recordOf = new Map<string, RecordView>();
-    const withId = calls.filter((c) => c.callId !== undefined);
+    // A call whose accept got no answer (its faasq was killed mid-request) has its id only from its callback.
+    const idOf = (c: Call): string | undefined => c.callId ?? callIdOfToken.get(c.token);
+    const withId = calls.filter((c) => idOf(c) !== undefined);
     let cursor = 0;
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (cursor < withId.length) {
         const call = withId[cursor++];
-        const res = await fetch(`${gateways[0]}/async-function/${call.callId}`).catch(() => undefined);
+        const res = await fetch(`${gateways[0]}/async-function/${idOf(call)}`).catch(() => undefined);
         if (res?.status === 200) recordOf.set(call.token, (await res.json()) as RecordView);
         else await res?.arrayBuffer();
       }
