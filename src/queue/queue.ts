@@ -191,6 +191,12 @@ export interface QueueStats {
 export interface RecordGuard {
   /** Apply the patch only when the record's current state is one of these. */
   readonly ifStateIn?: readonly CallState[];
+  /**
+   * The patch's callback counts one more send: its `callback.attempts` becomes the current
+   * record's plus one, decided inside the write (two workers resuming one callback at once count
+   * two sends, never one). The patch's own attempts value is ignored.
+   */
+  readonly countsCallbackSend?: boolean;
 }
 
 export interface Queue {

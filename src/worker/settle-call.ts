@@ -67,16 +67,17 @@ const RESUME_RETRY_MS = 1000;
 /**
  * A redelivered final call whose callback is still owed (the worker died mid-callback, or its
  * bookkeeping failed): finish it. The send that may have gone out unrecorded is counted on the
- * record first (callback.attempts + 1), and only once that is written is the callback sent again:
- * the record explains every copy a receiver gets.
+ * record first (callback.attempts + 1, decided inside the write, so concurrent resumptions each
+ * count), and only once that is written is the callback sent again: the record explains every
+ * copy a receiver gets.
  */
 export async function resumeCallback(ctx: CallContext, delivery: Delivery, record: CallRecord): Promise<void> {
   const m = delivery.message;
   const owed = record.callback ?? { url: m.callbackUrl ?? '', state: 'pending' as const, attempts: 0 };
-  const callbackSends = owed.attempts + 1;
   let marked: CallRecord | undefined;
   try {
-    marked = await ctx.queue.updateRecord(m.callId, { callback: { ...owed, state: 'pending', attempts: callbackSends, lastError: 'a send whose outcome was not recorded (the worker lost it)' } }, { ifStateIn: [record.state] });
+    // One more send counted inside the write: two deliveries resuming at once count two.
+    marked = await ctx.queue.updateRecord(m.callId, { callback: { ...owed, state: 'pending', attempts: owed.attempts + 1, lastError: 'a send whose outcome was not recorded (the worker lost it)' } }, { ifStateIn: [record.state], countsCallbackSend: true });
   } catch (err) {
     if (!isFaasqError(err, 'E_QUEUE_UNAVAILABLE')) throw err;
     ctx.logger.warn({ callId: m.callId, function: m.function, err }, 'owed callback not recorded; handing the delivery back');
@@ -84,6 +85,7 @@ export async function resumeCallback(ctx: CallContext, delivery: Delivery, recor
     return;
   }
   if (!marked) return settleCancelled(ctx, delivery, m.queue);
+  const callbackSends = marked.callback?.attempts ?? owed.attempts + 1;
   // The record read first may have been behind (a stale read after a partition): the write went to
   // the current record, which may say the callback went out meanwhile. Then it is not sent again.
   if (marked.callback?.state === 'delivered') {

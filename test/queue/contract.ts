@@ -510,6 +510,21 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     assert.equal(await queue.updateRecord('no-such-call', { state: 'failed' }), undefined);
   });
 
+  test(`${name} queue - a counted callback send is decided inside the write: two at once count two`, async (t) => {
+    const queue = await open(t);
+    const message = makeMessage(newName('q'));
+    await queue.enqueue(message);
+    await queue.updateRecord(message.callId, { state: 'succeeded', lastStatus: 200, finishedAt: new Date().toISOString(), callback: { url: 'http://127.0.0.1:9/cb', state: 'pending', attempts: 1 } });
+    // Both resumptions read attempts 1 and would each have written 2.
+    const owed = { url: 'http://127.0.0.1:9/cb', state: 'pending' as const, attempts: 2 };
+    const [a, b] = await Promise.all([1, 2].map(() => queue.updateRecord(message.callId, { callback: owed }, { ifStateIn: ['succeeded'], countsCallbackSend: true })));
+    assert.deepEqual([a?.callback?.attempts, b?.callback?.attempts].sort(), [2, 3], 'each write saw the other');
+    assert.equal((await queue.getRecord(message.callId))?.callback?.attempts, 3);
+    const refused = await queue.updateRecord(message.callId, { callback: owed }, { ifStateIn: ['queued'], countsCallbackSend: true });
+    assert.equal(refused, undefined, 'the state guard still holds');
+    assert.equal((await queue.getRecord(message.callId))?.callback?.attempts, 3);
+  });
+
   test(`${name} queue - putResult and getResult keep status, headers and body`, async (t) => {
     const queue = await open(t);
     const qname = newName('q');

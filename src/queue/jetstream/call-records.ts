@@ -8,7 +8,7 @@
 import type { KV } from '@nats-io/kv';
 import { FaasqError } from '../../shared/index.js';
 import { applyPatch } from '../record-patch.js';
-import { FINAL_STATES, type CallMessage, type CallRecord, type CallState } from '../queue.js';
+import { FINAL_STATES, type CallMessage, type CallRecord, type CallState, type RecordGuard } from '../queue.js';
 import { decodeRecordEntry, encodeRecord } from './codec.js';
 import { isWrongLastSequenceError } from './jetstream-errors.js';
 import type { JetStreamNames } from './names.js';
@@ -78,7 +78,7 @@ export interface CallRecords {
   /** Removes the record only if still at `revision` (rollback of a failed enqueue). */
   remove(callId: string, revision: number): Promise<void>;
   /** Kept inline results stay; `inlineResult` stores a new one with the patch in the same write. */
-  patch(callId: string, patch: Partial<CallRecord>, ifStateIn?: readonly CallState[], inlineResult?: Uint8Array): Promise<CallRecord | undefined>;
+  patch(callId: string, patch: Partial<CallRecord>, guard?: RecordGuard, inlineResult?: Uint8Array): Promise<CallRecord | undefined>;
 }
 
 /** Finds a queued call's message by id (any queue, any priority); undefined when none is queued. */
@@ -161,7 +161,8 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
       await kv.delete(names.key(callId), { previousSeq: revision });
     },
     known: (callId) => known.get(callId)?.record,
-    async patch(callId, patch, ifStateIn, inlineResult) {
+    async patch(callId, patch, guard, inlineResult) {
+      const ifStateIn = guard?.ifStateIn;
       for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
         // A compare-and-set that keeps failing may be reading from a server that is behind (a
         // leader that was cut off answers until it learns it was replaced, a second or so): wait.
@@ -173,7 +174,7 @@ export function createCallRecords(kv: KV, names: JetStreamNames, findQueued: Fin
         if (!current) return undefined;
         if (ifStateIn && !ifStateIn.includes(current.record.state)) return undefined;
         const nowIso = patch.finishedAt ?? new Date().toISOString();
-        const next = applyPatch(current.record, patch, nowIso);
+        const next = applyPatch(current.record, patch, nowIso, guard);
         if (next.finishedAt === undefined && FINAL_STATES.includes(next.state)) next.finishedAt = nowIso;
         try {
           const result = inlineResult ?? current.inlineResult;

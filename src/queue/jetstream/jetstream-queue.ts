@@ -208,7 +208,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     });
     const deadLetter: DeadLetter = { ...head, message };
     await c.deadLetters.add(deadLetter, `dlq.${message.callId}.${msg.seq}.${msg.info.deliveryCount}`);
-    await c.records.patch(message.callId, { state: 'dead', finishedAt: deadLetter.deadAt, lastStatus: deadLetter.lastStatus, lastError: deadLetter.lastError }, LIVE_STATES);
+    await c.records.patch(message.callId, { state: 'dead', finishedAt: deadLetter.deadAt, lastStatus: deadLetter.lastStatus, lastError: deadLetter.lastError }, { ifStateIn: LIVE_STATES });
   }
 
   const queue: Queue = {
@@ -326,7 +326,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     updateRecord: (callId, patch, guard) =>
       guarded('update record', async (c) => {
         const held = patch.hasResult === true ? heldResults.get(callId) : undefined;
-        if (!held) return c.records.patch(callId, patch, guard?.ifStateIn);
+        if (!held) return c.records.patch(callId, patch, guard);
         heldResults.delete(callId);
         return patchWithResult(c, callId, patch, guard, held.result, held.frame);
       }),
@@ -360,7 +360,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
     cancel: (callId) =>
       guarded('cancel', async (c) => {
-        const cancelled = await c.records.patch(callId, { state: 'cancelled', finishedAt: new Date().toISOString() }, LIVE_STATES);
+        const cancelled = await c.records.patch(callId, { state: 'cancelled', finishedAt: new Date().toISOString() }, { ifStateIn: LIVE_STATES });
         if (!cancelled) return (await c.records.read(callId))?.record;
         // A queued (or delayed) message is removed; a running one is stopped by the onCancel listeners.
         const stream = names.queueStream(cancelled.queue);
@@ -430,7 +430,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
     heldResults.delete(callId);
     if (result) return patchWithResult(c, callId, patch, guard, result);
     if (held) return patchWithResult(c, callId, patch, guard, held.result, held.frame);
-    return c.records.patch(callId, patch, guard?.ifStateIn);
+    return c.records.patch(callId, patch, guard);
   }
 
   /**
@@ -440,7 +440,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
   async function patchWithResult(c: Connection, callId: string, patch: Partial<CallRecord>, guard: RecordGuard | undefined, result: CallResult, frame = encodeResult(result)): Promise<CallRecord | undefined> {
     const inline = frame.length <= MAX_INLINE_RESULT_BYTES ? frame : undefined;
     if (!inline) await c.results.put(callId, result);
-    const updated = await c.records.patch(callId, { ...patch, hasResult: true }, guard?.ifStateIn, inline);
+    const updated = await c.records.patch(callId, { ...patch, hasResult: true }, guard, inline);
     if (!updated && inline) await c.results.put(callId, result);
     return updated;
   }

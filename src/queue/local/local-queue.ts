@@ -203,7 +203,7 @@ export class LocalQueue implements Queue {
     }
     // A final patch carries its finishedAt: the record's update time is the same moment.
     const nowIso = patch.updatedAt ?? patch.finishedAt ?? new Date().toISOString();
-    const next = applyPatch(current, patch, nowIso);
+    const next = applyPatch(current, patch, nowIso, guard);
     if (isFinalState(next.state) && !isFinalState(current.state) && patch.finishedAt === undefined) next.finishedAt = nowIso;
     const writes: StoreWrite[] = [{ table: 'records', key: callId, value: next }, ...this.finishedIndexWrites(current, next)];
     if (result) {
