@@ -1,8 +1,8 @@
 // Where `faasq login` keeps basic-auth credentials, one entry per gateway URL, in
 // <configDir>/config.json with mode 0600 (like faas-cli's ~/.openfaas/config.yml).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writePrivateFileAtomically } from '../shared/private-files.js';
 import type { Credentials } from './client.js';
 
 interface StoredAuth {
@@ -41,11 +41,8 @@ export function createCredentialsStore(configDir: string): CredentialsStore {
 
   const write = async (data: StoreFile): Promise<void> => {
     await mkdir(configDir, { recursive: true, mode: 0o700 });
-    // Write then rename so a crash never leaves a half-written credentials file.
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    // A random suffix: two gateways starting at once each write their own temporary file.
-    await writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
-    await rename(tmp, file);
+    // A crash never leaves a half-written file; two gateways starting at once each write their own temp file.
+    await writePrivateFileAtomically(file, JSON.stringify(data, null, 2) + '\n');
   };
 
   const setMany = async (gatewayUrls: readonly string[], credentials: Credentials): Promise<void> => {

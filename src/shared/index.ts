@@ -16,4 +16,4 @@ export type { DeadlineOwner } from './deadline-queue.js';
 export { createAddressDenyList, embeddedIpv4 } from './address-deny.js';
 export type { AddressDenyList } from './address-deny.js';
 export { redactUrl } from './redact-url.js';
-export { withOwnerOnlyUmask, makeOwnerOnly, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+export { withOwnerOnlyUmask, makeOwnerOnly, writePrivateFileAtomically, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';

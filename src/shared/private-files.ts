@@ -1,6 +1,7 @@
 // The data dir holds request bodies, tokens, results and secrets, so everything faasq writes there
 // is its owner's alone (folders 0700, files 0600) whatever the umask it was started with.
-import { chmod, lstat, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -19,6 +20,21 @@ export function withOwnerOnlyUmask<T>(fn: () => T): T {
     return fn();
   } finally {
     process.umask(previous);
+  }
+}
+
+/**
+ * Replaces `file` with `data`, owner-only (0600): a temp file beside it, then a rename, so a reader
+ * (or a crash) never sees half a value. The temp file's random name lets two writers overlap.
+ */
+export async function writePrivateFileAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, data, { mode: PRIVATE_FILE_MODE });
+    await chmod(temp, PRIVATE_FILE_MODE);
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true });
   }
 }
 

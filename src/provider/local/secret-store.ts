@@ -2,10 +2,10 @@
 // linked into its own folder, <secretsDir>/.mounts/<namespace>/<function>/, which the process
 // finds through env `secret_mount_path` (and FAASQ_SECRETS_PATH). OpenFaaS mounts them at
 // /var/openfaas/secrets/<name>, a path a non-root local process cannot be given.
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { FaasqError } from '../../shared/errors.js';
+import { writePrivateFileAtomically } from '../../shared/private-files.js';
 import type { SecretInput } from '../provider.js';
 
 const MOUNTS = '.mounts';
@@ -54,15 +54,8 @@ export function createSecretStore(secretsDir: string): SecretStore {
       if (create && isPresent) throw new FaasqError('E_CONFLICT', `secret "${secret.name}" already exists in namespace "${secret.namespace}"`);
       if (!create && !isPresent) throw new FaasqError('E_SECRET_NOT_FOUND', `secret "${secret.name}" not found in namespace "${secret.namespace}"`);
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      // A temp file then a rename: a function following its link, or a copy being made, never reads half a value.
-      const temp = path.join(path.dirname(file), `.${secret.name}.${randomBytes(6).toString('hex')}`);
-      try {
-        await writeFile(temp, secret.value, { mode: 0o600 });
-        await chmod(temp, 0o600);
-        await rename(temp, file);
-      } finally {
-        await rm(temp, { force: true });
-      }
+      // A function following its link, or a copy being made, never reads half a value.
+      await writePrivateFileAtomically(file, secret.value);
     },
     async remove(name, namespace) {
       try {
