@@ -4,10 +4,10 @@
 // calls that were unsettled at the kill, which is at most max_inflight.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startFaasq, type FaasqProcess } from '../cli/support/faasq-process.js';
+import { startCallCounter } from '../support/call-counter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -15,33 +15,6 @@ const CALLS = 1000;
 const MAX_INFLIGHT = 8;
 const AUTH = { FAASQ_USER: 'admin', FAASQ_PASSWORD: 'pw' };
 const authorization = `Basic ${Buffer.from('admin:pw').toString('base64')}`;
-
-interface Counter {
-  readonly url: string;
-  readonly counts: Map<string, number>;
-  close(): Promise<void>;
-}
-
-/** A real HTTP server counting requests per X-Call-Id, answering after `delayMs`. */
-async function counter(delayMs: number): Promise<Counter> {
-  const counts = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const id = String(req.headers['x-call-id'] ?? '');
-    req.resume();
-    req.on('end', () => {
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-      setTimeout(() => res.end('done'), delayMs);
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counts,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
 
 async function startUp(dir: string): Promise<{ proc: FaasqProcess; url: string }> {
   const proc = startFaasq(['up', '--port', '0', '-f', 'stack.yml', '--data-dir', path.join(dir, 'data'), '--max-inflight', String(MAX_INFLIGHT), '--log-level', 'warn'], { cwd: dir, env: AUTH });
@@ -51,8 +24,8 @@ async function startUp(dir: string): Promise<{ proc: FaasqProcess; url: string }
 
 test('durability - kill -9 of faasq up with 1,000 accepted calls: every call completes, callbacks counted', { timeout: 170_000 }, async () => {
   const tmp = await makeTempDir('faasq-kill9-');
-  const fn = await counter(3);
-  const hooks = await counter(0);
+  const fn = await startCallCounter(3, 'body');
+  const hooks = await startCallCounter(0, 'body');
   let up: { proc: FaasqProcess; url: string } | undefined;
   try {
     await writeFile(path.join(tmp.dir, 'stack.yml'), `functions:\n  work:\n    annotations:\n      com.faasq.upstream: ${fn.url}\n`);

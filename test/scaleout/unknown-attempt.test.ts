@@ -4,10 +4,10 @@
 // listed in unknownAttempts. On the embedded queue (same data dir) and on a real nats-server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
+import { startCallCounter, type CallCounter } from '../support/call-counter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 import { startFaasqChild, type FaasqChild } from './support/faasq-child.js';
@@ -17,37 +17,18 @@ const ENV = { FAASQ_RUNNING_RECORD_DELAY: '60s', FAASQ_ACK_WAIT: '2s', FAASQ_LOG
 
 interface CallView { state: string; attempts: number; unknownAttempts?: number[] }
 
-/** The function: a real HTTP server counting runs per X-Call-Id, answering after `delayMs`. */
-async function upstream(delayMs: number): Promise<{ url: string; runs: Map<string, number>; close(): Promise<void> }> {
-  const runs = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const id = String(req.headers['x-call-id'] ?? '');
-    runs.set(id, (runs.get(id) ?? 0) + 1);
-    req.resume();
-    const timer = setTimeout(() => res.end('done'), delayMs);
-    res.on('close', () => clearTimeout(timer));
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    runs,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
-
 for (const engine of ['embedded', 'jetstream'] as const) {
   const skip = engine === 'jetstream' ? natsSkipReason() : undefined;
   describe(`unknown attempt - kill -9 of faasq up before the running record, ${engine}`, { skip }, () => {
     let tmp: { dir: string; cleanup: () => Promise<void> };
     let nats: NatsNode | undefined;
-    let fn: Awaited<ReturnType<typeof upstream>>;
+    let fn: CallCounter;
     let up: FaasqChild | undefined;
 
     before(async () => {
       tmp = await makeTempDir('faasq-unknown-');
-      fn = await upstream(1500);
+      // Counted at arrival: the run is under way when faasq is killed.
+      fn = await startCallCounter(1500, 'arrival');
       await writeFile(path.join(tmp.dir, 'stack.yml'), `functions:\n  work:\n    annotations:\n      com.faasq.upstream: ${fn.url}\n`);
       if (engine === 'jetstream') nats = await startNatsServer();
     });
@@ -71,7 +52,7 @@ for (const engine of ['embedded', 'jetstream'] as const) {
       await res.arrayBuffer();
       assert.equal(res.status, 202);
       const callId = res.headers.get('x-call-id') as string;
-      await waitFor(() => fn.runs.get(callId) === 1, { timeoutMs: 20_000, intervalMs: 10, message: 'the first run started' });
+      await waitFor(() => fn.counts.get(callId) === 1, { timeoutMs: 20_000, intervalMs: 10, message: 'the first run started' });
       const before = (await (await fetch(`${url}/async-function/${callId}`)).json()) as CallView;
       assert.equal(before.state, 'queued', 'no running record yet: the run has left no trace');
       await up!.kill9();
@@ -82,7 +63,7 @@ for (const engine of ['embedded', 'jetstream'] as const) {
         const body = r.status === 200 ? ((await r.json()) as CallView) : (await r.arrayBuffer(), undefined);
         return body?.state === 'succeeded' ? body : undefined;
       }, { timeoutMs: 60_000, intervalMs: 100, message: `${callId} succeeded after the restart` });
-      assert.equal(fn.runs.get(callId), 2, 'the function ran twice');
+      assert.equal(fn.counts.get(callId), 2, 'the function ran twice');
       assert.equal(view.attempts, 2, 'the record counts both runs');
       assert.deepEqual(view.unknownAttempts, [1], 'the first is the one of unknown outcome');
     });
