@@ -67,6 +67,7 @@ p=
 while read -r l <&3; do case $l in *child-pid*) p=\${l#*:}; p=\${p%,}; p=\${p# }; break;; esac; done
 if [ -z "$p" ]; then wait $b; exit $?; fi
 "$s" --mtu=${MTU} --enable-seccomp $f --ready-fd=7 --exit-fd=8 "$p" tap0 3<&- 4>&- 5<&- 7>"$d/net-ready" 8<"$d/net-exit" </dev/null >/dev/null 2>&1 &
+n=$!
 exec 7<"$d/net-ready" 8>"$d/net-exit"
 r=
 read -r r <&7 || :
