@@ -3,7 +3,7 @@
 import type { CallRecord, DeadLetter, DeadLetterFilter } from '../queue.js';
 import { compact } from '../record-patch.js';
 import { asBuffer, finishedKey, newRecord, readyKey, type StoredMessage } from './call-rows.js';
-import type { KeyLock } from './key-lock.js';
+import type { KeyLock } from '../../shared/key-lock.js';
 import type { QueueState } from './queue-state.js';
 import type { QueueStore, StoreWrite } from './store.js';
 

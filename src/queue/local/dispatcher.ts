@@ -8,7 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import { FaasqError } from '../../shared/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from '../queue.js';
 import { asBuffer, readyKey, sameKey, type DeliveredRow, type StoredMessage } from './call-rows.js';
-import type { KeyLock } from './key-lock.js';
+import type { KeyLock } from '../../shared/key-lock.js';
 import type { ConsumerState, Lease, QueueState } from './queue-state.js';
 import type { QueueStore, StoreKey, StoreWrite } from './store.js';
 

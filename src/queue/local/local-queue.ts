@@ -11,7 +11,7 @@ import { MAX_PRIORITY } from '../queue.js';
 import { applyPatch, compact } from '../record-patch.js';
 import { asBuffer, clampPriority, finishedKey, isFinalState, newRecord, readyKey, sameKey, type StoredMessage } from './call-rows.js';
 import { Dispatcher, type FinalWrites } from './dispatcher.js';
-import { KeyLock } from './key-lock.js';
+import { KeyLock } from '../../shared/key-lock.js';
 import { newQueueState, type QueueState } from './queue-state.js';
 import { queueStats } from './queue-stats.js';
 import type { QueueStore, StoreWrite } from './store.js';

@@ -2,7 +2,7 @@
 // the finished index from its oldest end. Unfinished calls are never in that index.
 import type { CallRecord } from '../queue.js';
 import { finishedKey, sameKey } from './call-rows.js';
-import type { KeyLock } from './key-lock.js';
+import type { KeyLock } from '../../shared/key-lock.js';
 import type { QueueStore, StoreKey } from './store.js';
 
 const SWEEP_BATCH = 500;

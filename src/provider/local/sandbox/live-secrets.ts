@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FunctionUser } from './sandbox-host.js';
+import { KeyLock } from '../../../shared/key-lock.js';
 
 export interface PlacedSecrets {
   /** The folder to bind at /var/openfaas/secrets. */
@@ -36,15 +37,7 @@ interface Copy {
 export function createLiveSecrets(): LiveSecrets {
   const copies = new Map<string, Set<Copy>>();
   /** One write at a time per store file: a replica's first copy and an update cannot cross. */
-  const chains = new Map<string, Promise<unknown>>();
-  const serially = <T>(file: string, fn: () => Promise<T>): Promise<T> => {
-    const next = (chains.get(file) ?? Promise.resolve()).catch(() => undefined).then(fn);
-    chains.set(file, next);
-    void next.finally(() => {
-      if (chains.get(file) === next) chains.delete(file);
-    }).catch(() => undefined);
-    return next;
-  };
+  const serial = new KeyLock();
   const isRoot = process.getuid?.() === 0;
 
   /** The temp file lies in the runtime folder (same file system, unseen by the function), then moves in. */
@@ -81,7 +74,7 @@ export function createLiveSecrets(): LiveSecrets {
       try {
         for (const secret of secrets) {
           const copy: Copy = { runDir, dir, name: secret.name, user };
-          await serially(secret.file, async () => {
+          await serial.run(secret.file, async () => {
             await writeCopy(secret.file, copy);
             let set = copies.get(secret.file);
             if (!set) copies.set(secret.file, (set = new Set()));
@@ -99,7 +92,7 @@ export function createLiveSecrets(): LiveSecrets {
     },
 
     refresh(file) {
-      return serially(file, async () => {
+      return serial.run(file, async () => {
         let written = 0;
         const failed: Error[] = [];
         for (const copy of [...(copies.get(file) ?? [])]) {

@@ -1,5 +1,5 @@
-// Serializes async operations per key (a call id), so read-check-write sequences on one call
-// never interleave; different calls run concurrently. Holds memory only for keys in use.
+// Serializes async operations per key (a call id, a file), so read-check-write sequences on one key
+// never interleave; different keys run concurrently. Holds memory only for keys in use.
 
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
