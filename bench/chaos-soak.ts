@@ -24,7 +24,7 @@ import { waitFor } from '../test/support/wait-for.js';
 import { startFaasqChild, type FaasqChild } from '../test/scaleout/support/faasq-child.js';
 import { LEDGER_FN, readLedger } from '../test/scaleout/support/ledger.js';
 
-const LEDGER_FORK = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/scaleout/support/ledger-fork.mjs');
+const LEDGER_FORK = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/scaleout/support/ledger-fork.sh');
 const QUEUE_STREAM = 'FAASQ_Q_faas-request';
 const FINAL = ['succeeded', 'failed', 'dead', 'cancelled'];
 /** Retrying an unconfirmed accept with its id: how long the client keeps at it. */
@@ -144,7 +144,7 @@ function stack(ledgerFile: string): string {
     '      mode: http',
     `      LEDGER: ${JSON.stringify(ledgerFile)}`,
     '  forky:',
-    `    fprocess: node ${LEDGER_FORK}`,
+    `    fprocess: bash ${LEDGER_FORK}`,
     '    environment:',
     '      mode: fork',
     `      LEDGER: ${JSON.stringify(ledgerFile)}`,

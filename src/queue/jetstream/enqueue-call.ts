@@ -37,12 +37,37 @@ export interface EnqueueContext {
  * window, the record's acceptance time is added, so a new enqueue of the same id after faasq's
  * window (but inside the server's) is stored.
  */
-function msgIdOf(ctx: EnqueueContext, record: CallRecord): string {
-  return ctx.dedupeWindowMs >= DUPLICATE_WINDOW_MS ? record.callId : `${record.callId}@${Date.parse(record.acceptedAt)}`;
+function msgIdOf(ctx: EnqueueContext, record: CallRecord, isPastStuckDuplicate: boolean): string {
+  const base = ctx.dedupeWindowMs >= DUPLICATE_WINDOW_MS ? record.callId : `${record.callId}@${Date.parse(record.acceptedAt)}`;
+  return isPastStuckDuplicate ? `${base}${STUCK_DUPLICATE_SUFFIX}` : base;
 }
 
-/** `isRetry`: an earlier try of this same accept may have stored the record or the message. */
-export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, hasCallerId: boolean, isRetry = false): Promise<EnqueueResult> {
+/**
+ * The msgID suffix of a publish past a stuck "duplicate, not stored" answer (see EnqueueOptions).
+ * Every later try of that call id uses it too, so they dedupe against each other.
+ */
+export const STUCK_DUPLICATE_SUFFIX = '~2';
+
+export interface EnqueueOptions {
+  /** The call id is the caller's (X-Call-Id): an idempotency key, with its record written first. */
+  readonly hasCallerId: boolean;
+  /** An earlier try of this same accept may have stored the record or the message. */
+  readonly isRetry: boolean;
+  /**
+   * The stream's leader has answered "duplicate, not stored" for this call's msgID for longer than
+   * a proposal takes to commit: a proposal of a leader that was cut off, which nats-server 2.10
+   * keeps answering for until its duplicate window (2 min) passes, while the message is not in the
+   * stream. The call then goes the way of a caller's id (record first, then a lookup of the stream,
+   * then the publish) under a second msgID. Should the old proposal ever be stored as well, its
+   * delivery is older than the worker's first-delivery check age, so it writes `running` as a
+   * compare-and-set against the record before it could run, and meets a final call as final.
+   */
+  readonly isPastStuckDuplicate: boolean;
+}
+
+export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, options: EnqueueOptions): Promise<EnqueueResult> {
+  const { isRetry, isPastStuckDuplicate } = options;
+  const hasCallerId = options.hasCallerId || isPastStuckDuplicate;
   // Marked, so a first delivery reads the record written here instead of deriving one from the message.
   const message = hasCallerId ? { ...accepted, hasCallerId: true } : accepted;
   const frame = encodeMessage(message);
@@ -51,7 +76,7 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
   }
   const record = newRecord(message);
   if (!hasCallerId) {
-    await ctx.publish(message, frame, msgIdOf(ctx, record));
+    await ctx.publish(message, frame, msgIdOf(ctx, record, false));
     return { record, isDuplicate: false };
   }
   // Record first, then the message, in series: a worker never meets a message before its record.
@@ -67,7 +92,7 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
       revision = existing.revision;
     } else if (existing && Date.now() - Date.parse(existing.record.acceptedAt) < ctx.dedupeWindowMs) {
       assertSameFunction(existing.record, message);
-      await republishIfYoung(ctx, existing.record, message);
+      await republishIfYoung(ctx, existing.record, message, isPastStuckDuplicate);
       return { record: existing.record, isDuplicate: true };
     } else {
       revision = await ctx.records.replace(record, existing?.revision);
@@ -82,7 +107,7 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
     return { record: newRecord(queued), isDuplicate: true };
   }
   try {
-    await ctx.publish(message, frame, msgIdOf(ctx, record));
+    await ctx.publish(message, frame, msgIdOf(ctx, record, isPastStuckDuplicate));
   } catch (err) {
     // Refused (full, too large): roll the record back. Timed out or unreachable: the message may be
     // stored, so the record stays and a retry of the same callId publishes again under the same
@@ -99,10 +124,10 @@ export async function enqueueCall(ctx: EnqueueContext, accepted: CallMessage, ha
  * again under the same msgID; the server drops it when the first one was stored. It must succeed,
  * or the caller would be told "accepted" for a call that may not be stored.
  */
-async function republishIfYoung(ctx: EnqueueContext, existing: CallRecord, message: CallMessage): Promise<void> {
+async function republishIfYoung(ctx: EnqueueContext, existing: CallRecord, message: CallMessage, isPastStuckDuplicate: boolean): Promise<void> {
   if (existing.state !== 'queued' || Date.now() - Date.parse(existing.acceptedAt) > DUPLICATE_WINDOW_MS / 2) return;
   const original = { ...message, queue: existing.queue, priority: existing.priority };
-  await ctx.publish(original, encodeMessage(original), msgIdOf(ctx, existing));
+  await ctx.publish(original, encodeMessage(original), msgIdOf(ctx, existing, isPastStuckDuplicate));
 }
 
 /**

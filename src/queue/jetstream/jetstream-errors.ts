@@ -34,6 +34,12 @@ export class UnstoredDuplicateError extends Error {
   }
 }
 
+/** An UnstoredDuplicateError, itself or as the cause of a translated error. */
+export function isUnstoredDuplicateError(err: unknown, depth = 0): boolean {
+  if (depth > 4 || !(err instanceof Error)) return false;
+  return err instanceof UnstoredDuplicateError || isUnstoredDuplicateError(err.cause, depth + 1);
+}
+
 /** Throws unless a publish ack confirms a stored message (a duplicate must name its sequence). */
 export function assertStored(ack: { readonly seq: number; readonly duplicate?: boolean; readonly isDuplicate?: boolean }, subject: string): void {
   if ((ack.duplicate === true || ack.isDuplicate === true) && !(ack.seq > 0)) throw new UnstoredDuplicateError(subject);

@@ -32,7 +32,7 @@ import { connectNats } from './connect-nats.js';
 import { createCallRecords, LIVE_STATES, newRecord, plain, type CallRecords } from './call-records.js';
 import { createDeadLetterStore, type DeadLetterStore } from './dead-letters.js';
 import { createDelivery } from './delivery.js';
-import { toQueueError } from './jetstream-errors.js';
+import { isUnstoredDuplicateError, toQueueError } from './jetstream-errors.js';
 import { createNames } from './names.js';
 import { createWriteBatcher } from './write-batcher.js';
 import { findQueued } from './queued-lookup.js';
@@ -54,6 +54,12 @@ const PUBLISH_TIMEOUT_MS = 2000;
 /** Waits between the tries of one accept (doubling up to the max). */
 const ACCEPT_FIRST_WAIT_MS = 50;
 const ACCEPT_MAX_WAIT_MS = 1000;
+/**
+ * How long a leader may answer "duplicate, not stored" for a call before the accept takes it for a
+ * cut-off leader's proposal that will never be stored and publishes under a second msgID. A live
+ * proposal commits within a round trip to a follower; this leaves room for a slow one.
+ */
+const STUCK_DUPLICATE_MS = 4000;
 const API_TIMEOUT_MS = 5000;
 /** nats-server's default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -261,6 +267,8 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
       const deadline = Date.now() + queueConfig.acceptTimeoutMs;
       let isSent = false;
       let waitMs = ACCEPT_FIRST_WAIT_MS;
+      /** When the leader first answered "duplicate, not stored" (EnqueueOptions.isPastStuckDuplicate). */
+      let unstoredSince: number | undefined;
       for (let tries = 1; ; tries++) {
         try {
           await untilConnected(deadline);
@@ -273,8 +281,13 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
                 return publishCall(c, m, frame, msgID);
               },
               onWrite: () => (isSent = true),
-            }, message, options?.hasCallerId === true, tries > 1));
+            }, message, {
+              hasCallerId: options?.hasCallerId === true,
+              isRetry: tries > 1,
+              isPastStuckDuplicate: unstoredSince !== undefined && Date.now() - unstoredSince >= STUCK_DUPLICATE_MS,
+            }));
         } catch (err) {
+          if (isUnstoredDuplicateError(err)) unstoredSince ??= Date.now();
           const e = toQueueError(err, 'enqueue');
           const isRetryable = e.code === 'E_QUEUE_UNAVAILABLE' && !isClosed;
           if (isRetryable && Date.now() + waitMs < deadline) {
