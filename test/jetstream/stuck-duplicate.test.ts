@@ -40,7 +40,7 @@ describe('jetstream - a leader stuck on "duplicate, not stored" does not refuse 
     await h.startWorker();
     // What nats-server 2.10's leader answers for a msgID it holds as proposed but never stored.
     side = await connect({ servers: nats.url });
-    side.subscribe(STUCK_LEADER, { callback: (_err, msg) => msg.respond(JSON.stringify({ stream: STREAM, seq: 0, duplicate: true })) });
+    side.subscribe(STUCK_LEADER, { callback: (_err, msg) => { msg.respond(JSON.stringify({ stream: STREAM, seq: 0, duplicate: true })); } });
     await side.flush();
   });
 
