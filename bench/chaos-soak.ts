@@ -128,6 +128,13 @@ export interface SoakReport {
   readonly rssMaxMb: Record<string, number>;
 }
 
+/** The largest value, 0 for none (a spread into Math.max overflows the stack at ~100k values). */
+function maxOf(values: readonly number[]): number {
+  let max = 0;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
@@ -449,7 +456,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       drainS: Number((Math.max(0, lastFirstCallbackAt - loadEndedAt) / 1000).toFixed(1)),
       finishedRate: Number((callbacksByToken.size / Math.max(0.001, (lastFirstCallbackAt - startedAt) / 1000)).toFixed(1)),
       sendLagP99Ms: percentile(sendLags, 99),
-      sendLagMaxMs: sendLags.length ? Math.round(Math.max(...sendLags)) : 0,
+      sendLagMaxMs: Math.round(maxOf(sendLags)),
       loadAvg: {
         mean: Number((loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length)).toFixed(1)),
         max: Number(Math.max(0, ...loadSamples).toFixed(1)),
@@ -474,7 +481,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       acceptP99Ms: percentile(latencies, 99),
       acceptP50DuringFaultsMs: percentile(duringFaults, 50),
       acceptP99DuringFaultsMs: percentile(duringFaults, 99),
-      acceptMaxMs: latencies.length ? Math.max(...latencies) : 0,
+      acceptMaxMs: maxOf(latencies),
       faults: faults.map((f) => ({ kind: f.kind, target: f.target, atS: Math.round((f.at - startedAt) / 1000), recoveredAfterS: Number((((f.recoveredAt ?? f.at) - f.at) / 1000).toFixed(1)) })),
       rssMaxMb: rssMax,
     };
