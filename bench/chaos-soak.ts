@@ -10,7 +10,9 @@
 // a refused connection (a faasq that is down) goes to the other gateway.
 // Reports accepted, lost, duplicates (each explained by its record or not), refusals by status and
 // whether each refused call ran anyway, accept latency p50/p99 (all, and during faults), RSS.
-// Run: node --import tsx bench/chaos-soak.ts [--minutes 10] [--rate 40] [--fault-every 20] [--nats 2.10|2.15|embedded]
+// Run: node --import tsx bench/chaos-soak.ts [--minutes 10] [--rate 40] [--fault-every 20] [--nats 2.10|2.15|embedded] [--built]
+// (--built: faasq runs from dist/, so `npm run build` first; without it, from the sources through tsx,
+// whose start-up adds about half a second to every restart, more on a loaded machine.)
 // test/ha/chaos-soak.test.ts runs a short one in the suite.
 import http from 'node:http';
 import os from 'node:os';
@@ -45,6 +47,8 @@ export interface SoakOptions {
   readonly rate: number;
   readonly faultEveryS: number;
   readonly mode: SoakMode;
+  /** Run faasq from dist/ (built first), as an operator does, rather than from the sources through tsx. */
+  readonly isBuilt?: boolean;
   /** Share of calls that go to the fork-mode function (the rest to the http one). */
   readonly forkShare?: number;
   readonly progress?: (line: string) => void;
@@ -221,7 +225,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   /** Every faasq process started, restarts included (their logs are searched for lost calls). */
   const everyFaasq: FaasqChild[] = [];
   const startFaasq = async (i: number): Promise<void> => {
-    faasq[i] = startFaasqChild(`up-${i}`, args(i), { cwd: tmp.dir, env });
+    faasq[i] = startFaasqChild(`up-${i}`, args(i), { cwd: tmp.dir, env, isBuilt: options.isBuilt });
     everyFaasq.push(faasq[i]);
     await faasq[i].url(120_000);
   };
@@ -521,6 +525,7 @@ async function main(): Promise<void> {
     rate: Number(arg('rate') ?? 40),
     faultEveryS: Number(arg('fault-every') ?? 20),
     mode: (arg('nats') ?? '2.10') as SoakMode,
+    isBuilt: process.argv.includes('--built'),
     progress: (line) => process.stderr.write(`chaos: ${line}\n`),
   });
   process.stdout.write(`${formatSoak(report)}\n`);

@@ -23,11 +23,19 @@ export interface FaasqChild {
   kill9(): Promise<void>;
 }
 
-export function startFaasqChild(name: string, args: readonly string[], options: { cwd: string; env?: Record<string, string> }): FaasqChild {
+export interface FaasqChildOptions {
+  readonly cwd: string;
+  readonly env?: Record<string, string>;
+  /** Run the built CLI (dist/, `npm run build` first) as an operator would, instead of the sources through tsx. */
+  readonly isBuilt?: boolean;
+}
+
+export function startFaasqChild(name: string, args: readonly string[], options: FaasqChildOptions): FaasqChild {
   const env: Record<string, string> = {};
   // No FAASQ_* from the developer's shell leaks in.
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FAASQ_')) env[k] = v;
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts'), ...args], {
+  const entry = options.isBuilt ? [path.join(ROOT, 'dist/cli/main-bin.js')] : ['--import', TSX, path.join(ROOT, 'src/cli/main-bin.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: options.cwd,
     // `gateway`/`up` record credentials in the per-user store: the test's folder, never the real ~/.faasq.
     // These suites count runs in a ledger file the functions append to on the host, which a
