@@ -19,6 +19,8 @@ export const LINGER_MAX_BYTES = 16 * 1024 * 1024;
  * until the caller closes too or a bound is reached, and only then cuts it.
  */
 export function lingerAfterRefusal(req: IncomingMessage, res: ServerResponse): void {
+  // Nobody takes the rest of the body now (a pipe into the function, stopped, would hold it back).
+  req.unpipe();
   req.resume();
   if (req.complete) return;
   const { socket } = req;

@@ -196,6 +196,26 @@ describe('refused bodies', () => {
     }
   }
 
+  for (const [what, path, status] of [['an unknown function', '/function/nope', 404], ['an async call to an unknown function', '/async-function/nope', 404]] as const) {
+    test(`refused bodies - any refusal before the body is read (${what}, ${status}) closes without a reset too`, async () => {
+      const up = await Uploader.connect(gateways.full!.url);
+      try {
+        up.socket.pause();
+        // Chunked: a declared length over FAASQ_MAX_BODY would be refused with 413 first.
+        up.socket.write(requestHead(path, 'chunked', true));
+        await up.stream(bodyChunk('chunked'), SENT_BEFORE_READING);
+        assert.equal(up.error, undefined, `the upload failed after ${up.sent} bytes: ${up.error?.code}`);
+        assert.equal((await readReply(up.socket, 5000)).status, status);
+        up.socket.end();
+        up.socket.resume();
+        await up.closed(LINGER_MS + 3000);
+        assert.equal(up.error, undefined, `the connection was reset: ${String((up.error as NodeJS.ErrnoException | undefined)?.code)}`);
+      } finally {
+        up.socket.destroy();
+      }
+    });
+  }
+
   test(`refused bodies - a caller that never stops sending is cut after LINGER_MAX_BYTES (${LINGER_MAX_BYTES} bytes), with or without Connection: close`, async () => {
     for (const isClose of [true, false]) {
       const up = await Uploader.connect(gateways.full!.url);
