@@ -1,6 +1,6 @@
 // A function's exec timeout on the full path (Node's server and undici: lane off, chunked bodies,
 // async calls) fires at its value, as on the express lane, not up to a second late on undici's
-// coarse timers; it counts from when the function has the whole request.
+// coarse timers; it counts from when the request goes out, restarted while its body is still sent.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
