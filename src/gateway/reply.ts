@@ -2,6 +2,7 @@
 // plain-text body (JSON when the client asks for it), and the error's own headers (Retry-After).
 import type { ServerResponse, IncomingMessage } from 'node:http';
 import { toFaasqError } from '../shared/errors.js';
+import { lingerAfterRefusal } from './linger-after-refusal.js';
 
 /** An error as an HTTP reply: status, the error's own headers, content type and body. */
 export interface ErrorReply {
@@ -26,6 +27,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
     res.destroy(toFaasqError(err));
     return;
   }
+  // Answered before the body was read whole: the caller may still be sending it.
+  if (!req.complete) lingerAfterRefusal(req, res);
   const reply = errorReply(err, req.headers.accept);
   res.statusCode = reply.status;
   for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);

@@ -17,7 +17,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../shared/deadline-queue.js';
 import type { FunctionLimits } from './function-limits.js';
 import { normaliseFunctionPath } from './function-path.js';
-import { bodyTooLarge, lingerAfterRefusal, LimitedBody } from './limited-body.js';
+import { bodyTooLarge, LimitedBody } from './limited-body.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { sendError } from './reply.js';
 import { crossSiteProblem } from './admin-guard.js';
@@ -104,7 +104,6 @@ export function createSyncInvokeHandler(deps: SyncInvokeDeps): (req: IncomingMes
     const maxBody = deps.gateway.maxBodyBytes;
     const length = req.headers['content-length'];
     if (maxBody > 0 && length !== undefined && Number(length) > maxBody) {
-      lingerAfterRefusal(req, res);
       return reject(deps, req, res, newCallId, fnRaw, bodyTooLarge(maxBody, Number(length)));
     }
     new SyncCall(deps, deadlines, req, res, callIdOf(req, newCallId), name, namespace, fnPath, queryAt === -1 ? '' : url.slice(queryAt + 1)).run();
@@ -245,7 +244,6 @@ class SyncCall implements ResponseSink, DeadlineOwner {
   /** A chunked body grew past FAASQ_MAX_BODY: stop the function, answer 413 (or cut a reply under way). */
   private readonly onBodyOverflow = (err: FaasqError): void => {
     this.req.unpipe();
-    lingerAfterRefusal(this.req, this.res);
     if (this.isSettled) {
       this.control?.abort(err);
       if (!this.isClosed) this.res.destroy();
@@ -332,7 +330,6 @@ class SyncCall implements ResponseSink, DeadlineOwner {
       // Anything the provider did not classify is a transport failure, as the OpenFaaS proxy treats it.
       error = new FaasqError('E_FUNCTION_UNREACHABLE', `cannot reach function ${this.fn}.${this.namespace}`, { cause: err });
     }
-    if (!req.complete) req.resume();
     if (!res.headersSent) {
       res.setHeader('X-Call-Id', this.callId);
       res.setHeader('X-Start-Time', this.startNs);

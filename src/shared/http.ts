@@ -60,24 +60,51 @@ export function nowNs(): string {
   return (ms * 1_000_000n + subMs).toString();
 }
 
-/** Reads a whole body into memory, rejecting with E_BODY_TOO_LARGE past maxBytes. */
-export async function readBody(stream: Readable, maxBytes: number, declaredLength?: number): Promise<Buffer> {
+/**
+ * Reads a whole body into memory, rejecting with E_BODY_TOO_LARGE past maxBytes. The stream is left
+ * flowing (its bytes dropped), not destroyed: the caller answers the 413 on a connection that is
+ * still open and decides when to cut it.
+ */
+export function readBody(stream: Readable, maxBytes: number, declaredLength?: number): Promise<Buffer> {
   if (declaredLength !== undefined && declaredLength > maxBytes) {
     stream.resume();
-    throw new FaasqError('E_BODY_TOO_LARGE', `request body of ${declaredLength} bytes is over the limit of ${maxBytes} bytes`);
+    return Promise.reject(new FaasqError('E_BODY_TOO_LARGE', `request body of ${declaredLength} bytes is over the limit of ${maxBytes} bytes`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > maxBytes) {
-      stream.resume();
-      throw new FaasqError('E_BODY_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(buf);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        stop();
+        chunks.length = 0;
+        stream.resume();
+        reject(new FaasqError('E_BODY_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      stop();
+      reject(err);
+    };
+    // A stream closed before its end (the caller hung up) is an error, as for-await reports it.
+    const onClose = (): void => onError(new Error('the body ended before it was complete'));
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+    stream.once('close', onClose);
+  });
 }
 
 export function firstHeader(value: string | string[] | undefined): string | undefined {

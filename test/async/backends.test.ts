@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../support/wait-for.js';
 import { DURABLE_BACKENDS } from './support/backends.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { ADMIN_AUTH, startHarness, type Harness } from './support/harness.js';
 
 for (const backend of DURABLE_BACKENDS) {
   describe(`async on ${backend.name}`, { skip: backend.skip }, () => {
@@ -43,12 +43,20 @@ for (const backend of DURABLE_BACKENDS) {
     test(`async ${backend.name} - dead after the last attempt, dead letter kept, callback sent`, async () => {
       h.deploy('down');
       h.fns.handle('down', (_req, res) => { res.statusCode = 500; res.end('nope'); });
-      const callId = (await h.submit('down', { headers: { 'x-callback-url': h.hooks.url } })).headers.get('x-call-id')!;
+      const callbackUrl = `${h.hooks.url}?token=s3cret-token`;
+      const callId = (await h.submit('down', { headers: { 'x-callback-url': callbackUrl } })).headers.get('x-call-id')!;
       const record = await h.waitForState(callId, ['dead'], 10_000);
       assert.equal(record.attempts, 3);
       // The record turns dead just before the message moves to the dead letters.
       const letter = await waitFor(() => h.queue.getDeadLetter(callId), { timeoutMs: 5000 });
       assert.equal(letter.lastStatus, 500);
+      // Stored whole (a replay calls it back); the admin listing shows it as call records do.
+      assert.equal(letter.message.callbackUrl, callbackUrl);
+      const listing = await (await fetch(`${h.url}/system/queues/faas-request/dead-letters`, { headers: { authorization: ADMIN_AUTH } })).text();
+      assert.ok(!listing.includes('s3cret-token'), 'the dead-letter listing shows the callback URL\'s query values');
+      const shown = (JSON.parse(listing) as Array<{ callId: string; message: { callbackUrl?: string; headers: Record<string, string> } }>).find((l) => l.callId === callId);
+      assert.equal(shown?.message.callbackUrl, `${h.hooks.url}?token=redacted`);
+      assert.equal(shown?.message.headers['x-callback-url'], `${h.hooks.url}?token=redacted`);
       const cb = await waitFor(() => h.hooks.received.find((r) => r.headers['x-call-id'] === callId), { timeoutMs: 5000 });
       assert.equal(cb.headers['x-retry'], cb.headers['x-retry-max']);
     });

@@ -4,6 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import { ADMIN_AUTH, startHarness, type Harness } from './support/harness.js';
 import { waitFor } from '../support/wait-for.js';
 
+interface DeadLetterJson {
+  callId: string;
+  lastStatus: number;
+  message: { body: string; callbackUrl?: string; headers: Record<string, string> };
+}
+
 describe('async retries and dead letters', () => {
   let h: Harness;
   before(async () => {
@@ -73,7 +79,9 @@ describe('async retries and dead letters', () => {
   test('async retries - dead after the last attempt; callback has X-Retry == X-Retry-Max; dead letter replayable', async () => {
     h.deploy('broken');
     h.fns.handle('broken', (_req, res) => { res.writeHead(502, { 'x-why': 'upstream' }); res.end('bad gateway'); });
-    const res = await h.submit('broken', { headers: { 'x-callback-url': h.hooks.url, 'x-call-id': 'doomed' } });
+    // A callback URL with a secret in its query: dead-letter listings show it redacted, replay uses it whole.
+    const callbackUrl = `${h.hooks.url}/hook/doomed?token=s3cret-token&n=1`;
+    const res = await h.submit('broken', { headers: { 'x-callback-url': callbackUrl, 'x-call-id': 'doomed' } });
     assert.equal(res.status, 202);
     const record = await h.waitForState('doomed', ['dead']);
     assert.equal(record.attempts, 3);
@@ -86,11 +94,24 @@ describe('async retries and dead letters', () => {
     assert.equal(cb.headers['x-why'], 'upstream');
     assert.equal(cb.body.toString(), 'bad gateway');
 
-    const letters = await (await fetch(`${h.url}/system/queues/faas-request/dead-letters`, { headers: { authorization: ADMIN_AUTH } })).json() as Array<{ callId: string; lastStatus: number; message: { body: string } }>;
+    const listing = await (await fetch(`${h.url}/system/queues/faas-request/dead-letters`, { headers: { authorization: ADMIN_AUTH } })).text();
+    const letters = JSON.parse(listing) as DeadLetterJson[];
     const letter = letters.find((l) => l.callId === 'doomed');
     assert.equal(letter?.lastStatus, 502);
     const one = await fetch(`${h.url}/system/dead-letters/doomed`, { headers: { authorization: ADMIN_AUTH } });
     assert.equal(one.status, 200);
+    const oneText = await one.text();
+    const redacted = `${h.hooks.url}/hook/doomed?token=redacted&n=redacted`;
+    const views: Array<[string, string, DeadLetterJson | undefined]> = [['listing', listing, letter], ['one', oneText, JSON.parse(oneText) as DeadLetterJson]];
+    for (const [what, text, shown] of views) {
+      assert.ok(!text.includes('s3cret-token'), `the ${what} shows the callback URL's query values`);
+      assert.ok(shown);
+      assert.equal(shown.message.callbackUrl, redacted);
+      assert.equal(shown.message.headers['x-callback-url'], redacted);
+    }
+    // The stored letter keeps the whole URL.
+    assert.equal((await h.queue.getDeadLetter('doomed'))?.message.callbackUrl, callbackUrl);
+    const beforeReplay = h.hooks.received.length;
 
     h.fns.handle('broken', (_req, res) => res.end('fixed'));
     const replay = await fetch(`${h.url}/system/queues/faas-request/dead-letters/replay`, {
@@ -100,6 +121,9 @@ describe('async retries and dead letters', () => {
     assert.deepEqual(await replay.json(), { replayed: 1 });
     const after = await h.waitForState('doomed', ['succeeded']);
     assert.equal(after.attempts, 1);
+    const replayed = await waitFor(() => h.hooks.received.slice(beforeReplay).find((r) => r.headers['x-call-id'] === 'doomed'));
+    const whole = new URL(callbackUrl);
+    assert.equal(replayed.path, whole.pathname + whole.search, 'the replayed call calls back the whole URL');
   });
 
   test('async retries - dead letters can be purged', async () => {

@@ -122,8 +122,7 @@ export function createEnqueue(deps: EnqueueDeps): Enqueue {
         status: 202, durationMs: Math.round(acceptMs * 1000) / 1000, isDuplicate: result.isDuplicate, hasCallback: callbackUrl !== undefined,
       }, 'call accepted');
     } catch (err) {
-      // Drain whatever body is left so a rejected call does not stall a keep-alive connection.
-      if (!req.readableEnded) req.resume();
+      // Whatever body is left is read and dropped (within bounds) by sendError's lingering close.
       const e = isFaasqError(err) ? err : asQueueError(err);
       events.emit('call.rejected', { fn, namespace, queue: queueName, code: e.code });
       deps.logger.info({ function: fn, namespace, queue: queueName, status: e.status, code: e.code, durationMs: Math.round((performance.now() - t0) * 1000) / 1000 }, 'call rejected');

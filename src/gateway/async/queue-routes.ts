@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createQueueRates } from '../../metrics/index.js';
 import type { DeadLetter, Queue, QueueStats } from '../../queue/index.js';
-import { FaasqError, readBody, type EventBus } from '../../shared/index.js';
+import { FaasqError, readBody, redactUrl, type EventBus } from '../../shared/index.js';
 import { sendError, sendJson } from '../reply.js';
 
 const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
@@ -80,9 +80,21 @@ export function createQueueRoutes(queue: Queue, events?: EventBus) {
   };
 }
 
+/**
+ * A dead letter as the admin API shows it: the body base64-encoded, and the callback URL (the field
+ * and the stored X-Callback-Url header) without user information and with its query values redacted,
+ * as call records show it (call-routes.ts). The stored letter keeps it whole: a replay calls it back.
+ */
 function toJson(letter: DeadLetter): unknown {
   const { message, ...rest } = letter;
-  return { ...rest, message: { ...message, body: message.body.toString('base64'), bodyEncoding: 'base64' } };
+  let headers = message.headers;
+  for (const name in headers) {
+    if (name.toLowerCase() !== 'x-callback-url') continue;
+    const value = headers[name];
+    headers = { ...headers, [name]: Array.isArray(value) ? value.map(redactUrl) : redactUrl(value) };
+  }
+  const callbackUrl = message.callbackUrl === undefined ? undefined : redactUrl(message.callbackUrl);
+  return { ...rest, message: { ...message, headers, callbackUrl, body: message.body.toString('base64'), bodyEncoding: 'base64' } };
 }
 
 function parseLimit(raw: string | undefined): number {

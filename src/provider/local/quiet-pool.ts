@@ -4,11 +4,16 @@
 // destroys a connection that receives bytes while idle and validates an idle socket for one loop
 // turn before reusing it; the rest makes a function's late second reply land on an idle
 // connection (destroyed, counted as idle_bytes) instead of being read as the next caller's answer.
+// It also keeps the function's exec timeout (a request's headersTimeout) on its own clock: undici's
+// headers timer ticks every half second, so a 500 ms timeout fired up to a second late.
 import net from 'node:net';
 import tls from 'node:tls';
-import { Client, Dispatcher } from 'undici';
+import { Client, Dispatcher, errors } from 'undici';
+import { DeadlineQueue, type Deadline, type DeadlineOwner } from '../../shared/deadline-queue.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Distinct exec timeouts per pool that share a deadline queue; requests with other values get a timer each. */
+const MAX_DEADLINE_QUEUES = 8;
 
 export interface QuietPoolOptions {
   /** Most connections to the function; past it requests wait for one. */
@@ -49,6 +54,8 @@ export class QuietPool extends Dispatcher {
   private readonly idle: Member[] = [];
   private readonly members: Member[] = [];
   private readonly waiting: Waiting[] = [];
+  /** One deadline queue per exec timeout in use (a function's, or shortened by X-Timeout). */
+  private readonly deadlines = new Map<number, DeadlineQueue>();
   private isClosed = false;
 
   constructor(
@@ -145,10 +152,28 @@ export class QuietPool extends Dispatcher {
     return member;
   }
 
+  /**
+   * A request's headersTimeout is the function's exec timeout: kept here, to the millisecond, from the
+   * moment the request goes out (restarted while its body is still being sent, as undici does) until
+   * the reply's head. undici's own headers timer is turned off; its bodyTimeout (each pause in the
+   * reply's body) stays.
+   */
   private run(member: Member, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
     member.isBusy = true;
     member.isAwaitingReply = true;
-    member.client.dispatch(opts, new ReleasingHandler(handler, (isComplete) => this.release(member, isComplete)));
+    const timeoutMs = opts.headersTimeout ?? 0;
+    const releasing = new ReleasingHandler(handler, (isComplete) => this.release(member, isComplete), timeoutMs, timeoutMs > 0 ? this.deadlinesFor(timeoutMs) : undefined);
+    member.client.dispatch(timeoutMs > 0 ? { ...opts, headersTimeout: 0 } : opts, releasing);
+    releasing.startClock();
+  }
+
+  private deadlinesFor(timeoutMs: number): DeadlineQueue | undefined {
+    let queue = this.deadlines.get(timeoutMs);
+    if (!queue && this.deadlines.size < MAX_DEADLINE_QUEUES) {
+      queue = new DeadlineQueue(timeoutMs);
+      this.deadlines.set(timeoutMs, queue);
+    }
+    return queue;
   }
 
   private release(member: Member, isComplete: boolean): void {
@@ -230,25 +255,73 @@ function interimHeadLength(data: Buffer): number {
   return match ? match[0].length : -1;
 }
 
-/** undici's (legacy) handler interface, passed through, with `onSettled` called once when the request is over. */
-class ReleasingHandler implements Dispatcher.DispatchHandler {
+/**
+ * undici's (legacy) handler interface, passed through, with `onSettled` called once when the request
+ * is over, and the exec timeout: past it before the reply's head, the request is aborted with
+ * undici's HeadersTimeoutError (which the provider's edge translates to 504 E_FUNCTION_TIMEOUT).
+ */
+class ReleasingHandler implements Dispatcher.DispatchHandler, DeadlineOwner {
   private isSettled = false;
+  private abortFn: ((err?: Error) => void) | undefined;
+  /** Queued while the clock runs (awaiting the reply's head). */
+  private deadline: Deadline | undefined;
+  /** The clock's own timer when no shared queue serves this timeout. */
+  private timer: NodeJS.Timeout | undefined;
+  private isTimedOut = false;
 
   constructor(
     private readonly inner: Dispatcher.DispatchHandler,
     private readonly onSettled: (isComplete: boolean) => void,
+    private readonly timeoutMs: number,
+    private readonly deadlines: DeadlineQueue | undefined,
   ) {}
+
+  /** Starts (or restarts) the exec timeout's clock. */
+  startClock(): void {
+    if (this.timeoutMs <= 0 || this.isSettled || this.isTimedOut) return;
+    if (this.deadlines) {
+      if (this.deadline) this.deadlines.remove(this.deadline);
+      this.deadline = this.deadlines.add(this);
+    } else {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.onDeadline(), this.timeoutMs);
+    }
+  }
+
+  private stopClock(): void {
+    if (this.deadline) {
+      this.deadlines?.remove(this.deadline);
+      this.deadline = undefined;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** The exec timeout passed with no reply head (DeadlineOwner). */
+  onDeadline(): void {
+    this.deadline = undefined;
+    this.timer = undefined;
+    if (this.isSettled) return;
+    this.isTimedOut = true;
+    // Before undici has handed over its abort (still connecting), onConnect aborts at once.
+    this.abortFn?.(new errors.HeadersTimeoutError());
+  }
 
   private settle(isComplete = false): void {
     if (this.isSettled) return;
     this.isSettled = true;
+    this.stopClock();
     this.onSettled(isComplete);
   }
 
   onConnect(abort: (err?: Error) => void, context?: object): void {
+    this.abortFn = abort;
     // undici passes a context the typings leave out; request()'s own handler reads it.
     const inner = this.inner as { onConnect?(abort: (err?: Error) => void, context?: object): void };
     inner.onConnect?.(abort, context);
+    if (this.isTimedOut) abort(new errors.HeadersTimeoutError());
   }
 
   onResponseStarted(): void {
@@ -256,6 +329,7 @@ class ReleasingHandler implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode >= 200) this.stopClock();
     return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
   }
 
@@ -279,6 +353,13 @@ class ReleasingHandler implements Dispatcher.DispatchHandler {
   }
 
   onBodySent(chunkSize: number, totalBytesSent: number): void {
+    // A request body still going out: the function has not had all of it yet.
+    if (this.deadline || this.timer) this.startClock();
     this.inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onRequestSent(): void {
+    if (this.deadline || this.timer) this.startClock();
+    (this.inner as { onRequestSent?(): void }).onRequestSent?.();
   }
 }

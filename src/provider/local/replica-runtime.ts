@@ -18,6 +18,12 @@ import { restartDelayMs, type FunctionRuntime, type RuntimeLimits } from './runt
 import { launchReplica, type LaunchContext, type LaunchPlan } from './sandbox/index.js';
 import { WatchdogSink, watchdogResponse, type ReplicaErrors } from './watchdog-errors.js';
 
+/**
+ * How long past a fork-mode function's exec timeout the gateway still waits: the replica's watchdog
+ * kills the process at the timeout and answers 504 saying so, so the gateway's clock is a backstop.
+ */
+const FORK_BACKSTOP_MS = 1000;
+
 export interface ReplicaRuntimeOptions {
   readonly name: string;
   readonly namespace: string;
@@ -106,7 +112,7 @@ export class ReplicaRuntime implements FunctionRuntime {
     replica.inflight += 1;
     let res: InvocationResponse;
     try {
-      res = await proxyRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name);
+      res = await proxyRequest(replica.pool, '', request, this.clockMs(request), startedAt, this.options.name);
       if (this.isFork) res = await watchdogResponse(res, this.errorsOf(replica));
     } catch (err) {
       replica.inflight -= 1;
@@ -120,6 +126,13 @@ export class ReplicaRuntime implements FunctionRuntime {
 
   private get isFork(): boolean {
     return this.options.plan.mode === 'fork';
+  }
+
+  /** The exec timeout the gateway keeps for `request` (X-Timeout may shorten it; the watchdog keeps the function's own). */
+  private clockMs(request: InvocationRequest): number {
+    const execMs = this.options.limits.execTimeoutMs;
+    const ms = requestTimeoutMs(request, execMs);
+    return this.isFork && ms > 0 && ms === execMs ? ms + FORK_BACKSTOP_MS : ms;
   }
 
   /** How this replica's failures read: the watchdog's reports and the memory-limit check. */
@@ -183,7 +196,7 @@ export class ReplicaRuntime implements FunctionRuntime {
     const watched = new WatchdogSink(sink, errors, this.isFork, () => {
       if (replica.isOomKilled) this.noteOom(replica);
     });
-    dispatchRequest(replica.pool, '', request, requestTimeoutMs(request, this.options.limits.execTimeoutMs), startedAt, this.options.name, watched, () => {
+    dispatchRequest(replica.pool, '', request, this.clockMs(request), startedAt, this.options.name, watched, () => {
       replica.inflight -= 1;
     });
   }
