@@ -29,6 +29,11 @@ export class DeferredQueue implements Queue {
     return this.inner?.isHealthy() ?? false;
   }
 
+  /** Before start(): assumed true, the careful answer (the worker consumes only after start). */
+  get hasStaleFirstDeliveries(): boolean {
+    return this.inner?.hasStaleFirstDeliveries ?? true;
+  }
+
   enqueue(message: CallMessage, options?: EnqueueOptions): Promise<EnqueueResult> {
     return this.q().enqueue(message, options);
   }

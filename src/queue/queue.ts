@@ -18,6 +18,7 @@
 //   where the backend can; a complete() that throws may be called again). extend() keeps the lease alive while the function runs. record() is
 //   the call's record as the delivery starts; a backend may derive it from the message on a
 //   first delivery, so the first guarded update of it is what detects a concurrent change.
+//   deliveryCount survives a crash of the consuming process once countKept() resolves.
 // - Call records and results: get/update with an optional state guard, kept for the retention.
 // - "Not found" and "could not tell" are different answers: undefined (from getRecord, getResult,
 //   updateRecord, Delivery.record/complete, cancel) means the backend established that the record
@@ -126,6 +127,15 @@ export interface Delivery {
   readonly message: CallMessage;
   /** How many times the backend has handed this message out (1 on first delivery). */
   readonly deliveryCount: number;
+  /**
+   * Resolves once deliveryCount is kept where the delivery that follows a crash of this process
+   * (kill -9) will count it; rejects (E_QUEUE_UNAVAILABLE) when it could not be kept. Awaited
+   * before the attempt's first side effect (the function's invocation): a delivery whose count was
+   * not kept must not run, or a crash would leave a run the next delivery cannot see. The backend
+   * may hand the delivery out before the count is kept, so the consumer's own first write can
+   * share its commit.
+   */
+  countKept(): Promise<void>;
   /** Keep the lease alive (JetStream working()). Cheap; call it every leaseMs / 3 or so. */
   extend(): void;
   ack(): Promise<void>;
@@ -201,6 +211,14 @@ export interface RecordGuard {
 
 export interface Queue {
   readonly backend: 'memory' | 'embedded' | 'jetstream';
+  /**
+   * Whether a first delivery (deliveryCount 1) may be a call already finished by another worker:
+   * a consumer leader cut off by a partition can, before it learns it was replaced, hand such a
+   * call out again (JetStream). A worker then checks a first delivery that waited long with a
+   * compare-and-set before running it. One store in one process (memory, embedded) never does:
+   * a finished call's message goes in the write that finishes it.
+   */
+  readonly hasStaleFirstDeliveries: boolean;
   start(): Promise<void>;
   close(): Promise<void>;
   /** Cheap liveness check for /healthz and intake (false: answer 503). */

@@ -19,11 +19,12 @@ const CONCURRENCY_RETRY_MS = 250;
 /** How long a delivery whose record could not be read waits before it is delivered again. */
 const STATE_UNKNOWN_RETRY_MS = 1000;
 /**
- * A first delivery of a call that waited longer than this writes `running` (a compare-and-set)
- * before it runs, like a redelivery. A consumer leader that was frozen or cut off can, once back
- * and before it learns it was replaced, hand out again a call another worker has finished, as a
- * first delivery; that takes a freeze longer than NATS's election timeout (4 s at least), so such a
- * call is older than this. Calls taken from a backlog older than this pay the write too.
+ * On a queue with stale first deliveries (JetStream), a first delivery of a call that waited longer
+ * than this writes `running` (a compare-and-set) before it runs, like a redelivery. A consumer
+ * leader that was frozen or cut off can, once back and before it learns it was replaced, hand out
+ * again a call another worker has finished, as a first delivery; that takes a freeze longer than
+ * NATS's election timeout (4 s at least), so such a call is older than this. Calls taken from a
+ * backlog older than this pay the write too.
  */
 const FIRST_DELIVERY_CHECK_AGE_MS = 3000;
 
@@ -102,11 +103,14 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     queue.updateRecord(m.callId, { ...attemptFields, state: 'running', nextAttemptAt: undefined }, { ifStateIn: RESUMABLE }));
   // A redelivery writes it first: a call that keeps killing its worker then still counts its attempts,
   // and a record read stale (after a partition) cannot let a finished call run again: the write is a
-  // compare-and-set that needs the record's current revision. So does a first delivery that waited long.
-  const waitedMs = now - Math.max(m.enqueuedAt, m.notBefore ?? 0);
-  if (config.worker.runningRecordDelayMs > 0 && delivery.deliveryCount <= 1 && waitedMs < FIRST_DELIVERY_CHECK_AGE_MS) {
+  // compare-and-set that needs the record's current revision. So does a first delivery that waited
+  // long on a queue whose first deliveries may be stale.
+  const mayBeStale = queue.hasStaleFirstDeliveries && now - Math.max(m.enqueuedAt, m.notBefore ?? 0) >= FIRST_DELIVERY_CHECK_AGE_MS;
+  if (config.worker.runningRecordDelayMs > 0 && delivery.deliveryCount <= 1 && !mayBeStale) {
+    await keepCount(ctx, delivery);
     running.schedule();
   } else {
+    // The `running` write goes first, so the delivery's count can share its commit.
     const first = await running.start();
     if (first.kind === 'failed') {
       // Unregistered, so the worker's lease timer stops extending it: the lease runs out and the
@@ -118,6 +122,7 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
       ctx.running.delete(m.callId);
       return first.kind === 'written' && run.reason === 'shutdown' ? handBack(ctx, delivery, record, counted, undefined) : settleCancelled(ctx, delivery, queueName);
     }
+    await keepCount(ctx, delivery);
   }
   const ns = m.namespace;
   const fields = { callId: m.callId, function: m.function, namespace: ns, queue: queueName, attempt };
@@ -207,6 +212,22 @@ async function runAttempt(ctx: CallContext, delivery: Delivery, queueName: strin
     logger.info(logFields, 'call failed');
   }
   if (m.callbackUrl) await settleAfterCallback(ctx, delivery, { message: m, record: final, status, result, durationMs }, () => delivery.ack());
+}
+
+/**
+ * Waits until the delivery's count would survive this process's crash: only then may the function
+ * run, or a kill -9 mid-run would leave a run that no later delivery counts. A count that could not
+ * be kept stops the attempt unrun; the delivery is unregistered so its lease runs out and the call
+ * is delivered again (a `running` record written meanwhile then counts one attempt of unknown
+ * outcome too many: over, never under).
+ */
+async function keepCount(ctx: CallContext, delivery: Delivery): Promise<void> {
+  try {
+    await delivery.countKept();
+  } catch (err) {
+    ctx.running.delete(delivery.message.callId);
+    throw err;
+  }
 }
 
 function errorStatus(kind: 'transport' | 'timeout' | 'refused'): number {

@@ -84,6 +84,38 @@ describe('running record deferred', () => {
   });
 });
 
+describe('delivery count not kept', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startEchoHarness();
+  });
+  after(() => h.close());
+
+  test('async worker - a delivery whose count could not be kept is not run: the call runs on its next delivery, once', async () => {
+    // Fault injection at the seam: the first delivery's count cannot be kept (the disk refused the write).
+    const queue = h.queue as { consume: Queue['consume'] };
+    const original = queue.consume.bind(h.queue);
+    const runsAtDelivery: number[] = [];
+    queue.consume = (options, handler) => original(options, (delivery) => {
+      const { callId } = delivery.message;
+      const isFirst = runsAtDelivery.length === 0;
+      runsAtDelivery.push(h.fns.count('echo', callId));
+      handler({
+        ...delivery,
+        countKept: async () => {
+          if (isFirst) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: count not kept');
+          return delivery.countKept();
+        },
+      });
+    });
+    await h.startWorker();
+    const callId = (await h.submit('echo', { body: 'kept' })).headers.get('x-call-id')!;
+    await h.waitForState(callId, ['succeeded'], 10_000);
+    assert.deepEqual(runsAtDelivery, [0, 0], 'delivered again after the lease, not run before');
+    assert.equal(h.fns.count('echo', callId), 1);
+  });
+});
+
 describe('final write during a queue outage', () => {
   let h: Harness;
   before(async () => {

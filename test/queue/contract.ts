@@ -123,6 +123,7 @@ export function runQueueContract(name: string, makeQueue: MakeQueue): void {
     const [first] = await waitFor(() => (c.got.length === 1 ? c.got : undefined), { message: 'delivery' });
     const m = first.delivery.message;
     assert.equal(first.delivery.deliveryCount, 1);
+    await first.delivery.countKept();
     assert.equal(m.callId, message.callId);
     assert.equal(m.priority, 3);
     assert.equal(m.method, 'POST');

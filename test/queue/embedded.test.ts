@@ -104,6 +104,34 @@ test('embedded queue - kill -9 while enqueueing loses no call whose enqueue reso
   await waitFor(() => acked.every((id) => got.has(id)), { timeoutMs: 30_000, message: 'every acked call delivered' });
 });
 
+test('embedded queue - kill -9 mid-lease: a delivery whose count was kept is counted by the next delivery', async (t) => {
+  const { dir, cleanup } = await makeTempDir('faasq-queue-');
+  t.after(cleanup);
+  const qdir = path.join(dir, 'queue');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../fixtures/queue-lease-child.ts'), qdir, '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await waitFor(() => out.split('\n').length > 10, { timeoutMs: 30_000, message: 'child took 10 calls and kept their counts' });
+  child.kill('SIGKILL');
+  await exited;
+  const first = new Map(out.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+  assert.deepEqual([...new Set(first.values())], ['1']);
+
+  const queue = createEmbeddedQueue(qdir, CONTRACT_OPTIONS, silentLogger());
+  t.after(() => queue.close());
+  await queue.start();
+  const again = drain(queue, 'lease-test');
+  t.after(() => again.close());
+  await waitFor(() => again.got.length === 10, { message: 'the 10 leased calls delivered again' });
+  for (const d of again.got) assert.equal(d.deliveryCount, 2, `${d.message.callId}: the delivery the kill cut short is counted`);
+  assert.deepEqual(again.got.map((d) => d.message.callId).sort(), [...first.keys()].sort());
+});
+
 test('embedded queue - an unusable data dir fails start with E_DATA_DIR', async (t) => {
   const { dir, cleanup } = await makeTempDir('faasq-queue-');
   t.after(cleanup);

@@ -46,6 +46,8 @@ export function createDelivery(ctx: DeliveryContext, msg: JsMsg, message: CallMe
   return {
     message,
     deliveryCount: msg.info.deliveryCount,
+    // The server counted the delivery (num_delivered) before sending it.
+    countKept: () => Promise.resolve(),
     extend() {
       if (!isSettled) msg.working();
     },

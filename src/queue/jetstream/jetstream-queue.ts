@@ -219,6 +219,7 @@ export function createJetStreamQueue(deps: JetStreamQueueDeps): Queue {
 
   const queue: Queue = {
     backend: 'jetstream',
+    hasStaleFirstDeliveries: true,
 
     async start() {
       if (isClosed) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'queue is closed');

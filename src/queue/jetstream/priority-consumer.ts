@@ -126,6 +126,7 @@ export function startPriorityConsumer(deps: PriorityConsumerDeps): Consumer {
     const delivery: Delivery = {
       message: inner.message,
       deliveryCount: inner.deliveryCount,
+      countKept: () => inner.countKept(),
       extend() {
         arm();
         inner.extend();

@@ -15,8 +15,9 @@ export interface StoredMessage {
 
 /**
  * The `delivered` table's row of a call (key: its id): how many times the message stored at `seq`
- * has been handed out. Committed before each delivery reaches its consumer, so a redelivery after a
- * crash (kill -9) mid-lease still counts the delivery the crash cut short.
+ * has been handed out. Committed before each delivery's function runs (the consumer awaits
+ * Delivery.countKept), so a redelivery after a crash (kill -9) mid-lease still counts the delivery
+ * the crash cut short.
  */
 export interface DeliveredRow {
   readonly seq: number;

@@ -3,7 +3,8 @@
 // turns ack/retry/deadLetter/release into durable store writes. Leases live in memory only: a
 // leased call stays in the ready index until settled, so after a crash it is simply ready again.
 // Each delivery's count is committed (not flushed: a process crash keeps it, as LMDB's commits
-// survive one) before the consumer gets it, so the redelivery after a crash knows it is one.
+// survive one) before its consumer runs it (Delivery.countKept), so the redelivery after a crash
+// knows it is one.
 import type { Logger } from '../../shared/logger.js';
 import { FaasqError } from '../../shared/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY, type CallRecord, type CallResult, type Consumer, type DeadLetter, type Delivery, type RecordGuard } from '../queue.js';
@@ -43,13 +44,15 @@ export interface FinalWrites {
 /** Extra writes committed in the same batch as a settlement, computed under the call's lock. */
 type ExtraWrites = () => readonly StoreWrite[];
 
-/** A delivery whose count is being committed before its consumer gets it. */
+/** A delivery handed out in a pump turn, with the row that counts it. */
 interface HandOut {
   readonly callId: string;
   readonly consumer: ConsumerState;
   readonly delivery: Delivery;
   readonly delivered: DeliveredRow;
 }
+
+const KEPT: Promise<void> = Promise.resolve();
 
 export class Dispatcher {
   /** Delivery counts of calls whose lease expired, until they are settled (rare, so small). */
@@ -112,6 +115,9 @@ export class Dispatcher {
     }
     let turn = 0;
     const handOuts: HandOut[] = [];
+    // Read by the deliveries' countKept(), set once the turn's counts are written (below).
+    let kept = KEPT;
+    const countKept = (): Promise<void> => kept;
     for (const { key, callId } of picked) {
       if (!this.deps.isOpen()) return;
       const row = this.deps.store.get<StoredMessage>('messages', callId);
@@ -127,44 +133,46 @@ export class Dispatcher {
       }
       if (!consumer) break;
       turn++;
-      handOuts.push(this.deliver(state, consumer, row));
+      handOuts.push(this.deliver(state, consumer, row, countKept));
     }
-    if (handOuts.length > 0) this.handOut(handOuts);
+    if (handOuts.length > 0) {
+      kept = this.keepCounts(handOuts);
+      this.give(handOuts);
+    }
     if (picked.length < free) this.armWake(state, now);
   }
 
   /**
-   * Commits the delivery counts of one pump turn (one batch), then gives the deliveries to their
-   * consumers. A store that does not outlive the process (memory) has no crash to count across.
+   * Commits the delivery counts of one pump turn in one batch, not awaited here: the deliveries go
+   * to their consumers at once and each awaits countKept() before its function runs, so a
+   * consumer's own first write (the `running` record) lands in the same LMDB commit instead of
+   * queueing behind it. Committed is enough (no flush): a commit survives a process crash. A store
+   * that does not outlive the process (memory) has no crash to count across.
    */
-  private handOut(handOuts: readonly HandOut[]): void {
-    const give = (): void => {
-      for (const h of handOuts) {
-        if (!this.deps.isOpen()) return;
-        if (h.consumer.isClosed) {
-          // Closed meanwhile: back to the queue at once, not after the lease.
-          h.delivery.release().catch((err: unknown) => this.deps.logger.warn({ err, callId: h.callId }, 'release failed'));
-          continue;
-        }
-        try {
-          h.consumer.handler(h.delivery);
-        } catch (err) {
-          this.deps.logger.error({ err, callId: h.callId }, 'queue consumer handler threw');
-        }
-      }
-    };
-    if (!this.deps.store.isDurable) {
-      give();
-      return;
-    }
+  private keepCounts(handOuts: readonly HandOut[]): Promise<void> {
+    if (!this.deps.store.isDurable) return KEPT;
     const writes: StoreWrite[] = handOuts.map((h) => ({ table: 'delivered', key: h.callId, value: h.delivered }));
-    this.deps.store.write(writes, { isVisibleOnly: true }).then(give, (err: unknown) => {
-      // Not handed out: the leases run out and the calls are delivered again.
+    const kept = this.deps.store.write(writes, { isVisibleOnly: true }).catch((err: unknown) => {
+      // The consumers do not run these calls; their leases run out and they are delivered again.
       this.deps.logger.error({ err, calls: handOuts.length }, 'recording deliveries failed; the calls are delivered again after their lease');
+      throw new FaasqError('E_QUEUE_UNAVAILABLE', `recording the delivery failed: ${(err as Error).message}`, { cause: err });
     });
+    // Handled by each consumer that awaits it; one that settles without running never asks.
+    kept.catch(() => undefined);
+    return kept;
   }
 
-  private deliver(state: QueueState, consumer: ConsumerState, row: StoredMessage): HandOut {
+  private give(handOuts: readonly HandOut[]): void {
+    for (const h of handOuts) {
+      try {
+        h.consumer.handler(h.delivery);
+      } catch (err) {
+        this.deps.logger.error({ err, callId: h.callId }, 'queue consumer handler threw');
+      }
+    }
+  }
+
+  private deliver(state: QueueState, consumer: ConsumerState, row: StoredMessage, countKept: () => Promise<void>): HandOut {
     const callId = row.message.callId;
     const stored = this.deps.store.get<DeliveredRow>('delivered', callId);
     const crashed = stored !== undefined && stored.seq === row.seq ? stored.count : 0;
@@ -178,6 +186,7 @@ export class Dispatcher {
     const delivery: Delivery = {
       message,
       deliveryCount,
+      countKept,
       extend: () => {
         if (!lease.isSettled && state.leases.get(callId) === lease) lease.timer?.refresh();
       },
@@ -226,6 +235,10 @@ export class Dispatcher {
     const { callId } = lease;
     const holder = state.leases.get(callId);
     this.freeSlot(lease);
+    // The freed slot is filled now, not once this settlement is flushed: the next delivery's count
+    // then shares this settlement's commit. This call stays leased until its write lands, so the
+    // pump passes over it.
+    this.schedulePump(state);
     // A late settlement of an expired lease still counts unless the call went to someone else.
     if (holder !== undefined && holder !== lease) return this.writeAlone(callId, extra);
     if (lease.isCancelled) {

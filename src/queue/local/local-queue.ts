@@ -35,6 +35,7 @@ export interface LocalQueueDeps {
 
 export class LocalQueue implements Queue {
   readonly backend: 'memory' | 'embedded';
+  readonly hasStaleFirstDeliveries = false;
   private readonly store: QueueStore;
   private readonly options: QueueOptions;
   private readonly logger: Logger;
