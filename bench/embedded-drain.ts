@@ -91,6 +91,8 @@ function median(xs: readonly number[]): number {
 async function main(): Promise<void> {
   const roots: Array<{ name: string; root: string }> = [{ name: 'this', root: ROOT }];
   if (BASE_ROOT) roots.push({ name: 'base', root: path.resolve(BASE_ROOT) });
+  // BENCH_EXTRA_ROOT: a third build in the same rounds (a variant being tried), shown but not in the ratio.
+  if (process.env.BENCH_EXTRA_ROOT) roots.push({ name: 'extra', root: path.resolve(process.env.BENCH_EXTRA_ROOT) });
   const out: Record<string, unknown> = { bench: 'embedded-drain', calls: DRAIN_CALLS, rounds: ROUNDS };
   for (const mode of MODES) {
     const runs: Record<string, Drain[]> = Object.fromEntries(roots.map((r) => [r.name, []]));
