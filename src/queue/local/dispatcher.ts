@@ -235,10 +235,6 @@ export class Dispatcher {
     const { callId } = lease;
     const holder = state.leases.get(callId);
     this.freeSlot(lease);
-    // The freed slot is filled now, not once this settlement is flushed: the next delivery's count
-    // then shares this settlement's commit. This call stays leased until its write lands, so the
-    // pump passes over it.
-    this.schedulePump(state);
     // A late settlement of an expired lease still counts unless the call went to someone else.
     if (holder !== undefined && holder !== lease) return this.writeAlone(callId, extra);
     if (lease.isCancelled) {
