@@ -108,6 +108,8 @@ describe('async accept', () => {
       ['x-priority', '10'], ['x-priority', '-1'], ['x-priority', 'high'], ['x-priority', '1.5'],
       ['x-delay', 'soon'], ['x-delay', '-5s'], ['x-not-before', 'tomorrow'], ['x-max-age', '1 year'],
       ['x-call-id', 'has space'], ['x-call-id', 'x'.repeat(129)],
+      // '~' marks JetStream's second msgID of a call (docs/scale-out.md): no caller's id may hold it.
+      ['x-call-id', 'order-7~2'],
       // Out of range: each once answered 503 "the queue could not store the call".
       ['x-delay', '99999999999999s'], ['x-delay', '9999999999d'], ['x-delay', '367d'],
       ['x-not-before', '99999999999999999999'], ['x-not-before', '9999-12-31T23:59:59Z'],

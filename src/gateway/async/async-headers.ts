@@ -8,6 +8,7 @@ import { ANNOTATIONS } from '../../shared/annotations.js';
 export const ANNOTATION_PRIORITY = ANNOTATIONS.priority.name;
 export const ANNOTATION_MAX_AGE = ANNOTATIONS.maxAge.name;
 
+// No '~': JetStream's second msgID of a call is '<call id>~2' (enqueue-call.ts), which no caller's id may be.
 const CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function parseCallId(raw: string): string {
