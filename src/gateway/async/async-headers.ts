@@ -8,7 +8,9 @@ import { ANNOTATIONS } from '../../shared/annotations.js';
 export const ANNOTATION_PRIORITY = ANNOTATIONS.priority.name;
 export const ANNOTATION_MAX_AGE = ANNOTATIONS.maxAge.name;
 
-// No '~': JetStream's second msgID of a call is '<call id>~2' (enqueue-call.ts), which no caller's id may be.
+// No '~' (nor '@'): the msgIDs faasq derives from a call id on JetStream carry one ('<id>~2',
+// '<id>~due~<seq>', '<id>~replay~<seq>', '<id>@<ms>'), so no caller's call can take such a msgID
+// first and have the server drop faasq's publish as its duplicate.
 const CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function parseCallId(raw: string): string {

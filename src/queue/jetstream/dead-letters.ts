@@ -94,8 +94,9 @@ export function createDeadLetterStore(deps: DeadLetterDeps): DeadLetterStore {
         await deps.requeueRecord(message);
         const subject = deps.subjectFor(message);
         assertStored(await js.publish(subject, encodeMessage(message), {
-          // Not the call id: a replay inside the 2-minute duplicate window must not be dropped.
-          msgID: `${message.callId}.replay.${seq}`,
+          // Not the call id: a replay inside the 2-minute duplicate window must not be dropped. With
+          // a "~", which no caller's X-Call-Id may hold, so no caller's call can take it first.
+          msgID: `${message.callId}~replay~${seq}`,
           expect: { streamName: names.queueStream(message.queue) },
           timeout: deps.publishTimeoutMs,
         }), subject);

@@ -1,7 +1,7 @@
 // Calls accepted with a notBefore ahead wait on the queue's delayed subjects (nats-server 2.10 has
 // no scheduled messages). Every process consuming the queue runs a mover on the shared "delayed"
 // consumer: a call not yet due is naked with the time left; a due one is published to its
-// priority subject (msgID <callId>.due.<seq>, so a crash between publish and ack cannot double it) and
+// priority subject (msgID <callId>~due~<seq>, so a crash between publish and ack cannot double it) and
 // then acked. The moved call starts its life on the priority consumer with deliveryCount 1.
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/index.js';
@@ -46,7 +46,9 @@ export function startDelayMover(deps: DelayMoverDeps): { close(): Promise<void> 
     try {
       const subject = names.prioritySubject(queue, message.priority, message.callId);
       assertStored(await js.publish(subject, msg.data, {
-        msgID: `${message.callId}.due.${msg.seq}`,
+        // With a "~", which no caller's X-Call-Id may hold: a call id chosen as "<id>.due.<seq>" once
+        // took this msgID first, and the server dropped the move as its duplicate (the call was lost).
+        msgID: `${message.callId}~due~${msg.seq}`,
         expect: { streamName: stream },
         timeout: deps.publishTimeoutMs,
       }), subject);
