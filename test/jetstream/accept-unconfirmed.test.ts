@@ -5,36 +5,28 @@
 // behind a proxy that holds the call's publish back, as a frozen server would.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
-import { startNatsFaultProxy, type NatsFaultProxy } from '../support/nats-fault-proxy.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { natsSkipReason } from '../support/nats-server.js';
+import type { NatsFaultProxy } from '../support/nats-fault-proxy.js';
 import { waitFor } from '../support/wait-for.js';
-import { startHarness, type Harness } from '../async/support/harness.js';
+import type { Harness } from '../async/support/harness.js';
+import { startProxiedHarness, type ProxiedHarness } from './jetstream-support.js';
 
 const CALL_PUBLISHES = /^faasq\.q\./;
 
 describe('jetstream - an unconfirmed accept is refused with its call id, and a retry with it runs once', { skip: natsSkipReason() }, () => {
-  let nats: NatsNode;
+  let env: ProxiedHarness | undefined;
   let proxy: NatsFaultProxy;
   let h: Harness;
-  let tmp: { dir: string; cleanup: () => Promise<void> };
 
   before(async () => {
-    tmp = await makeTempDir('faasq-unconfirmed-');
-    nats = await startNatsServer();
-    proxy = await startNatsFaultProxy({ port: nats.port });
-    h = await startHarness({ 'queue.url': proxy.url, 'queue.acceptTimeoutMs': '2s' }, { dataDir: tmp.dir });
+    env = await startProxiedHarness('faasq-unconfirmed-', { 'queue.acceptTimeoutMs': '2s' });
+    ({ proxy, h } = env);
     h.deploy('echo');
     h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
     await h.startWorker();
   });
 
-  after(async () => {
-    await h?.close();
-    await proxy?.close();
-    await nats?.close();
-    await tmp?.cleanup();
-  });
+  after(() => env?.close());
 
   /** An accept whose publish is held back: answered 504 with the call id once the accept timeout passes. */
   async function unconfirmedAccept(body: string): Promise<string> {

@@ -7,28 +7,25 @@
 // call it holds leased, whose message is queued for certain; any lookup made still meets the fault.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
-import { startNatsFaultProxy, type NatsFaultProxy } from '../support/nats-fault-proxy.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { natsSkipReason } from '../support/nats-server.js';
+import type { NatsFaultProxy } from '../support/nats-fault-proxy.js';
 import { waitFor } from '../support/wait-for.js';
-import { startHarness, type Harness } from '../async/support/harness.js';
+import type { Harness } from '../async/support/harness.js';
+import { startProxiedHarness, type ProxiedHarness } from './jetstream-support.js';
 
 const RECORD_WRITES = /^\$KV\.FAASQ_records\./;
 const QUEUE_LOOKUPS = /^\$JS\.API\.STREAM\.MSG\.GET\.FAASQ_Q_/;
 
 describe('jetstream - a failed record lookup during the final write is no answer', { skip: natsSkipReason() }, () => {
-  let nats: NatsNode;
+  let env: ProxiedHarness | undefined;
   let proxy: NatsFaultProxy;
   let h: Harness;
-  let tmp: { dir: string; cleanup: () => Promise<void> };
   let writes: { readonly count: number } | undefined;
 
   before(async () => {
-    tmp = await makeTempDir('faasq-lost-call-');
-    nats = await startNatsServer();
-    proxy = await startNatsFaultProxy({ port: nats.port });
     // No `running` record (a long delay): the call's record is its queued message until the final write.
-    h = await startHarness({ 'queue.url': proxy.url, 'queue.leaseMs': '3s', 'worker.runningRecordDelayMs': '60s' }, { dataDir: tmp.dir });
+    env = await startProxiedHarness('faasq-lost-call-', { 'queue.leaseMs': '3s', 'worker.runningRecordDelayMs': '60s' });
+    ({ proxy, h } = env);
     h.deploy('echo');
     h.fns.handle('echo', (_req, res, body) => {
       // The faults start while the call's first run is under way: its final write and every re-read meet them.
@@ -41,12 +38,7 @@ describe('jetstream - a failed record lookup during the final write is no answer
     await h.startWorker();
   });
 
-  after(async () => {
-    await h?.close();
-    await proxy?.close();
-    await nats?.close();
-    await tmp?.cleanup();
-  });
+  after(() => env?.close());
 
   for (const withCallback of [true, false]) {
     test(`jetstream - a call whose final write and record lookups fail ${withCallback ? 'with' : 'without'} a callback is not lost: it finishes once NATS answers again, run once`, { timeout: 90_000 }, async () => {

@@ -7,35 +7,32 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import { startHarness, type Harness } from '../async/support/harness.js';
+import { natsSkipReason } from '../support/nats-server.js';
+import type { Harness } from '../async/support/harness.js';
+import { startProxiedHarness, type ProxiedHarness } from './jetstream-support.js';
 import { createNames } from '../../src/queue/jetstream/names.js';
 import { DEFAULT_QUEUE } from '../../src/queue/index.js';
 
 const STREAM = createNames().queueStream(DEFAULT_QUEUE);
 
 describe('jetstream - a caller\'s call id cannot take the msgID of faasq\'s own publishes', { skip: natsSkipReason() }, () => {
-  let nats: NatsNode;
+  let env: ProxiedHarness | undefined;
   let h: Harness;
   let side: NatsConnection;
-  let tmp: { dir: string; cleanup: () => Promise<void> };
 
   before(async () => {
-    tmp = await makeTempDir('faasq-msgid-');
-    nats = await startNatsServer();
-    h = await startHarness({ 'queue.url': nats.url }, { dataDir: tmp.dir });
+    // The proxy stays idle here (every frame passes as it is).
+    env = await startProxiedHarness('faasq-msgid-');
+    ({ h } = env);
     h.deploy('echo');
     h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
     await h.startWorker();
-    side = await connect({ servers: nats.url });
+    side = await connect({ servers: env.nats.url });
   });
 
   after(async () => {
     await side?.close();
-    await h?.close();
-    await nats?.close();
-    await tmp?.cleanup();
+    await env?.close();
   });
 
   test('jetstream - a call named "<id>.due.<seq>" does not make the delayed call <id> vanish', { timeout: 60_000 }, async () => {

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { natsSkipReason, startNatsServer, type NatsNode } from '../support/nats-server.js';
-import { startNatsFaultProxy, type NatsFaultProxy } from '../support/nats-fault-proxy.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { natsSkipReason } from '../support/nats-server.js';
+import type { NatsFaultProxy } from '../support/nats-fault-proxy.js';
 import { waitFor } from '../support/wait-for.js';
-import { startHarness, type Harness } from '../async/support/harness.js';
+import type { Harness } from '../async/support/harness.js';
+import { startProxiedHarness, type ProxiedHarness } from './jetstream-support.js';
 import { STUCK_DUPLICATE_SUFFIX } from '../../src/queue/jetstream/enqueue-call.js';
 import { createNames } from '../../src/queue/jetstream/names.js';
 import { DEFAULT_QUEUE } from '../../src/queue/index.js';
@@ -24,32 +24,26 @@ const names = createNames();
 const STREAM = names.queueStream(DEFAULT_QUEUE);
 
 describe('jetstream - a leader stuck on "duplicate, not stored" does not refuse the call', { skip: natsSkipReason() }, () => {
-  let nats: NatsNode;
+  let env: ProxiedHarness | undefined;
   let proxy: NatsFaultProxy;
   let h: Harness;
   let side: NatsConnection;
-  let tmp: { dir: string; cleanup: () => Promise<void> };
 
   before(async () => {
-    tmp = await makeTempDir('faasq-stuck-duplicate-');
-    nats = await startNatsServer();
-    proxy = await startNatsFaultProxy({ port: nats.port });
-    h = await startHarness({ 'queue.url': proxy.url }, { dataDir: tmp.dir });
+    env = await startProxiedHarness('faasq-stuck-duplicate-');
+    ({ proxy, h } = env);
     h.deploy('echo');
     h.fns.handle('echo', (_req, res, body) => res.end(`echo:${body}`));
     await h.startWorker();
     // What nats-server 2.10's leader answers for a msgID it holds as proposed but never stored.
-    side = await connect({ servers: nats.url });
+    side = await connect({ servers: env.nats.url });
     side.subscribe(STUCK_LEADER, { callback: (_err, msg) => { msg.respond(JSON.stringify({ stream: STREAM, seq: 0, duplicate: true })); } });
     await side.flush();
   });
 
   after(async () => {
     await side?.close();
-    await h?.close();
-    await proxy?.close();
-    await nats?.close();
-    await tmp?.cleanup();
+    await env?.close();
   });
 
   const runs = (callId: string): number => h.fns.count('echo', callId);
