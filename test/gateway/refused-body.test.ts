@@ -77,6 +77,22 @@ class Uploader {
     }
   }
 
+  /** A busy caller: sends the head and SENT_BEFORE_READING bytes of body before it reads anything; the upload must not fail. */
+  async sendBeforeReading(head: string, chunk: Buffer): Promise<void> {
+    this.socket.pause();
+    this.socket.write(head);
+    await this.stream(chunk, SENT_BEFORE_READING);
+    assert.equal(this.error, undefined, `the upload failed after ${this.sent} bytes: ${this.error?.code}`);
+  }
+
+  /** Having read its answer, the caller stops and ends; the gateway must close its side cleanly, without a reset. */
+  async endAndCloseCleanly(): Promise<void> {
+    this.socket.end();
+    this.socket.resume();
+    await this.closed(LINGER_MS + 3000);
+    assert.equal(this.error, undefined, `the connection was reset: ${String(this.error?.code)}`);
+  }
+
   /** Resolves once the socket has closed (or failed). */
   async closed(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -152,20 +168,13 @@ describe('refused bodies', () => {
         test(`refused bodies - ${lane} ${kind} ${framing}: with Connection: close the caller reads its 413 and the connection ends without a reset`, async () => {
           const up = await Uploader.connect(gateways[lane]!.url);
           try {
-            up.socket.pause();
-            up.socket.write(requestHead(paths[kind], framing, true));
             // A caller that is busy sending reads its answer only later, as many HTTP clients do.
-            await up.stream(bodyChunk(framing), SENT_BEFORE_READING);
-            assert.equal(up.error, undefined, `the upload failed after ${up.sent} bytes: ${up.error?.code}`);
+            await up.sendBeforeReading(requestHead(paths[kind], framing, true), bodyChunk(framing));
             const reply = await readReply(up.socket, 5000);
             assert.equal(reply.status, 413);
             assert.match(reply.head, /\r\nconnection: close/i);
             assert.equal((JSON.parse(reply.body) as { error: string }).error, 'E_BODY_TOO_LARGE');
-            // Having read its answer the caller stops and ends; the gateway closes its side cleanly.
-            up.socket.end();
-            up.socket.resume();
-            await up.closed(LINGER_MS + 3000);
-            assert.equal(up.error, undefined, `the connection was reset: ${String((up.error as NodeJS.ErrnoException | undefined)?.code)}`);
+            await up.endAndCloseCleanly();
           } finally {
             up.socket.destroy();
           }
@@ -200,16 +209,10 @@ describe('refused bodies', () => {
     test(`refused bodies - any refusal before the body is read (${what}, ${status}) closes without a reset too`, async () => {
       const up = await Uploader.connect(gateways.full!.url);
       try {
-        up.socket.pause();
         // Chunked: a declared length over FAASQ_MAX_BODY would be refused with 413 first.
-        up.socket.write(requestHead(path, 'chunked', true));
-        await up.stream(bodyChunk('chunked'), SENT_BEFORE_READING);
-        assert.equal(up.error, undefined, `the upload failed after ${up.sent} bytes: ${up.error?.code}`);
+        await up.sendBeforeReading(requestHead(path, 'chunked', true), bodyChunk('chunked'));
         assert.equal((await readReply(up.socket, 5000)).status, status);
-        up.socket.end();
-        up.socket.resume();
-        await up.closed(LINGER_MS + 3000);
-        assert.equal(up.error, undefined, `the connection was reset: ${String((up.error as NodeJS.ErrnoException | undefined)?.code)}`);
+        await up.endAndCloseCleanly();
       } finally {
         up.socket.destroy();
       }
