@@ -1,6 +1,6 @@
 // The embedded (LMDB) backend against the Queue contract, plus what only a disk can promise:
 // calls survive a restart and a kill -9, and a bad data dir fails fast with E_DATA_DIR.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -27,6 +27,25 @@ function drain(queue: ReturnType<typeof createEmbeddedQueue>, name: string, ack 
     if (ack) void d.ack();
   });
   return { got, close: () => consumer.close() };
+}
+
+/**
+ * Runs a queue fixture (test/fixtures/<fixture>) in a child process, `kill -9`s it once it has
+ * printed `lines` whole lines, and returns what it printed.
+ */
+async function killedAfterLines(t: TestContext, fixture: string, args: readonly string[], lines: number, what: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../fixtures', fixture), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await waitFor(() => out.split('\n').length > lines, { timeoutMs: 30_000, message: what });
+  child.kill('SIGKILL');
+  await exited;
+  return out;
 }
 
 test('embedded queue - close and reopen delivers every unacked call and keeps records, dead letters and results', async (t) => {
@@ -72,17 +91,7 @@ test('embedded queue - kill -9 while enqueueing loses no call whose enqueue reso
   const { dir, cleanup } = await makeTempDir('faasq-queue-');
   t.after(cleanup);
   const qdir = path.join(dir, 'queue');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../fixtures/queue-enqueue-child.ts'), qdir, '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitFor(() => out.split('\n').length > 1500, { timeoutMs: 30_000, message: 'child enqueued 1500 calls' });
-  child.kill('SIGKILL');
-  await exited;
+  const out = await killedAfterLines(t, 'queue-enqueue-child.ts', [qdir, '1000000'], 1500, 'child enqueued 1500 calls');
   // Only complete lines: an id is printed after its enqueue resolved.
   const acked = out.slice(0, out.lastIndexOf('\n')).split('\n').filter(Boolean);
   assert.ok(acked.length >= 1500);
@@ -108,17 +117,7 @@ test('embedded queue - kill -9 mid-lease: a delivery whose count was kept is cou
   const { dir, cleanup } = await makeTempDir('faasq-queue-');
   t.after(cleanup);
   const qdir = path.join(dir, 'queue');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../fixtures/queue-lease-child.ts'), qdir, '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitFor(() => out.split('\n').length > 10, { timeoutMs: 30_000, message: 'child took 10 calls and kept their counts' });
-  child.kill('SIGKILL');
-  await exited;
+  const out = await killedAfterLines(t, 'queue-lease-child.ts', [qdir, '10'], 10, 'child took 10 calls and kept their counts');
   const first = new Map(out.trim().split('\n').map((line) => line.split(' ') as [string, string]));
   assert.deepEqual([...new Set(first.values())], ['1']);
 
