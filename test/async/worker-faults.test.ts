@@ -4,7 +4,7 @@
 // `running` write must not cost the call: its final record carries the attempt.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CallRecord, Queue, RecordGuard } from '../../src/queue/index.js';
+import type { CallRecord, Delivery, Queue, RecordGuard } from '../../src/queue/index.js';
 import { FaasqError } from '../../src/shared/index.js';
 import { waitFor } from '../support/wait-for.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -24,6 +24,13 @@ function failFirstRunningUpdate(h: Harness): { readonly count: number } {
     return original(callId, patch, guard);
   };
   return failures;
+}
+
+/** Fault injection at the seam: every delivery the worker gets from the queue passes through `wrap` first. */
+function wrapDeliveries(h: Harness, wrap: (delivery: Delivery) => Delivery): void {
+  const queue = h.queue as { consume: Queue['consume'] };
+  const original = queue.consume.bind(h.queue);
+  queue.consume = (options, handler) => original(options, (delivery) => handler(wrap(delivery)));
 }
 
 /** A harness with a 2 s lease and an `echo` function answering `echo:<body>`. */
@@ -93,20 +100,18 @@ describe('delivery count not kept', () => {
 
   test('async worker - a delivery whose count could not be kept is not run: the call runs on its next delivery, once', async () => {
     // Fault injection at the seam: the first delivery's count cannot be kept (the disk refused the write).
-    const queue = h.queue as { consume: Queue['consume'] };
-    const original = queue.consume.bind(h.queue);
     const runsAtDelivery: number[] = [];
-    queue.consume = (options, handler) => original(options, (delivery) => {
+    wrapDeliveries(h, (delivery) => {
       const { callId } = delivery.message;
       const isFirst = runsAtDelivery.length === 0;
       runsAtDelivery.push(h.fns.count('echo', callId));
-      handler({
+      return {
         ...delivery,
         countKept: async () => {
           if (isFirst) throw new FaasqError('E_QUEUE_UNAVAILABLE', 'injected: count not kept');
           return delivery.countKept();
         },
-      });
+      };
     });
     await h.startWorker();
     const callId = (await h.submit('echo', { body: 'kept' })).headers.get('x-call-id')!;
@@ -125,13 +130,11 @@ describe('final write during a queue outage', () => {
 
   test('async worker - a final write refused as unavailable is retried with the lease kept: the call runs once', async () => {
     // Fault injection at the seam: the first complete() of every delivery fails as in a NATS leader election.
-    const queue = h.queue as { consume: Queue['consume'] };
-    const original = queue.consume.bind(h.queue);
     let refused = 0;
-    queue.consume = (options, handler) => original(options, (delivery) => {
+    wrapDeliveries(h, (delivery) => {
       const complete = delivery.complete.bind(delivery);
       let isFirst = true;
-      handler({
+      return {
         ...delivery,
         message: delivery.message,
         deliveryCount: delivery.deliveryCount,
@@ -143,7 +146,7 @@ describe('final write during a queue outage', () => {
           }
           return complete(patch, result, guard);
         },
-      });
+      };
     });
     await h.startWorker();
     const callId = (await h.submit('echo', { body: 'once' })).headers.get('x-call-id')!;
